@@ -1,0 +1,100 @@
+"""Simulated riders: enrolled through the server's API, they fetch their code from their own
+rider link, walk to a station, show it, rest inside, and leave. One is a prankster who shows
+codes that must not open the door."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+import httpx
+
+from firmware_sim.rider import enter, leave
+from firmware_sim.station import SimStation
+from server.credentials import render_qr_png
+
+PRANK_CODES = ("https://example.com/free-wifi", "BEGIN:VCARD\nFN:Nobody\nEND:VCARD")
+_BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+@dataclass
+class DemoRider:
+    link: str
+    prankster: bool = False
+    visits: int = 0
+    refused: int = 0
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+
+def tampered(token: str, rng: random.Random) -> str:
+    """The same token with one character of its signature changed."""
+    at = rng.randrange(len(token) - 40, len(token))
+    replacement = rng.choice([c for c in _BASE45 if c != token[at]])
+    return token[:at] + replacement + token[at + 1 :]
+
+
+class RiderCrowd:
+    def __init__(
+        self, *, base_url: str, stations: list[SimStation], seed: int, rest_s: tuple[float, float]
+    ) -> None:
+        self._base_url = base_url
+        self._stations = stations
+        self._seed = seed
+        self._rest_s = rest_s
+        self.stop = threading.Event()
+        self.riders: list[DemoRider] = []
+
+    def enrol(self, count: int, pranksters: int = 1) -> None:
+        with httpx.Client(base_url=self._base_url, timeout=10) as http:
+            for i in range(count):
+                platform = ("food_delivery", "courier", "ride_hailing")[i % 3]
+                reply = http.post("/api/riders", json={"platform": platform})
+                reply.raise_for_status()
+                self.riders.append(DemoRider(reply.json()["link"], prankster=i < pranksters))
+
+    def start(self) -> None:
+        for i, rider in enumerate(self.riders):
+            rider.thread = threading.Thread(
+                target=self._live,
+                args=(rider, random.Random(self._seed * 1000 + i)),
+                name=f"rider-{i}",
+                daemon=True,
+            )
+            rider.thread.start()
+
+    def join(self, timeout_s: float) -> None:
+        self.stop.set()
+        for rider in self.riders:
+            if rider.thread is not None:
+                rider.thread.join(timeout_s)
+
+    def _screen(self, http: httpx.Client, rider: DemoRider, rng: random.Random) -> bytes:
+        if rider.prankster and rng.random() < 0.5:
+            return render_qr_png(rng.choice(PRANK_CODES))
+        if rider.prankster:
+            token = http.get(f"{rider.link}/token").raise_for_status().json()["token"]
+            return render_qr_png(tampered(token, rng))
+        return http.get(f"{rider.link}/qr.png").raise_for_status().content
+
+    def _live(self, rider: DemoRider, rng: random.Random) -> None:
+        pause = self.stop.wait
+        pause(rng.uniform(0, 3))  # riders do not all arrive in the same second
+        with httpx.Client(base_url=self._base_url, timeout=10) as http:
+            while not self.stop.is_set():
+                station = rng.choice(self._stations)
+                try:
+                    screen = self._screen(http, rider, rng)
+                except httpx.HTTPError:
+                    pause(1.0)  # the phone has no signal; try again
+                    continue
+                shown = enter(
+                    station, screen, rng, lambda s: None if self.stop.is_set() else pause(s)
+                )
+                if shown is not None and shown.allowed:
+                    rider.visits += 1
+                    pause(rng.uniform(*self._rest_s))
+                    leave(station, rng, lambda s: None)  # everyone inside leaves, even at the end
+                else:
+                    rider.refused += 1
+                pause(rng.uniform(1.0, 4.0))

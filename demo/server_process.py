@@ -1,0 +1,82 @@
+"""The server as a child process (``python -m server``), configured through its environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from demo.processes import spawn, stop
+
+
+class ServerError(RuntimeError):
+    """The server did not start."""
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        http_port: int,
+        broker_port: int,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.http_port = http_port
+        self.broker_port = broker_port
+        self.base_url = f"http://127.0.0.1:{http_port}"
+        self._extra_env = extra_env or {}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "WS_SERVER_DATA_DIR": str(self.data_dir),
+            "WS_SERVER_HTTP_PORT": str(self.http_port),
+            "WS_SERVER_BROKER_PORT": str(self.broker_port),
+            **self._extra_env,
+        }
+        with self.log_path.open("ab") as log:
+            self._process = spawn([sys.executable, "-m", "server"], log=log, env=env)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = self.log_path.read_text(errors="replace")[-1500:]
+                raise ServerError(f"server did not start:\n{tail}")
+            time.sleep(0.1)
+
+    def stop(self) -> int | None:
+        """SIGTERM: uvicorn finishes its requests, the consumer stops, the database closes."""
+        if self._process is None:
+            return None
+        code = stop(self._process, 15.0)
+        self._process = None
+        return code
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

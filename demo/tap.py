@@ -1,0 +1,58 @@
+"""Prints every entry, exit and denial as it crosses the broker."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from mqttlink import Inbound, Link, LinkSettings
+from protocol import topics
+from protocol.payloads import EventKind, Passage, PayloadError, StationEvent, parse
+from protocol.reasons import rider_message
+from protocol.topics import Family
+
+_LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def describe(event: StationEvent) -> str | None:
+    """One console line for the events a person watching the demo cares about."""
+    when = event.occurred_at.astimezone(_LOCAL).strftime("%H:%M:%S")
+    if event.kind is EventKind.DOOR_OPENED and event.passage is Passage.ENTRY:
+        what = f"ENTRY   {event.rider_id or 'unknown rider'}"
+    elif event.kind is EventKind.DOOR_OPENED and event.passage is Passage.EXIT:
+        what = "EXIT"
+    elif event.kind is EventKind.ACCESS_DENIED and event.reason is not None:
+        what = f"DENIED  {event.reason.value}: {rider_message(event.reason, 'en')}"
+    else:
+        return None
+    return f"{when}  {event.station_id:<11} {what}"
+
+
+class EventTap:
+    def __init__(self, broker_port: int, out: TextIO = sys.stdout) -> None:
+        self._out = out
+        self._guard = threading.Lock()
+        self._link = Link(
+            client_id="demo-tap",
+            settings=LinkSettings(port=broker_port),
+            on_message=self._on_message,
+            subscriptions=[(topics.all_stations(Family.EVENTS), 1)],
+        )
+
+    def start(self) -> None:
+        self._link.start()
+        self._link.wait_connected(5)
+
+    def stop(self) -> None:
+        self._link.stop()
+
+    def _on_message(self, message: Inbound) -> None:
+        try:
+            line = describe(parse(StationEvent, message.payload))
+        except PayloadError:
+            return
+        if line is not None:
+            with self._guard:
+                print(line, file=self._out, flush=True)

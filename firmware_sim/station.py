@@ -1,0 +1,34 @@
+"""The hardware of one station, wired together."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from firmware_sim.camera import SimCamera
+from firmware_sim.display import SimDisplay
+from firmware_sim.door import SimDoor
+from firmware_sim.exit_button import SimExitButton
+from firmware_sim.lock import SimLock
+
+
+@dataclass
+class SimStation:
+    camera: SimCamera
+    lock: SimLock
+    door: SimDoor
+    exit_button: SimExitButton
+    display: SimDisplay
+    # One person at the doorway at a time: the camera sees one phone.
+    doorway: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def build(seed: int | None = None) -> SimStation:
+        lock = SimLock()
+        return SimStation(
+            camera=SimCamera(seed),
+            lock=lock,
+            door=SimDoor(lock),
+            exit_button=SimExitButton(),
+            display=SimDisplay(),
+        )

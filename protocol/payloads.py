@@ -1,0 +1,137 @@
+"""Payload models of every MQTT message, versioned and validated.
+
+Each model has a schema version ``v``; a receiver validates with ``parse`` and drops what does
+not validate (it logs and counts it, it never raises inside a network callback).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from protocol.credential import MAX_TOKEN_CHARS
+from protocol.reasons import Reason
+from protocol.topics import STATION_ID_PATTERN
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN)]
+RequestId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+RiderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone")
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = 1
+
+
+class AccessRequest(_Payload):
+    """A station asks the server whether a scanned credential may enter."""
+
+    request_id: RequestId
+    station_id: StationId
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
+    station_time: Timestamp
+
+
+class AccessDecision(_Payload):
+    """The server's answer, matched to the request by ``request_id``."""
+
+    request_id: RequestId
+    station_id: StationId
+    allowed: bool
+    reason: Reason
+    rider_id: RiderId | None = None
+    decided_at: Timestamp
+    expires_at: Timestamp
+
+
+class EventKind(StrEnum):
+    ACCESS_GRANTED = "access_granted"
+    ACCESS_DENIED = "access_denied"
+    DOOR_OPENED = "door_opened"
+    DOOR_CLOSED = "door_closed"
+    EXIT_PRESSED = "exit_pressed"
+
+
+class Passage(StrEnum):
+    """What a door opening was for, as the agent saw it."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
+    UNKNOWN = "unknown"
+
+
+class DecidedBy(StrEnum):
+    SERVER = "server"
+    STATION = "station"
+
+
+class StationEvent(_Payload):
+    """Something that happened at a station; ``seq`` counts up per station session."""
+
+    event_id: RequestId
+    station_id: StationId
+    seq: Annotated[int, Field(ge=1)]
+    kind: EventKind
+    occurred_at: Timestamp
+    request_id: RequestId | None = None
+    rider_id: RiderId | None = None
+    reason: Reason | None = None
+    decided_by: DecidedBy | None = None
+    passage: Passage | None = None
+
+
+class StationState(_Payload):
+    """Retained birth message; the broker publishes the offline variant as the last will."""
+
+    station_id: StationId
+    online: bool
+    session_id: Annotated[str, Field(max_length=64)]
+    agent_version: Annotated[str, Field(max_length=32)] = ""
+    at: Timestamp | None = None
+
+
+class StationConfig(_Payload):
+    """Retained configuration the server publishes to each station."""
+
+    station_id: StationId
+    config_version: Annotated[int, Field(ge=1)]
+    audience: Annotated[str, Field(min_length=1, max_length=64)]
+    keys: Annotated[dict[str, str], Field(min_length=1, max_length=16)]
+
+
+ModelT = TypeVar("ModelT", bound=_Payload)
+
+
+class PayloadError(ValueError):
+    """A payload that is too large, not JSON, or not valid for its model."""
+
+
+def parse(model: type[ModelT], payload: bytes) -> ModelT:
+    """Validate a raw MQTT payload, raising PayloadError with a short reason."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise PayloadError(f"{model.__name__}: {where}: {first['msg']}") from None
+
+
+def dump(message: _Payload) -> bytes:
+    return message.model_dump_json(exclude_none=True).encode()

@@ -1,0 +1,59 @@
+"""Reason codes of access decisions, and the short words a rider sees at the door.
+
+A code is stable: it is stored, shown to staff and matched by tests. The texts say what to do,
+never why internally.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    GRANTED = "granted"
+    # The code itself (checked at the station, cheapest first).
+    TOO_LONG = "too_long"
+    NOT_OUR_CODE = "not_our_code"
+    BAD_ENCODING = "bad_encoding"
+    MALFORMED = "malformed"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    LIFETIME_TOO_LONG = "lifetime_too_long"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    WRONG_AUDIENCE = "wrong_audience"
+    # The rider (checked by the server).
+    UNKNOWN_RIDER = "unknown_rider"
+    REVOKED = "revoked"
+    # The station.
+    NOT_CONFIGURED = "not_configured"
+    SERVER_UNAVAILABLE = "server_unavailable"
+    UNKNOWN_STATION = "unknown_station"
+    STATION_MISMATCH = "station_mismatch"
+
+
+# (zh-CN, en): what the station's display says. Short, plain, and a next step where one exists.
+RIDER_MESSAGES: dict[Reason, tuple[str, str]] = {
+    Reason.GRANTED: ("欢迎，请进", "Welcome, please come in"),
+    Reason.TOO_LONG: ("无法识别此二维码", "This code is not a Warm Station pass"),
+    Reason.NOT_OUR_CODE: ("无法识别此二维码", "This code is not a Warm Station pass"),
+    Reason.BAD_ENCODING: ("无法识别此二维码", "This code is not a Warm Station pass"),
+    Reason.MALFORMED: ("无法识别此二维码", "This code is not a Warm Station pass"),
+    Reason.UNKNOWN_KEY: ("二维码已失效，请刷新", "Code no longer valid, please refresh"),
+    Reason.BAD_SIGNATURE: ("二维码无效", "This pass is not valid"),
+    Reason.LIFETIME_TOO_LONG: ("二维码无效", "This pass is not valid"),
+    Reason.NOT_YET_VALID: ("请检查手机时间后刷新", "Check your phone's clock, then refresh"),
+    Reason.EXPIRED: ("二维码已过期，请刷新", "Code expired, please refresh"),
+    Reason.WRONG_AUDIENCE: ("此二维码不适用于本站", "This pass is not for this station"),
+    Reason.UNKNOWN_RIDER: ("未找到账户，请联系工作人员", "Account not found, please ask staff"),
+    Reason.REVOKED: ("通行证已停用，请联系工作人员", "Pass disabled, please ask staff"),
+    Reason.NOT_CONFIGURED: ("本站暂未就绪，请稍后再试", "Station not ready, try again shortly"),
+    Reason.SERVER_UNAVAILABLE: ("网络繁忙，请稍后再试", "Network busy, try again shortly"),
+    Reason.UNKNOWN_STATION: ("本站暂未登记，请联系工作人员", "Station not registered, ask staff"),
+    Reason.STATION_MISMATCH: ("本站暂未就绪，请稍后再试", "Station not ready, try again shortly"),
+}
+
+
+def rider_message(reason: Reason, language: str = "zh") -> str:
+    zh, en = RIDER_MESSAGES[reason]
+    return en if language == "en" else zh

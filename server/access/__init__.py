@@ -1,0 +1,1 @@
+"""The server's pure decisions: who may enter, and what an event does to occupancy."""

@@ -1,0 +1,39 @@
+"""Settings of the server, from the environment (prefix ``WS_SERVER_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WS_SERVER_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("data")
+    # Empty: SQLite in data_dir. Production: postgresql+psycopg://...
+    database_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=1883, ge=1, le=65535)
+    broker_username: str | None = None
+    broker_password: str | None = None
+    # Tokens are valid only for this deployment or station group.
+    audience: str = Field(default="ws-demo", min_length=1, max_length=64)
+    token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
+    decision_ttl_s: int = Field(default=5, ge=1, le=60)
+    # Several server workers split the load through an MQTT 5 shared subscription.
+    share_group: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_-]+$")
+    public_base_url: str = ""
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'warm_station.db'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "signing_key.pem"

@@ -1,0 +1,135 @@
+"""Tables and API shapes (SQLModel: Base / Create / Public / table families)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, DateTime
+from sqlmodel import Field, SQLModel
+
+from protocol.topics import STATION_ID_PATTERN
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    # Stored as UTC; PostgreSQL keeps the zone, SQLite hands back naive UTC (see as_utc).
+    column = Column(DateTime(timezone=True), nullable=nullable, index=index)
+    return Field(default=None, sa_column=column) if nullable else Field(sa_column=column)
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# -- stations -------------------------------------------------------------------------------
+class StationBase(SQLModel):
+    name: str = Field(min_length=1, max_length=80)
+    capacity: int = Field(ge=1, le=500)
+
+
+class StationCreate(StationBase):
+    id: str = Field(regex=STATION_ID_PATTERN, max_length=63)
+
+
+class Station(StationBase, table=True):
+    id: str = Field(primary_key=True, max_length=63)
+    occupancy: int = 0
+    online: bool = False
+    online_changed_at: datetime | None = _when(nullable=True)
+    session_id: str | None = None
+    config_version: int = 1
+    last_event_at: datetime | None = _when(nullable=True)
+
+
+class StationPublic(StationBase):
+    id: str
+    occupancy: int
+    online: bool
+    online_changed_at: datetime | None
+    last_event_at: datetime | None
+
+
+# -- riders ---------------------------------------------------------------------------------
+class Platform(StrEnum):
+    FOOD_DELIVERY = "food_delivery"
+    COURIER = "courier"
+    RIDE_HAILING = "ride_hailing"
+    OTHER = "other"
+
+
+class RiderBase(SQLModel):
+    display_name: str = Field(default="", max_length=80)  # for staff only, never in the token
+    platform: Platform = Platform.OTHER
+
+
+class RiderCreate(RiderBase):
+    pass
+
+
+class Rider(RiderBase, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    link_secret_hash: str = Field(unique=True, index=True, max_length=64)
+    credential_version: int = 1
+    revoked_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class RiderPublic(RiderBase):
+    id: str
+    credential_version: int
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class RiderEnrolled(RiderPublic):
+    link: str  # the rider's personal, secret page; shown once
+
+
+class TokenPublic(SQLModel):
+    token: str
+    expires_at: datetime
+
+
+# -- what happened --------------------------------------------------------------------------
+class DecisionRecord(SQLModel, table=True):
+    __tablename__ = "decision"
+
+    request_id: str = Field(primary_key=True, max_length=32)
+    station_id: str = Field(index=True, max_length=63)
+    rider_id: str | None = Field(default=None, index=True, max_length=64)
+    allowed: bool
+    reason: str = Field(max_length=32)
+    nonce: str | None = Field(default=None, max_length=32)
+    decided_at: datetime = _when(index=True)
+
+
+class EventRecord(SQLModel, table=True):
+    __tablename__ = "event"
+
+    event_id: str = Field(primary_key=True, max_length=32)
+    station_id: str = Field(index=True, max_length=63)
+    seq: int
+    kind: str = Field(max_length=32, index=True)
+    occurred_at: datetime = _when(index=True)
+    received_at: datetime = _when()
+    rider_id: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=32)
+    decided_by: str | None = Field(default=None, max_length=16)
+    passage: str | None = Field(default=None, max_length=16)
+
+
+class Summary(SQLModel):
+    stations: int
+    stations_online: int
+    occupancy: int
+    events_stored: int
+    entries: int
+    exits: int
+    denials: int
+    decisions: int

@@ -1,0 +1,119 @@
+"""The agent's Transport over MQTT 5: requests with response topic and correlation data,
+events at QoS 1, a retained birth message and a last will that marks the station offline."""
+
+from __future__ import annotations
+
+import logging
+import queue
+
+from mqttlink import Inbound, Link, LinkSettings, Will
+from protocol import topics
+from protocol.payloads import (
+    AccessDecision,
+    AccessRequest,
+    PayloadError,
+    StationConfig,
+    StationEvent,
+    StationState,
+    dump,
+    parse,
+)
+from protocol.topics import Family
+from station_agent.config import AgentSettings
+from station_agent.ports import Clock
+from station_agent.service import AgentInput, ConfigArrived, DecisionArrived, station_state
+
+log = logging.getLogger(__name__)
+
+DECISION_EXPIRY_S = 5  # a request older than this is useless to the rider at the door
+
+
+class MqttTransport:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        inbox: queue.SimpleQueue[AgentInput],
+        *,
+        session_id: str,
+        clock: Clock,
+    ) -> None:
+        self.station_id = settings.station_id
+        self.session_id = session_id
+        self.dropped_messages = 0
+        self._inbox = inbox
+        self._clock = clock
+        self._decision_topic = topics.station_topic(self.station_id, Family.ACCESS_DECISION)
+        self._state_topic = topics.station_topic(self.station_id, Family.STATE)
+        offline = station_state(self.station_id, session_id, online=False, now=clock())
+        self._link = Link(
+            client_id=f"station-{self.station_id}",
+            settings=LinkSettings(
+                host=settings.broker_host,
+                port=settings.broker_port,
+                username=settings.broker_username,
+                password=settings.broker_password,
+            ),
+            on_message=self._on_message,
+            subscriptions=[
+                (self._decision_topic, 1),
+                (topics.station_topic(self.station_id, Family.CONFIG), 1),
+            ],
+            will=Will(self._state_topic, dump(offline)),
+            on_connected=self._on_connected,
+        )
+
+    def start(self) -> None:
+        self._link.start()
+
+    def stop(self) -> None:
+        self._link.stop()
+
+    def is_connected(self) -> bool:
+        return self._link.connected.is_set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._link.wait_connected(timeout_s)
+
+    def request_access(self, request: AccessRequest) -> None:
+        self._link.publish(
+            topics.station_topic(self.station_id, Family.ACCESS_REQUEST),
+            dump(request),
+            qos=1,
+            response_topic=self._decision_topic,
+            correlation_data=request.request_id.encode(),
+            expiry_s=DECISION_EXPIRY_S,
+        )
+
+    def publish_event(self, event: StationEvent) -> None:
+        self._link.publish(topics.station_topic(self.station_id, Family.EVENTS), dump(event))
+
+    def publish_state(self, state: StationState) -> None:
+        info = self._link.publish(self._state_topic, dump(state), qos=1, retain=True)
+        if not state.online and self.is_connected():
+            info.wait_for_publish(timeout=2.0)  # the goodbye must leave before we disconnect
+
+    def _on_connected(self) -> None:
+        self.publish_state(
+            station_state(self.station_id, self.session_id, online=True, now=self._clock())
+        )
+
+    def _on_message(self, message: Inbound) -> None:
+        parsed = topics.parse(message.topic)
+        if parsed is None or parsed.station_id != self.station_id:
+            return self._drop(message, "not addressed to this station")
+        try:
+            if parsed.family is Family.ACCESS_DECISION:
+                if message.retain:
+                    return self._drop(message, "retained decision")
+                self._inbox.put(DecisionArrived(parse(AccessDecision, message.payload)))
+            elif parsed.family is Family.CONFIG:
+                self._inbox.put(ConfigArrived(parse(StationConfig, message.payload)))
+            else:
+                self._drop(message, "unexpected family")
+        except PayloadError as exc:
+            self._drop(message, str(exc))
+        return None
+
+    def _drop(self, message: Inbound, why: str) -> None:
+        self.dropped_messages += 1
+        log.warning("%s: dropped message on %s: %s", self.station_id, message.topic, why)

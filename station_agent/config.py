@@ -1,0 +1,23 @@
+"""Settings of one station agent, from the environment (prefix ``WS_AGENT_``) or arguments."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.topics import STATION_ID_PATTERN
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WS_AGENT_", extra="forbid", frozen=True)
+
+    station_id: str = Field(pattern=STATION_ID_PATTERN)
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=1883, ge=1, le=65535)
+    broker_username: str | None = None
+    broker_password: str | None = None
+    frame_interval_s: float = Field(default=0.1, gt=0, le=5)
+    unlock_s: float = Field(default=5.0, gt=0, le=60)
+    decision_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    scan_cooldown_s: float = Field(default=3.0, ge=0, le=60)
+    clock_skew_s: float = Field(default=30.0, ge=0, le=300)

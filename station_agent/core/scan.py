@@ -1,0 +1,60 @@
+"""What the station concludes from a scanned text on its own, before asking the server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from protocol.credential import (
+    DEFAULT_SKEW_S,
+    MAX_TOKEN_CHARS,
+    PREFIX,
+    Claims,
+    Rejected,
+    verify_token,
+)
+from protocol.reasons import Reason
+
+
+@dataclass(frozen=True, slots=True)
+class StationView:
+    """What the station knows from its last configuration."""
+
+    station_id: str
+    audience: str
+    keys: Mapping[str, Ed25519PublicKey]
+    config_version: int
+    skew_s: float = DEFAULT_SKEW_S
+
+
+def check_scan(text: str, view: StationView | None, now: float) -> Claims | Rejected:
+    """Claims of a genuine credential for this station, or why not. Never raises."""
+    if len(text) > MAX_TOKEN_CHARS:
+        return Rejected(Reason.TOO_LONG)
+    if not text.startswith(PREFIX):
+        return Rejected(Reason.NOT_OUR_CODE)
+    if view is None:
+        return Rejected(Reason.NOT_CONFIGURED)
+    return verify_token(text, keys=view.keys, audience=view.audience, now=now, skew_s=view.skew_s)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentScans:
+    """Texts seen lately: a code held in front of the camera is read in many frames."""
+
+    seen_at: Mapping[str, float]
+
+    @staticmethod
+    def empty() -> RecentScans:
+        return RecentScans({})
+
+    def is_repeat(self, text: str, now: float, cooldown_s: float) -> bool:
+        last = self.seen_at.get(text)
+        return last is not None and now - last < cooldown_s
+
+    def record(self, text: str, now: float, cooldown_s: float) -> RecentScans:
+        kept = {t: at for t, at in self.seen_at.items() if now - at < cooldown_s}
+        kept[text] = now
+        return RecentScans(kept)

@@ -1,0 +1,70 @@
+"""The small interfaces between the agent and the world. firmware_sim implements the hardware ones.
+
+Hardware callbacks (door contact, exit button) may run on any thread; the agent only queues them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from protocol.payloads import AccessRequest, StationEvent, StationState
+from protocol.reasons import Reason
+
+Frame = npt.NDArray[np.uint8]
+Clock = Callable[[], float]  # Unix time in seconds
+
+
+class Camera(Protocol):
+    def read(self) -> Frame | None:
+        """The next frame (grey or BGR), or None when the camera has none to give."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class QrDecoder(Protocol):
+    def decode(self, frame: Frame) -> list[str]:
+        """The text of every QR code found in the frame."""
+        ...
+
+
+class Lock(Protocol):
+    def unlock(self) -> None: ...
+
+    def lock(self) -> None: ...
+
+
+class DoorSensor(Protocol):
+    def subscribe(self, callback: Callable[[bool], None]) -> None:
+        """Call back with True when the door opens and False when it closes."""
+        ...
+
+
+class ExitButton(Protocol):
+    def subscribe(self, callback: Callable[[], None]) -> None: ...
+
+
+class Display(Protocol):
+    """The light and short message the rider sees at the door."""
+
+    def show(self, *, allowed: bool, reason: Reason) -> None: ...
+
+
+class Transport(Protocol):
+    """The agent's link to the server. Inbound messages arrive in the agent's inbox."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def is_connected(self) -> bool: ...
+
+    def request_access(self, request: AccessRequest) -> None: ...
+
+    def publish_event(self, event: StationEvent) -> None: ...
+
+    def publish_state(self, state: StationState) -> None: ...
