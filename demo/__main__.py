@@ -48,7 +48,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stations", type=int, default=3, choices=range(1, 7))
     parser.add_argument("--riders", type=int, default=8)
     parser.add_argument("--capacity", type=int, default=6)
-    parser.add_argument("--http-port", type=int, default=8080)
+    parser.add_argument("--http-port", type=int, default=8080, help="0: any free port")
     parser.add_argument("--broker-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     parser.add_argument("--seed", type=int, default=7)
@@ -96,7 +96,8 @@ def run(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     shutil.rmtree(args.data_dir, ignore_errors=True)  # every demo starts from an empty station log
     args.data_dir.mkdir(parents=True)
-    http_port = args.http_port if not port_open(args.http_port) else free_port()
+    # 0, or a port already taken (a second demo, say): any free port.
+    http_port = args.http_port if args.http_port and not port_open(args.http_port) else free_port()
 
     started = time.monotonic()
     broker = PrivateBroker(port=args.broker_port, workdir=args.data_dir / "broker").start()

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol import topics
+from protocol.payloads import (
+    MAX_PAYLOAD_BYTES,
+    AccessRequest,
+    EventKind,
+    PayloadError,
+    StationEvent,
+    dump,
+    parse,
+)
+from protocol.topics import Family, InvalidStationIdError
+
+
+def test_topics_round_trip() -> None:
+    for family in Family:
+        topic = topics.station_topic("station-01", family)
+        assert topics.parse(topic) == topics.StationTopic("station-01", family)
+
+
+@pytest.mark.parametrize("bad", ["", "+", "#", "a/b", "UPPER", "-lead", "x" * 64, "$sys"])
+def test_station_ids_that_would_break_topics_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidStationIdError):
+        topics.station_topic(bad, Family.EVENTS)
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["other/topic", "ws/v1/stations/a/unknown", "ws/v1/stations/A/events", "ws/v1/stations/"],
+)
+def test_foreign_topics_parse_to_none(topic: str) -> None:
+    assert topics.parse(topic) is None
+
+
+def test_shared_subscription() -> None:
+    assert (
+        topics.shared("g", topics.all_stations(Family.EVENTS)) == "$share/g/ws/v1/stations/+/events"
+    )
+
+
+def _event(**overrides: object) -> dict[str, object]:
+    event = {
+        "v": 1,
+        "event_id": uuid.uuid4().hex,
+        "station_id": "station-01",
+        "seq": 1,
+        "kind": "door_opened",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    event.update(overrides)
+    return event
+
+
+def test_event_round_trips() -> None:
+    event = parse(StationEvent, json.dumps(_event()).encode())
+    assert event.kind is EventKind.DOOR_OPENED
+    assert parse(StationEvent, dump(event)) == event
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "StationEvent"),
+        (b"[1]", "StationEvent"),
+        (json.dumps(_event(v=2)).encode(), "v"),
+        (json.dumps(_event(seq=0)).encode(), "seq"),
+        (json.dumps(_event(kind="door_exploded")).encode(), "kind"),
+        (json.dumps(_event(station_id="a/b")).encode(), "station_id"),
+        (json.dumps(_event(event_id="x")).encode(), "event_id"),
+        (json.dumps(_event(occurred_at="2026-01-01T00:00:00")).encode(), "occurred_at"),
+        (b" " * (MAX_PAYLOAD_BYTES + 1), "exceeds"),
+    ],
+)
+def test_invalid_payloads_raise_payload_error(payload: bytes, message: str) -> None:
+    with pytest.raises(PayloadError, match=message):
+        parse(StationEvent, payload)
+
+
+def test_request_token_length_is_capped() -> None:
+    request = {
+        "request_id": uuid.uuid4().hex,
+        "station_id": "station-01",
+        "token": "A" * 401,
+        "station_time": datetime.now(UTC).isoformat(),
+    }
+    with pytest.raises(PayloadError, match="token"):
+        parse(AccessRequest, json.dumps(request).encode())
