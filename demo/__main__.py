@@ -2,6 +2,9 @@
 
 Prints every entry, exit and denial as it happens; on exit (after ``--duration`` seconds or
 Ctrl-C) stops everything in order and prints one JSON summary as its last line.
+
+With ``--attach-broker`` and ``--attach-server`` it runs only the simulated stations and riders
+against a broker and server that run elsewhere (docker-compose does this).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
@@ -42,9 +46,7 @@ STATION_NAMES = (
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./scripts/demo", description=__doc__)
-    parser.add_argument(
-        "--duration", type=float, default=None, help="seconds; default: until Ctrl-C"
-    )
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
     parser.add_argument("--stations", type=int, default=3, choices=range(1, 7))
     parser.add_argument("--riders", type=int, default=8)
     parser.add_argument("--capacity", type=int, default=6)
@@ -52,31 +54,51 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--broker-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     parser.add_argument("--seed", type=int, default=7)
-    return parser.parse_args(argv)
+    parser.add_argument("--attach-broker", metavar="HOST:PORT", help="use this broker")
+    parser.add_argument("--attach-server", metavar="URL", help="use this server")
+    args = parser.parse_args(argv)
+    if (args.attach_broker is None) != (args.attach_server is None):
+        parser.error("--attach-broker and --attach-server go together")
+    return args
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _start_agent(
-    station_id: str, broker_port: int, sim: SimStation
-) -> tuple[StationAgent, threading.Thread]:
-    settings = AgentSettings(station_id=station_id, broker_port=broker_port, frame_interval_s=0.15)
-    hardware = Hardware(
-        sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
-    )
-    agent, _ = build_agent(settings, hardware, time.time)
-    thread = threading.Thread(target=agent.run, name=f"agent-{station_id}", daemon=True)
-    thread.start()
-    return agent, thread
+class Stations:
+    """Simulated station hardware, each driven by a real station agent on its own thread."""
 
+    def __init__(self) -> None:
+        self.sims: list[SimStation] = []
+        self._agents: list[tuple[StationAgent, threading.Thread]] = []
 
-def _stop_agents(agents: list[tuple[StationAgent, threading.Thread]]) -> None:
-    for agent, _ in agents:
-        agent.stopping.set()
-    for _, thread in agents:
-        thread.join(10)
+    def start(self, station_id: str, broker_host: str, broker_port: int, seed: int) -> None:
+        sim = SimStation.build(seed=seed)
+        settings = AgentSettings(
+            station_id=station_id,
+            broker_host=broker_host,
+            broker_port=broker_port,
+            frame_interval_s=0.15,
+        )
+        hardware = Hardware(
+            sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
+        )
+        agent, _ = build_agent(settings, hardware, time.time)
+        thread = threading.Thread(target=agent.run, name=f"agent-{station_id}", daemon=True)
+        thread.start()
+        self.sims.append(sim)
+        self._agents.append((agent, thread))
+
+    def stop(self) -> None:
+        for agent, _ in self._agents:
+            agent.stopping.set()
+        for _, thread in self._agents:
+            thread.join(10)
+
+    @property
+    def events_emitted(self) -> int:
+        return sum(agent.events_emitted for agent, _ in self._agents)
 
 
 def _wait_stored(http: httpx.Client, produced: int, timeout_s: float) -> dict[str, int]:
@@ -90,42 +112,54 @@ def _wait_stored(http: httpx.Client, produced: int, timeout_s: float) -> dict[st
 
 def run(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    shutil.rmtree(args.data_dir, ignore_errors=True)  # every demo starts from an empty station log
-    args.data_dir.mkdir(parents=True)
-    # 0, or a port already taken (a second demo, say): any free port.
-    http_port = args.http_port if args.http_port and not port_open(args.http_port) else free_port()
-
     started = time.monotonic()
-    broker = PrivateBroker(port=args.broker_port, workdir=args.data_dir / "broker").start()
-    server = ServerProcess(data_dir=args.data_dir, http_port=http_port, broker_port=broker.port)
-    tap = EventTap(broker.port)
-    agents: list[tuple[StationAgent, threading.Thread]] = []
-    crowd: RiderCrowd | None = None
+    stations = Stations()
     summary: dict[str, int] = {}
-    try:
-        server.start()
-        http = httpx.Client(base_url=server.base_url, timeout=10)
-        sims: list[SimStation] = []
+    stored_before: dict[str, int]
+    with ExitStack() as stack:
+        if args.attach_broker:
+            broker_host, _, port = args.attach_broker.rpartition(":")
+            broker_port, base_url = int(port), args.attach_server.rstrip("/")
+            # The attached server has history: the summary counts only this run.
+            stored_before = httpx.get(f"{base_url}/api/summary", timeout=10).json()
+        else:
+            shutil.rmtree(args.data_dir, ignore_errors=True)  # every demo starts afresh
+            args.data_dir.mkdir(parents=True)
+            # 0, or a port already taken (a second demo, say): any free port.
+            http_port = args.http_port
+            if not http_port or port_open(http_port):
+                http_port = free_port()
+            broker = PrivateBroker(port=args.broker_port, workdir=args.data_dir / "broker")
+            stack.enter_context(broker)
+            broker_host, broker_port = "127.0.0.1", broker.port
+            server = ServerProcess(
+                data_dir=args.data_dir, http_port=http_port, broker_port=broker.port
+            )
+            stack.enter_context(server)
+            base_url = server.base_url
+            stored_before = {}
+        http = stack.enter_context(httpx.Client(base_url=base_url, timeout=10))
+        stack.callback(stations.stop)
         for i in range(args.stations):
             station_id = f"station-{i + 1:02d}"
-            http.post(
+            reply = http.post(
                 "/api/stations",
                 json={"id": station_id, "name": STATION_NAMES[i], "capacity": args.capacity},
-            ).raise_for_status()
-            sim = SimStation.build(seed=args.seed + i)
-            sims.append(sim)
-            agents.append(_start_agent(station_id, broker.port, sim))
+            )
+            if reply.status_code != 409:  # attached to a server that knows it already
+                reply.raise_for_status()
+            stations.start(station_id, broker_host, broker_port, seed=args.seed + i)
+        tap = EventTap(broker_host, broker_port)
         tap.start()
+        stack.callback(tap.stop)
         crowd = RiderCrowd(
-            base_url=server.base_url, stations=sims, seed=args.seed, rest_s=(3.0, 8.0)
+            base_url=base_url, stations=stations.sims, seed=args.seed, rest_s=(3.0, 8.0)
         )
         crowd.enrol(args.riders)
-        print(f"Broker  : mqtt://127.0.0.1:{broker.port}  (config {broker.conf_path})", flush=True)
-        print(f"Staff   : {server.base_url}/   (API docs {server.base_url}/docs)", flush=True)
+        print(f"Broker  : mqtt://{broker_host}:{broker_port}", flush=True)
+        print(f"Staff   : {base_url}/   (API docs {base_url}/docs)", flush=True)
         print(f"Stations: {args.stations}, riders: {args.riders}; Ctrl-C stops.", flush=True)
         crowd.start()
         try:
@@ -135,16 +169,13 @@ def run(argv: list[str] | None = None) -> int:
                 time.sleep(args.duration)
         except KeyboardInterrupt:
             print("stopping…", file=sys.stderr, flush=True)
-        crowd.join(timeout_s=20)
-        _stop_agents(agents)
-        produced = sum(agent.events_emitted for agent, _ in agents)
-        summary = _wait_stored(http, produced, timeout_s=15)
+        crowd.join(timeout_s=20)  # riders inside walk out
+        stations.stop()
+        produced = stations.events_emitted
+        totals = _wait_stored(http, stored_before.get("events_stored", 0) + produced, 15)
+        summary = {key: value - stored_before.get(key, 0) for key, value in totals.items()}
+        summary["occupancy"] = totals["occupancy"]
         summary["events_produced"] = produced
-    finally:
-        _stop_agents(agents)
-        tap.stop()
-        server.stop()
-        broker.stop()
     result = {
         "entries": summary.get("entries", 0),
         "exits": summary.get("exits", 0),

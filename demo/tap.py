@@ -31,12 +31,12 @@ def describe(event: StationEvent) -> str | None:
 
 
 class EventTap:
-    def __init__(self, broker_port: int, out: TextIO = sys.stdout) -> None:
+    def __init__(self, broker_host: str, broker_port: int, out: TextIO = sys.stdout) -> None:
         self._out = out
         self._guard = threading.Lock()
         self._link = Link(
             client_id="demo-tap",
-            settings=LinkSettings(port=broker_port),
+            settings=LinkSettings(host=broker_host, port=broker_port),
             on_message=self._on_message,
             subscriptions=[(topics.all_stations(Family.EVENTS), 1)],
         )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,10 +18,39 @@ def broker() -> Iterator[PrivateBroker]:
         yield running
 
 
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 @pytest.fixture
-def server(broker: PrivateBroker, tmp_path: Path) -> Iterator[ServerHarness]:
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {exc}")
+    name = f"ws_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite"])
+def server(
+    request: pytest.FixtureRequest, broker: PrivateBroker, tmp_path: Path
+) -> Iterator[ServerHarness]:
+    """The server on SQLite; parametrize indirectly with "postgres" for PostgreSQL."""
+    database_url = ""
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_url")
     settings = ServerSettings(
-        data_dir=tmp_path / "server", broker_port=broker.port, audience="ws-test"
+        data_dir=tmp_path / "server",
+        database_url=database_url,
+        broker_port=broker.port,
+        audience="ws-test",
     )
     app = create_app(settings)
     with serve_in_thread(app) as client:

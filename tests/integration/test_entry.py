@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+import pytest
+
 from firmware_sim.rider import enter, leave
 from protocol.reasons import Reason
 from tests.support.qr import qr_png
@@ -19,6 +21,7 @@ def _no_pause(_: float) -> None:
     return None
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_entry_then_exit(server: ServerHarness, make_station: MakeStation) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)

@@ -60,6 +60,7 @@ def test_server_decides_valid_request(server: ServerHarness, broker: PrivateBrok
     )
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_repeated_request_id_gets_the_first_answer(
     server: ServerHarness, broker: PrivateBroker
 ) -> None:

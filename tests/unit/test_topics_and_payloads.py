@@ -92,3 +92,14 @@ def test_request_token_length_is_capped() -> None:
     }
     with pytest.raises(PayloadError, match="token"):
         parse(AccessRequest, json.dumps(request).encode())
+
+
+def test_committed_asyncapi_document_matches_the_models() -> None:
+    from pathlib import Path
+
+    from protocol import asyncapi
+
+    committed = (Path(asyncapi.__file__).parent / "asyncapi.json").read_text()
+    assert committed == asyncapi.render(), (
+        "run: python -m protocol.asyncapi > protocol/asyncapi.json"
+    )

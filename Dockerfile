@@ -1,0 +1,17 @@
+# One image for the server and the simulated stations.
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libzbar0 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY protocol protocol
+COPY mqttlink mqttlink
+COPY station_agent station_agent
+COPY server server
+COPY firmware_sim firmware_sim
+COPY demo demo
+RUN pip install --no-cache-dir .
+RUN useradd --system --home /data warm && mkdir -p /data && chown warm /data
+USER warm
+CMD ["python", "-m", "server"]

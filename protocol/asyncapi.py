@@ -1,0 +1,124 @@
+"""The AsyncAPI 3.0 document of the wire contract, generated from the payload models.
+
+``python -m protocol.asyncapi > protocol/asyncapi.json`` rewrites the committed file; a test
+fails when the file and the models disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from protocol import topics
+from protocol.payloads import (
+    AccessDecision,
+    AccessRequest,
+    StationConfig,
+    StationEvent,
+    StationState,
+)
+from protocol.topics import Family
+
+_CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
+    (
+        Family.ACCESS_REQUEST,
+        AccessRequest,
+        "receive",
+        1,
+        False,
+        "A station asks whether a scanned credential may enter. MQTT 5 properties: response "
+        "topic = the station's access/decision topic, correlation data = request_id, message "
+        "expiry 5 s.",
+    ),
+    (
+        Family.ACCESS_DECISION,
+        AccessDecision,
+        "send",
+        1,
+        False,
+        "The server's answer, with the request's correlation data. Never retained; a station "
+        "acts only on a decision matching a request it made, not expired, for its own id.",
+    ),
+    (
+        Family.EVENTS,
+        StationEvent,
+        "receive",
+        1,
+        False,
+        "What happened at the door, numbered per station. Stored once by event_id.",
+    ),
+    (
+        Family.STATE,
+        StationState,
+        "receive",
+        1,
+        True,
+        "Retained birth message on connect; the last will (online=false) marks the station "
+        "offline.",
+    ),
+    (
+        Family.CONFIG,
+        StationConfig,
+        "send",
+        1,
+        True,
+        "Retained configuration: the public key set (kid -> Ed25519 key, base64) and the "
+        "audience tokens must carry.",
+    ),
+]
+
+
+def document() -> dict[str, Any]:
+    mode: Literal["validation"] = "validation"
+    models = [(model, mode) for _, model, *_ in _CHANNELS]
+    _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for family, model, action, qos, retain, description in _CHANNELS:
+        name = family.value.replace("/", "_")
+        messages[model.__name__] = {
+            "name": model.__name__,
+            "contentType": "application/json",
+            "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+            "bindings": {"mqtt": {"qos": qos, "retain": retain}},
+        }
+        channels[name] = {
+            "address": f"{topics.ROOT}/{{station_id}}/{family.value}",
+            "description": description,
+            "parameters": {"station_id": {"description": topics.STATION_ID_PATTERN}},
+            "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}},
+        }
+        operations[f"{action}_{name}"] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{name}"},
+            "summary": description.split(".")[0] + ".",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Warm Station wire contract",
+            "version": "1",
+            "description": (
+                "MQTT 5 topics between station agents and the central server, seen from the "
+                "server. Every payload carries its schema version v; receivers validate, log "
+                "and drop what does not validate. Rider tokens are described in "
+                "protocol/credential.py."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schema["$defs"]},
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
