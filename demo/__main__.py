@@ -73,13 +73,16 @@ class Stations:
         self.sims: list[SimStation] = []
         self._agents: list[tuple[StationAgent, threading.Thread]] = []
 
-    def start(self, station_id: str, broker_host: str, broker_port: int, seed: int) -> None:
+    def start(
+        self, station_id: str, broker_host: str, broker_port: int, seed: int, data_dir: Path
+    ) -> None:
         sim = SimStation.build(seed=seed)
         settings = AgentSettings(
             station_id=station_id,
             broker_host=broker_host,
             broker_port=broker_port,
             frame_interval_s=0.15,
+            data_dir=data_dir / "stations" / station_id,
         )
         hardware = Hardware(
             sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
@@ -150,7 +153,9 @@ def run(argv: list[str] | None = None) -> int:
             )
             if reply.status_code != 409:  # attached to a server that knows it already
                 reply.raise_for_status()
-            stations.start(station_id, broker_host, broker_port, seed=args.seed + i)
+            stations.start(
+                station_id, broker_host, broker_port, seed=args.seed + i, data_dir=args.data_dir
+            )
         tap = EventTap(broker_host, broker_port)
         tap.start()
         stack.callback(tap.stop)

@@ -93,6 +93,8 @@ class StationEvent(_Payload):
     reason: Reason | None = None
     decided_by: DecidedBy | None = None
     passage: Passage | None = None
+    # Denials not reported one by one since the previous denial event (flood protection).
+    suppressed: Annotated[int, Field(ge=1)] | None = None
 
 
 class StationState(_Payload):
@@ -105,13 +107,24 @@ class StationState(_Payload):
     at: Timestamp | None = None
 
 
+MAX_DENYLIST = 100_000
+
+
 class StationConfig(_Payload):
-    """Retained configuration the server publishes to each station."""
+    """Retained configuration the server publishes to each station.
+
+    ``config_version`` increases with every change of the key set or the denylist; a station
+    ignores a config older than the one it has. ``issued_at`` is refreshed periodically, so a
+    station can tell how fresh its denylist is even when nothing changed.
+    """
 
     station_id: StationId
     config_version: Annotated[int, Field(ge=1)]
+    issued_at: Timestamp
     audience: Annotated[str, Field(min_length=1, max_length=64)]
     keys: Annotated[dict[str, str], Field(min_length=1, max_length=16)]
+    # rider id -> lowest credential version still valid; older tokens of that rider are refused.
+    denylist: Annotated[dict[RiderId, int], Field(max_length=MAX_DENYLIST)] = {}
 
 
 ModelT = TypeVar("ModelT", bound=_Payload)

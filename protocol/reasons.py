@@ -25,9 +25,12 @@ class Reason(StrEnum):
     # The rider (checked by the server).
     UNKNOWN_RIDER = "unknown_rider"
     REVOKED = "revoked"
+    REPLAYED = "replayed"
     # The station.
     NOT_CONFIGURED = "not_configured"
     SERVER_UNAVAILABLE = "server_unavailable"
+    DENYLIST_STALE = "denylist_stale"
+    CLOCK_UNTRUSTED = "clock_untrusted"
     UNKNOWN_STATION = "unknown_station"
     STATION_MISMATCH = "station_mismatch"
 
@@ -47,8 +50,11 @@ RIDER_MESSAGES: dict[Reason, tuple[str, str]] = {
     Reason.WRONG_AUDIENCE: ("此二维码不适用于本站", "This pass is not for this station"),
     Reason.UNKNOWN_RIDER: ("未找到账户，请联系工作人员", "Account not found, please ask staff"),
     Reason.REVOKED: ("通行证已停用，请联系工作人员", "Pass disabled, please ask staff"),
+    Reason.REPLAYED: ("二维码已使用，请刷新", "Code already used, please refresh"),
     Reason.NOT_CONFIGURED: ("本站暂未就绪，请稍后再试", "Station not ready, try again shortly"),
     Reason.SERVER_UNAVAILABLE: ("网络繁忙，请稍后再试", "Network busy, try again shortly"),
+    Reason.DENYLIST_STALE: ("网络中断，暂时无法验证", "Offline, cannot check passes now"),
+    Reason.CLOCK_UNTRUSTED: ("网络中断，暂时无法验证", "Offline, cannot check passes now"),
     Reason.UNKNOWN_STATION: ("本站暂未登记，请联系工作人员", "Station not registered, ask staff"),
     Reason.STATION_MISMATCH: ("本站暂未就绪，请稍后再试", "Station not ready, try again shortly"),
 }

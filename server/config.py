@@ -26,6 +26,12 @@ class ServerSettings(BaseSettings):
     audience: str = Field(default="ws-demo", min_length=1, max_length=64)
     token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
     decision_ttl_s: int = Field(default=5, ge=1, le=60)
+    # A new signing key is published this long before it signs anything.
+    key_propagation_s: int = Field(default=60, ge=0, le=86_400)
+    # Stations refuse a revoked rider's older tokens for this long after the revocation.
+    denylist_retention_s: int = Field(default=86_400, ge=MAX_LIFETIME_S, le=30 * 86_400)
+    # Every config is re-published this often with a fresh issued_at (denylist freshness).
+    config_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
     # Several server workers split the load through an MQTT 5 shared subscription.
     share_group: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_-]+$")
     public_base_url: str = ""
@@ -33,7 +39,3 @@ class ServerSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'warm_station.db'}"
-
-    @property
-    def signing_key_path(self) -> Path:
-        return self.data_dir / "signing_key.pem"

@@ -10,8 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from protocol.payloads import AccessDecision, EventKind, Passage, StationEvent, StationState
+from protocol.reasons import Reason
 from server.access import occupancy
 from server.models import (
+    ConfigState,
     DecisionRecord,
     EventRecord,
     Rider,
@@ -19,6 +21,7 @@ from server.models import (
     Station,
     StationCreate,
     Summary,
+    UsedNonce,
     as_utc,
 )
 
@@ -103,27 +106,56 @@ def get_decision(session: Session, *, request_id: str) -> DecisionRecord | None:
 
 
 def record_decision(
-    session: Session, *, decision: AccessDecision, nonce: str | None
+    session: Session,
+    *,
+    decision: AccessDecision,
+    nonce: str | None,
+    nonce_expires_at: datetime | None,
+    station_clock_offset_s: float | None,
 ) -> DecisionRecord:
-    """Store a decision once; a repeated request id gets the decision stored first."""
-    record = DecisionRecord(
-        request_id=decision.request_id,
-        station_id=decision.station_id,
-        rider_id=decision.rider_id,
-        allowed=decision.allowed,
-        reason=decision.reason.value,
-        nonce=nonce,
-        decided_at=decision.decided_at,
-    )
-    session.add(record)
+    """Store a decision once, and for a grant claim the token's nonce in the same transaction.
+
+    A repeated request id gets the decision stored first. A grant that loses the race for its
+    nonce (the same code at two stations at once) is stored and returned as a replay denial.
+    """
+
+    def add(allowed: bool, reason: str) -> DecisionRecord:
+        record = DecisionRecord(
+            request_id=decision.request_id,
+            station_id=decision.station_id,
+            rider_id=decision.rider_id,
+            allowed=allowed,
+            reason=reason,
+            nonce=nonce,
+            decided_at=decision.decided_at,
+        )
+        session.add(record)
+        if allowed and nonce is not None and nonce_expires_at is not None:
+            session.add(
+                UsedNonce(
+                    nonce=nonce,
+                    request_id=decision.request_id,
+                    station_id=decision.station_id,
+                    expires_at=nonce_expires_at,
+                )
+            )
+        station = session.get(Station, decision.station_id)
+        if station is not None and station_clock_offset_s is not None:
+            station.clock_offset_s = station_clock_offset_s
+            session.add(station)
+        return record
+
+    record = add(decision.allowed, decision.reason.value)
     try:
         session.commit()
+        return record
     except IntegrityError:
         session.rollback()
-        stored = session.get(DecisionRecord, decision.request_id)
-        if stored is None:
-            raise
+    stored = session.get(DecisionRecord, decision.request_id)
+    if stored is not None:
         return stored
+    record = add(False, Reason.REPLAYED.value)  # the nonce was claimed first elsewhere
+    session.commit()
     return record
 
 
@@ -150,6 +182,7 @@ def store_event(session: Session, *, event: StationEvent, received_at: datetime)
             reason=event.reason.value if event.reason else None,
             decided_by=event.decided_by.value if event.decided_by else None,
             passage=event.passage.value if event.passage else None,
+            suppressed=event.suppressed,
         )
     )
     station.occupancy = occupancy.apply(station.occupancy, event.kind, event.passage)
@@ -194,3 +227,73 @@ def summary(session: Session) -> Summary:
         denials=count_events(EventKind.ACCESS_DENIED),
         decisions=session.exec(select(func.count()).select_from(DecisionRecord)).one(),
     )
+
+
+# -- revocation and the published configuration ---------------------------------------------
+class NotFoundError(Exception):
+    """No row with this key."""
+
+
+class ConflictError(Exception):
+    """The change does not apply to the row as it is (already done, say)."""
+
+
+def bump_config_version(session: Session) -> int:
+    """Called in the transaction of any change a station must learn about."""
+    state = session.get(ConfigState, 1) or ConfigState(id=1, version=0)
+    state.version += 1
+    session.add(state)
+    return state.version
+
+
+def config_version(session: Session) -> int:
+    state = session.get(ConfigState, 1)
+    return state.version if state is not None else 1
+
+
+def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
+    """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
+    rider = session.get(Rider, rider_id)
+    if rider is None:
+        raise NotFoundError(f"no rider {rider_id!r}")
+    if rider.revoked_at is not None:
+        raise ConflictError(f"rider {rider_id} is already revoked")
+    rider.revoked_at = now
+    rider.credential_version += 1
+    rider.credential_changed_at = now
+    session.add(rider)
+    bump_config_version(session)
+    session.commit()
+    session.refresh(rider)
+    return rider
+
+
+def renew_rider_link(session: Session, *, rider_id: str) -> str:
+    """A new secret link for the rider; the old link stops working at once."""
+    rider = session.get(Rider, rider_id)
+    if rider is None:
+        raise NotFoundError(f"no rider {rider_id!r}")
+    secret = secrets.token_urlsafe(24)
+    rider.link_secret_hash = _hash_secret(secret)
+    session.add(rider)
+    session.commit()
+    return secret
+
+
+def denylist(session: Session, *, since: datetime) -> dict[str, int]:
+    """rider id -> lowest credential version still valid, for credentials changed since."""
+    statement = select(Rider).where(col(Rider.credential_changed_at) >= since)
+    return {rider.id: rider.credential_version for rider in session.exec(statement)}
+
+
+def nonce_used(session: Session, *, nonce: str) -> bool:
+    return session.get(UsedNonce, nonce) is not None
+
+
+def prune_used_nonces(session: Session, *, now: datetime) -> int:
+    """Nonces of tokens that have expired can never be presented validly again."""
+    stale = session.exec(select(UsedNonce).where(col(UsedNonce.expires_at) < now)).all()
+    for row in stale:
+        session.delete(row)
+    session.commit()
+    return len(stale)

@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from server import __version__, crud
+from server import __version__
 from server.api.deps import Services
-from server.api.routes import riders, stations
+from server.api.routes import keys, riders, stations
 from server.config import ServerSettings
-from server.db import init_db, make_engine, session_scope
-from server.keys import load_or_create
+from server.db import init_db, make_engine
+from server.keyholder import KeyHolder
 from server.mqtt.consumer import Clock, MqttConsumer
 from server.web import pages
 
@@ -27,8 +27,9 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url)
         init_db(engine)
-        key = load_or_create(settings.signing_key_path)
-        consumer = MqttConsumer(settings, engine, key, clock)
+        key_holder = KeyHolder(engine)
+        key_holder.reload()
+        consumer = MqttConsumer(settings, engine, key_holder, clock)
         consumer.start()
         if not consumer.wait_connected(10):
             log.warning(
@@ -36,10 +37,8 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                 settings.broker_host,
                 settings.broker_port,
             )
-        with session_scope(engine) as session:
-            for station in crud.list_stations(session):
-                consumer.publish_config(station.id, station.config_version)
-        app.state.services = Services(settings, engine, key, consumer, clock)
+        consumer.publish_all_configs()
+        app.state.services = Services(settings, engine, key_holder, consumer, clock)
         try:
             yield
         finally:
@@ -49,6 +48,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     app = FastAPI(title="Warm Station server", version=__version__, lifespan=lifespan)
     app.include_router(stations.router)
     app.include_router(riders.router)
+    app.include_router(keys.router)
     app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)

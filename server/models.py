@@ -42,8 +42,9 @@ class Station(StationBase, table=True):
     online: bool = False
     online_changed_at: datetime | None = _when(nullable=True)
     session_id: str | None = None
-    config_version: int = 1
     last_event_at: datetime | None = _when(nullable=True)
+    # Server time minus station time, seen in the station's last access request.
+    clock_offset_s: float | None = None
 
 
 class StationPublic(StationBase):
@@ -52,6 +53,7 @@ class StationPublic(StationBase):
     online: bool
     online_changed_at: datetime | None
     last_event_at: datetime | None
+    clock_offset_s: float | None
 
 
 # -- riders ---------------------------------------------------------------------------------
@@ -75,6 +77,8 @@ class Rider(RiderBase, table=True):
     id: str = Field(primary_key=True, max_length=32)
     link_secret_hash: str = Field(unique=True, index=True, max_length=64)
     credential_version: int = 1
+    # When the credential version last changed: stations keep a denylist entry for a while.
+    credential_changed_at: datetime | None = _when(nullable=True, index=True)
     revoked_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
 
@@ -93,6 +97,59 @@ class RiderEnrolled(RiderPublic):
 class TokenPublic(SQLModel):
     token: str
     expires_at: datetime
+
+
+class RiderCode(TokenPublic):
+    """What the rider page needs to show and refresh the code."""
+
+    server_time: datetime
+    lifetime_s: int
+    qr_svg: str
+
+
+class RiderLink(SQLModel):
+    link: str
+
+
+# -- signing keys and the published configuration -------------------------------------------
+class SigningKeyRecord(SQLModel, table=True):
+    """An Ed25519 key of the server. Published to stations from creation; signs from
+    ``activates_at`` until ``retires_at``; published until its last token has expired."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=16)
+    private_pem: str
+    created_at: datetime = _when()
+    activates_at: datetime = _when()
+    retires_at: datetime | None = _when(nullable=True)
+
+
+class SigningKeyPublic(SQLModel):
+    kid: str
+    created_at: datetime
+    activates_at: datetime
+    retires_at: datetime | None
+
+
+class ConfigState(SQLModel, table=True):
+    """One row: the version of what every station's config contains (keys, denylist)."""
+
+    __tablename__ = "config_state"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 1
+
+
+class UsedNonce(SQLModel, table=True):
+    """A token that has admitted someone: its nonce never admits anyone again, anywhere."""
+
+    __tablename__ = "used_nonce"
+
+    nonce: str = Field(primary_key=True, max_length=32)
+    request_id: str = Field(max_length=32)
+    station_id: str = Field(max_length=63)
+    expires_at: datetime = _when(index=True)
 
 
 # -- what happened --------------------------------------------------------------------------
@@ -122,6 +179,7 @@ class EventRecord(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=32)
     decided_by: str | None = Field(default=None, max_length=16)
     passage: str | None = Field(default=None, max_length=16)
+    suppressed: int | None = None  # denials folded into this one by the station's rate limit
 
 
 class Summary(SQLModel):

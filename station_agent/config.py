@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,3 +23,15 @@ class AgentSettings(BaseSettings):
     decision_timeout_s: float = Field(default=1.5, gt=0, le=30)
     scan_cooldown_s: float = Field(default=3.0, ge=0, le=60)
     clock_skew_s: float = Field(default=30.0, ge=0, le=300)
+    # Durable state (replay cache); default data/agent-<station id>.
+    data_dir: Path | None = None
+    # Denial events: a burst of this many, then this many a second; the rest are counted.
+    denial_events_burst: int = Field(default=10, ge=1, le=1000)
+    denial_events_per_s: float = Field(default=1.0, gt=0, le=1000)
+    # Offline decisions need a denylist newer than this and a clock the server agrees with.
+    max_denylist_age_s: float = Field(default=86_400, gt=0)
+    max_clock_offset_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def store_path(self) -> Path:
+        return (self.data_dir or Path("data") / f"agent-{self.station_id}") / "agent.db"

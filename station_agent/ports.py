@@ -54,6 +54,14 @@ class Display(Protocol):
     def show(self, *, allowed: bool, reason: Reason) -> None: ...
 
 
+class ReplayCache(Protocol):
+    """Nonces of tokens that admitted someone here; durable across restarts."""
+
+    def seen(self, nonce: bytes, now: float) -> bool: ...
+
+    def remember(self, nonce: bytes, expires_at: float, now: float) -> None: ...
+
+
 class Transport(Protocol):
     """The agent's link to the server. Inbound messages arrive in the agent's inbox."""
 

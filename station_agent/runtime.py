@@ -6,6 +6,7 @@ import queue
 import uuid
 
 from station_agent.adapters.mqtt_paho import MqttTransport
+from station_agent.adapters.store_sqlite import AgentStore
 from station_agent.config import AgentSettings
 from station_agent.ports import Clock
 from station_agent.service import AgentInput, Hardware, StationAgent
@@ -17,5 +18,6 @@ def build_agent(
     inbox: queue.SimpleQueue[AgentInput] = queue.SimpleQueue()
     session_id = uuid.uuid4().hex
     transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock)
-    agent = StationAgent(settings, hardware, transport, inbox, clock, session_id)
+    store = AgentStore(settings.store_path)
+    agent = StationAgent(settings, hardware, transport, inbox, clock, session_id, store)
     return agent, transport

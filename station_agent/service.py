@@ -30,6 +30,8 @@ from protocol.reasons import Reason
 from station_agent import __version__
 from station_agent.config import AgentSettings
 from station_agent.core import door
+from station_agent.core.offline import offline_refusal
+from station_agent.core.ratelimit import Bucket
 from station_agent.core.scan import RecentScans, StationView, check_scan
 from station_agent.ports import (
     Camera,
@@ -39,6 +41,7 @@ from station_agent.ports import (
     ExitButton,
     Lock,
     QrDecoder,
+    ReplayCache,
     Transport,
 )
 
@@ -72,6 +75,7 @@ AgentInput = DecisionArrived | ConfigArrived | DoorChanged | ExitPressed
 @dataclass(frozen=True, slots=True)
 class _Pending:
     claims: Claims
+    sent_at: float
     deadline: float
 
 
@@ -98,6 +102,7 @@ class StationAgent:
         inbox: queue.SimpleQueue[AgentInput],
         clock: Clock,
         session_id: str,
+        replay: ReplayCache,
     ) -> None:
         self.settings = settings
         self.station_id = settings.station_id
@@ -109,6 +114,11 @@ class StationAgent:
         self._door = door.DoorState()
         self._recent = RecentScans.empty()
         self._pending: dict[str, _Pending] = {}
+        self._replay = replay
+        self._denials = Bucket.full(
+            settings.denial_events_per_s, settings.denial_events_burst, clock()
+        )
+        self.clock_offset_s: float | None = None  # server minus station, from decisions
         self._seq = 0
         self.session_id = session_id
         self.stopping = threading.Event()
@@ -147,6 +157,7 @@ class StationAgent:
             self._hw.lock.lock()
             self._publish_state(online=False)
             self._transport.stop()
+            self._hw.camera.close()
 
     def _handle(self, item: AgentInput) -> None:
         match item:
@@ -199,8 +210,12 @@ class StationAgent:
         if isinstance(verdict, Rejected):
             self._deny(verdict.reason, now, decided_by=DecidedBy.STATION)
             return
+        if self._replay.seen(verdict.nonce, now):
+            self._deny(Reason.REPLAYED, now, DecidedBy.STATION, rider_id=verdict.rider_id)
+            return
         request_id = uuid.uuid4().hex
-        self._pending[request_id] = _Pending(verdict, now + self.settings.decision_timeout_s)
+        deadline = now + self.settings.decision_timeout_s
+        self._pending[request_id] = _Pending(verdict, now, deadline)
         self._transport.request_access(
             AccessRequest(
                 request_id=request_id,
@@ -220,10 +235,15 @@ class StationAgent:
             log.info("%s: ignored an expired decision", self.station_id)
             return
         del self._pending[decision.request_id]  # each request actuates at most once
+        # The server's clock, seen halfway through the round trip.
+        self.clock_offset_s = decision.decided_at.timestamp() - (pending.sent_at + now) / 2
         rider = decision.rider_id or pending.claims.rider_id
         if not decision.allowed:
             self._deny(decision.reason, now, DecidedBy.SERVER, decision.request_id, rider)
             return
+        claims = pending.claims
+        # Durable before the door opens: after a crash the same code cannot open it again.
+        self._replay.remember(claims.nonce, claims.expires_at + self.settings.clock_skew_s, now)
         self._apply(
             door.release(
                 self._door,
@@ -243,18 +263,24 @@ class StationAgent:
             decided_by=DecidedBy.SERVER,
         )
 
+    def offline_refusal(self, now: float) -> Reason | None:
+        """Why this station may not decide on its own now, or None."""
+        return offline_refusal(
+            self._view,
+            now=now,
+            clock_offset_s=self.clock_offset_s,
+            max_denylist_age_s=self.settings.max_denylist_age_s,
+            max_clock_offset_s=self.settings.max_clock_offset_s,
+        )
+
     def _expire_pending(self, now: float) -> None:
         for request_id, pending in list(self._pending.items()):
             if now >= pending.deadline:
                 del self._pending[request_id]
-                # Offline decisions come with the outbox (issue #4); until then: fail secure.
-                self._deny(
-                    Reason.SERVER_UNAVAILABLE,
-                    now,
-                    DecidedBy.STATION,
-                    request_id,
-                    pending.claims.rider_id,
-                )
+                # Offline decisions come with the outbox (issue #4); until then: fail secure,
+                # naming the reason offline entry would be refused when there is one.
+                reason = self.offline_refusal(now) or Reason.SERVER_UNAVAILABLE
+                self._deny(reason, now, DecidedBy.STATION, request_id, pending.claims.rider_id)
 
     def _deny(
         self,
@@ -265,6 +291,10 @@ class StationAgent:
         rider_id: str | None = None,
     ) -> None:
         self._hw.display.show(allowed=False, reason=reason)
+        # A flood of bad codes must not become a flood of events: excess is counted instead.
+        self._denials, withheld = self._denials.take(now)
+        if withheld is None:
+            return
         self._emit(
             EventKind.ACCESS_DENIED,
             now,
@@ -272,6 +302,7 @@ class StationAgent:
             rider_id=rider_id,
             reason=reason,
             decided_by=decided_by,
+            suppressed=withheld or None,
         )
 
     # -- configuration and reporting -------------------------------------------------------
@@ -294,6 +325,8 @@ class StationAgent:
             audience=config.audience,
             keys=keys,
             config_version=config.config_version,
+            issued_at=config.issued_at.timestamp(),
+            denylist=dict(config.denylist),
             skew_s=self.settings.clock_skew_s,
         )
         log.info("%s: config v%d applied", self.station_id, config.config_version)

@@ -58,11 +58,13 @@ def server(
 
 
 @pytest.fixture
-def make_station(broker: PrivateBroker) -> Iterator[Callable[..., StationHarness]]:
+def make_station(broker: PrivateBroker, tmp_path: Path) -> Iterator[Callable[..., StationHarness]]:
     started: list[StationHarness] = []
 
     def make(station_id: str, *, wait_config: bool = True) -> StationHarness:
-        harness = start_station(station_id, broker.port, wait_config=wait_config)
+        harness = start_station(
+            station_id, broker.port, tmp_path / "stations", wait_config=wait_config
+        )
         started.append(harness)
         return harness
 

@@ -23,7 +23,11 @@ class Verdict:
 
 
 def decide(
-    *, station_known: bool, credential: Claims | Rejected, rider: RiderView | None
+    *,
+    station_known: bool,
+    credential: Claims | Rejected,
+    rider: RiderView | None,
+    nonce_used: bool,
 ) -> Verdict:
     """Denial is a value: the first failing check names the reason."""
     if not station_known:
@@ -34,4 +38,6 @@ def decide(
         return Verdict(False, Reason.UNKNOWN_RIDER, credential.rider_id)
     if rider.revoked or credential.credential_version != rider.credential_version:
         return Verdict(False, Reason.REVOKED, rider.rider_id)
+    if nonce_used:
+        return Verdict(False, Reason.REPLAYED, rider.rider_id)
     return Verdict(True, Reason.GRANTED, rider.rider_id)

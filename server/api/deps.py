@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from server.config import ServerSettings
-from server.keys import SigningKey
+from server.keyholder import KeyHolder
 from server.mqtt.consumer import Clock, MqttConsumer
 
 
@@ -19,7 +19,7 @@ from server.mqtt.consumer import Clock, MqttConsumer
 class Services:
     settings: ServerSettings
     engine: Engine
-    key: SigningKey
+    keys: KeyHolder
     consumer: MqttConsumer
     clock: Clock
 

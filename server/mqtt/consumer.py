@@ -20,11 +20,9 @@ from sqlalchemy import Engine
 
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
-from protocol.credential import public_key_to_text
 from protocol.payloads import (
     AccessRequest,
     PayloadError,
-    StationConfig,
     StationEvent,
     StationState,
     dump,
@@ -34,8 +32,10 @@ from protocol.topics import Family
 from server import crud
 from server.config import ServerSettings
 from server.db import session_scope
-from server.keys import SigningKey
+from server.keyholder import KeyHolder
+from server.models import utcnow
 from server.mqtt.access import AccessPolicy, handle_access_request
+from server.station_config import build_config
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +44,16 @@ Clock = Callable[[], float]
 
 class MqttConsumer:
     def __init__(
-        self, settings: ServerSettings, engine: Engine, key: SigningKey, clock: Clock = time.time
+        self, settings: ServerSettings, engine: Engine, keys: KeyHolder, clock: Clock = time.time
     ) -> None:
         self._settings = settings
         self._engine = engine
-        self._key = key
+        self._keys = keys
         self._clock = clock
-        self._policy = AccessPolicy(
-            keys={key.kid: key.public_key},
-            audience=settings.audience,
-            decision_ttl_s=settings.decision_ttl_s,
-        )
         self._queue: queue.SimpleQueue[Inbound | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._run, name="mqtt-consumer", daemon=True)
+        self._refresher = threading.Thread(target=self._refresh, name="config-refresh", daemon=True)
+        self._stopping = threading.Event()
         self.dropped: Counter[str] = Counter()
         group = settings.share_group
         self._link = Link(
@@ -79,26 +76,49 @@ class MqttConsumer:
     def start(self) -> None:
         self._worker.start()
         self._link.start()
+        self._refresher.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._link.stop()
         self._queue.put(None)
         self._worker.join(timeout=10)
+        self._refresher.join(timeout=10)
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._link.wait_connected(timeout_s)
 
     # -- configuration out -----------------------------------------------------------------
-    def publish_config(self, station_id: str, config_version: int) -> None:
-        config = StationConfig(
-            station_id=station_id,
-            config_version=config_version,
-            audience=self._settings.audience,
-            keys={kid: public_key_to_text(key) for kid, key in self._policy.keys.items()},
-        )
+    def publish_config(self, station_id: str) -> None:
+        """Publish one station's config (retained), freshly built."""
+        with session_scope(self._engine) as session:
+            config = build_config(
+                session,
+                station_id=station_id,
+                ring=self._keys.ring,
+                settings=self._settings,
+                now=utcnow(),
+            )
         self._link.publish(
             topics.station_topic(station_id, Family.CONFIG), dump(config), qos=1, retain=True
         )
+
+    def publish_all_configs(self) -> None:
+        """After a revocation or key change, and periodically: every station learns it."""
+        with session_scope(self._engine) as session:
+            station_ids = [station.id for station in crud.list_stations(session)]
+        for station_id in station_ids:
+            self.publish_config(station_id)
+
+    def _refresh(self) -> None:
+        while not self._stopping.wait(self._settings.config_refresh_s):
+            try:
+                self._keys.reload()  # a key rotated by another server worker, say
+                with session_scope(self._engine) as session:
+                    crud.prune_used_nonces(session, now=utcnow())
+                self.publish_all_configs()
+            except Exception:
+                log.exception("config refresh failed; retrying at the next interval")
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -130,10 +150,14 @@ class MqttConsumer:
         request = parse(AccessRequest, message.payload)
         if request.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {request.station_id}")
+        now = self._clock()
+        policy = AccessPolicy(
+            keys=self._keys.ring.published(datetime.fromtimestamp(now, UTC)),
+            audience=self._settings.audience,
+            decision_ttl_s=self._settings.decision_ttl_s,
+        )
         with session_scope(self._engine) as session:
-            decision = handle_access_request(
-                session, request=request, policy=self._policy, now=self._clock()
-            )
+            decision = handle_access_request(session, request=request, policy=policy, now=now)
         # Answer only on the station's own decision topic, whatever response topic was asked.
         self._link.publish(
             topics.station_topic(station_id, Family.ACCESS_DECISION),
@@ -162,10 +186,9 @@ class MqttConsumer:
             station = crud.set_station_state(session, state=state, now=datetime.now(UTC))
             if station is None:
                 return self._drop(message, "unknown_station", station_id)
-            config_version = station.config_version
         if state.online:
             # Re-sent at every birth: cheap, and heals a broker that lost its retained store.
-            self.publish_config(station_id, config_version)
+            self.publish_config(station_id)
         return None
 
     def _drop(self, message: Inbound, counter: str, why: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -26,18 +26,37 @@ class StationView:
     audience: str
     keys: Mapping[str, Ed25519PublicKey]
     config_version: int
+    issued_at: float = 0.0  # server time the config was (re)published
+    denylist: Mapping[str, int] = field(default_factory=dict)
     skew_s: float = DEFAULT_SKEW_S
 
 
 def check_scan(text: str, view: StationView | None, now: float) -> Claims | Rejected:
-    """Claims of a genuine credential for this station, or why not. Never raises."""
+    """Claims of a genuine, unrevoked credential for this station, or why not. Never raises.
+
+    Order, cheapest and safest first: length, prefix, (configured), encoding, key id,
+    signature, claims, lifetime, time window, audience, denylist. The replay cache comes
+    after, in the service, as it needs storage.
+    """
     if len(text) > MAX_TOKEN_CHARS:
         return Rejected(Reason.TOO_LONG)
     if not text.startswith(PREFIX):
         return Rejected(Reason.NOT_OUR_CODE)
     if view is None:
         return Rejected(Reason.NOT_CONFIGURED)
-    return verify_token(text, keys=view.keys, audience=view.audience, now=now, skew_s=view.skew_s)
+    verdict = verify_token(
+        text, keys=view.keys, audience=view.audience, now=now, skew_s=view.skew_s
+    )
+    if isinstance(verdict, Claims):
+        return check_denylist(verdict, view.denylist)
+    return verdict
+
+
+def check_denylist(claims: Claims, denylist: Mapping[str, int]) -> Claims | Rejected:
+    lowest_valid = denylist.get(claims.rider_id)
+    if lowest_valid is not None and claims.credential_version < lowest_valid:
+        return Rejected(Reason.REVOKED)
+    return claims
 
 
 @dataclass(frozen=True, slots=True)

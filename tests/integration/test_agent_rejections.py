@@ -67,7 +67,13 @@ def test_bad_config_is_ignored(
     server.add_station(station_id)
     station = make_station(station_id)
     config_topic = topics.station_topic(station_id, Family.CONFIG)
-    base = {"v": 1, "station_id": station_id, "config_version": 99, "audience": "ws-test"}
+    base = {
+        "v": 1,
+        "station_id": station_id,
+        "config_version": 99,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "audience": "ws-test",
+    }
     with mqtt_peer(broker.port) as peer:
         for payload in (
             {**base, "keys": {"k": "not base64!"}},
@@ -93,6 +99,7 @@ def test_no_answer_means_no_entry(broker: PrivateBroker, make_station: MakeStati
         "v": 1,
         "station_id": station_id,
         "config_version": 1,
+        "issued_at": datetime.now(UTC).isoformat(),
         "audience": "ws-test",
         "keys": {"k1": public_key_to_text(key.public_key())},
     }

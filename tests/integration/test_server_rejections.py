@@ -95,9 +95,9 @@ def test_server_refuses_forged_requests(
     """A request sent straight to the broker, past any station check, still opens nothing."""
     station_id = unique_station_id()
     server.add_station(station_id)
-    key = server.services.key
     rider_id, _ = server.enrol()
     now = int(server.services.clock())
+    key = server.services.keys.ring.signer(datetime.now(UTC))
     claims = Claims(key.kid, rider_id, "ws-test", now, 60, new_nonce(), 1)
     signer = key.private_key
     if forge == "unknown_rider":

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -111,9 +112,16 @@ class StationHarness:
         self.thread.join(10)
 
 
-def start_station(station_id: str, broker_port: int, *, wait_config: bool = True) -> StationHarness:
+def start_station(
+    station_id: str, broker_port: int, data_dir: Path, *, wait_config: bool = True
+) -> StationHarness:
     sim = SimStation.build(seed=hash(station_id) & 0xFFFF)
-    settings = AgentSettings(station_id=station_id, broker_port=broker_port, frame_interval_s=0.05)
+    settings = AgentSettings(
+        station_id=station_id,
+        broker_port=broker_port,
+        frame_interval_s=0.05,
+        data_dir=data_dir / station_id,
+    )
     hardware = Hardware(
         sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
     )

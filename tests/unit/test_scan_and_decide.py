@@ -38,23 +38,28 @@ RIDER = RiderView("r-1", credential_version=1, revoked=False)
 
 
 @pytest.mark.parametrize(
-    ("station_known", "credential", "rider", "expected"),
+    ("station_known", "credential", "rider", "nonce_used", "expected"),
     [
-        (True, CLAIMS, RIDER, (True, Reason.GRANTED)),
-        (False, CLAIMS, RIDER, (False, Reason.UNKNOWN_STATION)),
-        (True, Rejected(Reason.EXPIRED), RIDER, (False, Reason.EXPIRED)),
-        (True, CLAIMS, None, (False, Reason.UNKNOWN_RIDER)),
-        (True, CLAIMS, RiderView("r-1", 1, revoked=True), (False, Reason.REVOKED)),
-        (True, CLAIMS, RiderView("r-1", 2, revoked=False), (False, Reason.REVOKED)),
+        (True, CLAIMS, RIDER, False, (True, Reason.GRANTED)),
+        (False, CLAIMS, RIDER, False, (False, Reason.UNKNOWN_STATION)),
+        (True, Rejected(Reason.EXPIRED), RIDER, False, (False, Reason.EXPIRED)),
+        (True, CLAIMS, None, False, (False, Reason.UNKNOWN_RIDER)),
+        (True, CLAIMS, RiderView("r-1", 1, revoked=True), False, (False, Reason.REVOKED)),
+        (True, CLAIMS, RiderView("r-1", 2, revoked=False), False, (False, Reason.REVOKED)),
+        (True, CLAIMS, RIDER, True, (False, Reason.REPLAYED)),
+        (True, CLAIMS, RiderView("r-1", 1, revoked=True), True, (False, Reason.REVOKED)),
     ],
 )
 def test_decide(
     station_known: bool,
     credential: Claims | Rejected,
     rider: RiderView | None,
+    nonce_used: bool,
     expected: tuple[bool, Reason],
 ) -> None:
-    verdict = decide(station_known=station_known, credential=credential, rider=rider)
+    verdict = decide(
+        station_known=station_known, credential=credential, rider=rider, nonce_used=nonce_used
+    )
     assert (verdict.allowed, verdict.reason) == expected
 
 

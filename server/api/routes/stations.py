@@ -19,7 +19,7 @@ def create_station(
         station = crud.create_station(session, station_in=station_in)
     except crud.AlreadyExistsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    services.consumer.publish_config(station.id, station.config_version)
+    services.consumer.publish_config(station.id)
     return StationPublic.model_validate(station)
 
 

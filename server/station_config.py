@@ -1,0 +1,27 @@
+"""The configuration each station receives: key set, audience and denylist."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from protocol.credential import public_key_to_text
+from protocol.payloads import StationConfig
+from server import crud
+from server.config import ServerSettings
+from server.keyring import KeyRing
+
+
+def build_config(
+    session: Session, *, station_id: str, ring: KeyRing, settings: ServerSettings, now: datetime
+) -> StationConfig:
+    since = now - timedelta(seconds=settings.denylist_retention_s)
+    return StationConfig(
+        station_id=station_id,
+        config_version=crud.config_version(session),
+        issued_at=now,
+        audience=settings.audience,
+        keys={kid: public_key_to_text(key) for kid, key in ring.published(now).items()},
+        denylist=crud.denylist(session, since=since),
+    )
