@@ -155,6 +155,26 @@ class SimCamera:
             self._scene, self._noise_std = scene, pose.noise_std
         return pose
 
+    def compose(self, pngs: list[bytes]) -> npt.NDArray[np.float32]:
+        """A scene of up to four codes held up at once, one per quarter; see ``show``."""
+        if not 0 < len(pngs) <= 4:
+            raise ValueError("between one and four codes")
+        scene = self._background
+        for i, png in enumerate(pngs):
+            pose = Pose(
+                qr_side_px=150,
+                center_x=WIDTH / 4 * (1 + 2 * (i % 2)),
+                center_y=HEIGHT / 4 * (1 + 2 * (i // 2)),
+                noise_std=2.0,
+            )
+            scene = render_scene(load_qr_image(png), pose, scene, self._rng)
+        return scene
+
+    def show(self, scene: npt.NDArray[np.float32], noise_std: float = 2.0) -> None:
+        """Put a composed scene in front of the camera (cheap: scenes can be made ahead)."""
+        with self._guard:
+            self._scene, self._noise_std = scene, noise_std
+
     def withdraw(self) -> None:
         with self._guard:
             self._scene, self._noise_std = None, 3.0

@@ -28,13 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import base45
-from cryptography.exceptions import InvalidSignature
+import nacl.bindings
+import nacl.exceptions
+import numpy as np
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol.reasons import Reason
 
 PREFIX = "WS1:"
+_PREFIX_BYTES = PREFIX.encode()
 FORMAT_VERSION = 1
 SIGNATURE_BYTES = 64
 NONCE_BYTES = 16
@@ -67,7 +70,46 @@ class Rejected:
     detail: str = ""
 
 
-KeySet = Mapping[str, Ed25519PublicKey]
+# kid -> raw 32-byte Ed25519 public key
+KeySet = Mapping[str, bytes]
+PUBLIC_KEY_BYTES = 32
+
+_BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_BASE45_VALUES = bytearray([0xFF] * 256)
+for _value, _char in enumerate(_BASE45_ALPHABET):
+    _BASE45_VALUES[ord(_char)] = _value
+_BASE45_TABLE = bytes(_BASE45_VALUES)
+_BASE45_WEIGHTS = np.array([1, 45, 45 * 45], dtype=np.uint32)
+
+
+def b45decode(text: str) -> bytes:
+    """Base45 (RFC 9285) decoding, vectorised: about 4x the pure-Python ``base45`` package on
+    the verifier's hot path (docs/benchmarks.md). Raises ValueError on any invalid input."""
+    try:
+        values = text.encode("ascii").translate(_BASE45_TABLE)
+    except UnicodeEncodeError as exc:
+        raise ValueError("not ASCII") from exc
+    tail = len(values) % 3
+    if 0xFF in values or tail == 1:
+        raise ValueError("not Base45")
+    full = len(values) - tail
+    groups = np.frombuffer(values, dtype=np.uint8, count=full).reshape(-1, 3)
+    numbers = groups.astype(np.uint32) @ _BASE45_WEIGHTS
+    if numbers.size and int(numbers.max()) > 0xFFFF:
+        raise ValueError("Base45 group out of range")
+    out = numbers.astype(">u2").tobytes()
+    if tail == 2:
+        last = values[full] + values[full + 1] * 45
+        if last > 0xFF:
+            raise ValueError("Base45 group out of range")
+        out += bytes([last])
+    return out
+
+
+def raw_public_key(private_key: Ed25519PrivateKey) -> bytes:
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
 
 
 def _ascii_field(value: str, name: str) -> bytes:
@@ -145,8 +187,8 @@ def verify_token(
     if not text.startswith(PREFIX):
         return Rejected(Reason.NOT_OUR_CODE)
     try:
-        raw = base45.b45decode(text[len(PREFIX) :])
-    except (ValueError, KeyError, IndexError):
+        raw = b45decode(text[len(PREFIX) :])
+    except ValueError:
         return Rejected(Reason.BAD_ENCODING)
     if len(raw) <= SIGNATURE_BYTES:
         return Rejected(Reason.MALFORMED, "too short")
@@ -159,8 +201,9 @@ def verify_token(
     if key is None:
         return Rejected(Reason.UNKNOWN_KEY, kid)
     try:
-        key.verify(signature, PREFIX.encode() + body)
-    except InvalidSignature:
+        # libsodium: about twice OpenSSL's Ed25519 verification speed here.
+        nacl.bindings.crypto_sign_open(signature + _PREFIX_BYTES + body, key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
         return Rejected(Reason.BAD_SIGNATURE)
     try:
         claims = decode_claims(body)
@@ -185,17 +228,16 @@ def check_claims(
     return claims
 
 
-def public_key_to_text(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
+def public_key_to_text(key: bytes) -> str:
+    return base64.b64encode(key).decode("ascii")
 
 
-def public_key_from_text(text: str) -> Ed25519PublicKey:
+def public_key_from_text(text: str) -> bytes:
     """Raises ValueError for anything that is not a 32-byte base64 Ed25519 key."""
     try:
         raw = base64.b64decode(text, validate=True)
     except binascii.Error as exc:
         raise ValueError("public key is not base64") from exc
-    if len(raw) != 32:
-        raise ValueError("public key must be 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    if len(raw) != PUBLIC_KEY_BYTES:
+        raise ValueError(f"public key must be {PUBLIC_KEY_BYTES} bytes")
+    return raw

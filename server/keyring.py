@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
-from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S
+from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S, raw_public_key
 from server.models import SigningKeyRecord, as_utc
 
 # How long a retired key is still published and accepted.
@@ -35,8 +35,8 @@ class KeyEntry:
     retires_at: datetime | None
 
     @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
+    def public_key(self) -> bytes:
+        return raw_public_key(self.private_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class KeyRing:
             raise NoSigningKeyError("no signing key is active")
         return max(active, key=lambda e: e.activates_at)
 
-    def published(self, now: datetime) -> dict[str, Ed25519PublicKey]:
+    def published(self, now: datetime) -> dict[str, bytes]:
         """Keys stations must know now: upcoming, active, and retired but still in grace."""
         return {
             e.kid: e.public_key
@@ -63,9 +63,8 @@ class KeyRing:
         }
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:8]
+def key_id(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:8]
 
 
 def _entry(record: SigningKeyRecord) -> KeyEntry:
@@ -89,7 +88,7 @@ def _new_record(now: datetime, activates_at: datetime) -> SigningKeyRecord:
         serialization.NoEncryption(),
     ).decode()
     return SigningKeyRecord(
-        kid=key_id(private_key.public_key()),
+        kid=key_id(raw_public_key(private_key)),
         private_pem=pem,
         created_at=now,
         activates_at=activates_at,

@@ -61,6 +61,8 @@ class ReplayCache(Protocol):
 
     def remember(self, nonce: bytes, expires_at: float, now: float) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class Transport(Protocol):
     """The agent's link to the server. Inbound messages arrive in the agent's inbox."""

@@ -13,8 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from protocol.credential import Claims, Rejected, public_key_from_text
 from protocol.payloads import (
     AccessDecision,
@@ -158,6 +156,7 @@ class StationAgent:
             self._publish_state(online=False)
             self._transport.stop()
             self._hw.camera.close()
+            self._replay.close()
 
     def _handle(self, item: AgentInput) -> None:
         match item:
@@ -314,9 +313,7 @@ class StationAgent:
             log.info("%s: ignored older config v%d", self.station_id, config.config_version)
             return
         try:
-            keys: dict[str, Ed25519PublicKey] = {
-                kid: public_key_from_text(text) for kid, text in config.keys.items()
-            }
+            keys = {kid: public_key_from_text(text) for kid, text in config.keys.items()}
         except ValueError as exc:
             log.warning("%s: rejected config v%d: %s", self.station_id, config.config_version, exc)
             return

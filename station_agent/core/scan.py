@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from protocol.credential import (
     DEFAULT_SKEW_S,
     MAX_TOKEN_CHARS,
@@ -24,7 +22,7 @@ class StationView:
 
     station_id: str
     audience: str
-    keys: Mapping[str, Ed25519PublicKey]
+    keys: Mapping[str, bytes]  # kid -> raw Ed25519 public key
     config_version: int
     issued_at: float = 0.0  # server time the config was (re)published
     denylist: Mapping[str, int] = field(default_factory=dict)

@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from demo.broker import PrivateBroker
 from firmware_sim.rider import enter
 from protocol import topics
-from protocol.credential import Claims, new_nonce, public_key_to_text, sign_token
+from protocol.credential import (
+    Claims,
+    new_nonce,
+    public_key_to_text,
+    raw_public_key,
+    sign_token,
+)
 from protocol.payloads import AccessDecision, dump
 from protocol.reasons import Reason
 from protocol.topics import Family
@@ -101,7 +107,7 @@ def test_no_answer_means_no_entry(broker: PrivateBroker, make_station: MakeStati
         "config_version": 1,
         "issued_at": datetime.now(UTC).isoformat(),
         "audience": "ws-test",
-        "keys": {"k1": public_key_to_text(key.public_key())},
+        "keys": {"k1": public_key_to_text(raw_public_key(key))},
     }
     with mqtt_peer(broker.port) as peer:
         peer.publish(

@@ -14,17 +14,19 @@ from protocol.credential import (
     PREFIX,
     Claims,
     Rejected,
+    b45decode,
     decode_claims,
     encode_claims,
     public_key_from_text,
     public_key_to_text,
+    raw_public_key,
     sign_token,
     verify_token,
 )
 from protocol.reasons import Reason
 
 KEY = Ed25519PrivateKey.generate()
-KEYS = {"k1": KEY.public_key()}
+KEYS = {"k1": raw_public_key(KEY)}
 NOW = 1_800_000_000
 CLAIMS = Claims("k1", "r-abcdefghjkmn", "ws-test", NOW, 60, b"\x01" * 16, 3)
 ALNUM = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -88,7 +90,7 @@ def test_clock_skew_is_allowed_at_both_ends() -> None:
 
 
 def test_public_key_text_round_trips_and_rejects_garbage() -> None:
-    text = public_key_to_text(KEY.public_key())
+    text = public_key_to_text(raw_public_key(KEY))
     assert public_key_to_text(public_key_from_text(text)) == text
     for bad in ("not base64!", base64.b64encode(b"short").decode(), ""):
         with pytest.raises(ValueError, match="public key"):
@@ -128,3 +130,22 @@ def test_every_single_bit_flip_is_rejected(data: st.DataObject) -> None:
     bit = data.draw(st.integers(0, len(raw) * 8 - 1))
     raw[bit // 8] ^= 1 << (bit % 8)
     assert isinstance(verify(_raw_token(bytes(raw))), Rejected)
+
+
+@given(st.binary(max_size=200))
+def test_base45_decoder_agrees_with_the_reference_package(data: bytes) -> None:
+    assert b45decode(base45.b45encode(data).decode()) == data
+
+
+@pytest.mark.parametrize("bad", ["a", "ÄÄ", "GGW", ":::", "A", "ZZZZ", "0\n0"])
+def test_base45_decoder_refuses_invalid_text(bad: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 (several messages, all ValueError)
+        b45decode(bad)
+
+
+def test_small_order_public_key_verifies_nothing() -> None:
+    """An all-zero key (a small-order point) must not let a forged signature through."""
+    token = sign_token(CLAIMS, KEY)
+    assert verify_token(token, keys={"k1": bytes(32)}, audience="ws-test", now=NOW) == Rejected(
+        Reason.BAD_SIGNATURE
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from protocol.credential import Claims, Rejected, sign_token
+from protocol.credential import Claims, Rejected, raw_public_key, sign_token
 from protocol.payloads import EventKind, Passage
 from protocol.reasons import RIDER_MESSAGES, Reason, rider_message
 from server.access import occupancy
@@ -13,7 +13,7 @@ from station_agent.core.scan import RecentScans, StationView, check_scan
 KEY = Ed25519PrivateKey.generate()
 NOW = 1_800_000_000
 CLAIMS = Claims("k1", "r-1", "ws-test", NOW, 60, b"\x02" * 16, 1)
-VIEW = StationView("station-01", "ws-test", {"k1": KEY.public_key()}, config_version=1)
+VIEW = StationView("station-01", "ws-test", {"k1": raw_public_key(KEY)}, config_version=1)
 
 
 def test_station_checks_form_before_it_has_keys() -> None:
@@ -82,3 +82,15 @@ def test_every_reason_has_rider_words_in_both_languages() -> None:
     for reason in Reason:
         assert rider_message(reason)
         assert rider_message(reason, "en")
+
+
+def test_denylisted_versions_are_refused_at_the_station() -> None:
+    token = sign_token(CLAIMS, KEY)  # credential version 1
+    revoked = StationView(
+        "station-01", "ws-test", {"k1": raw_public_key(KEY)}, 2, denylist={"r-1": 2}
+    )
+    assert check_scan(token, revoked, NOW) == Rejected(Reason.REVOKED)
+    renewed = StationView(
+        "station-01", "ws-test", {"k1": raw_public_key(KEY)}, 2, denylist={"r-1": 1}
+    )
+    assert check_scan(token, renewed, NOW) == CLAIMS
