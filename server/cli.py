@@ -1,0 +1,69 @@
+"""Staff commands against a running server: enrol, revoke, new-link, rotate-key.
+
+Each prints what it did, or one line saying what went wrong, and exits non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import httpx
+
+from server.models import Platform
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server.cli", description=__doc__)
+    parser.add_argument("--server", default="http://127.0.0.1:8080", help="server base URL")
+    commands = parser.add_subparsers(dest="command", required=True)
+    enrol = commands.add_parser("enrol", help="enrol a rider; prints the personal link")
+    enrol.add_argument("--name", default="", help="display name, for staff only")
+    enrol.add_argument("--platform", choices=[p.value for p in Platform], default="other")
+    revoke = commands.add_parser("revoke", help="disable a rider at every station")
+    revoke.add_argument("rider_id")
+    link = commands.add_parser("new-link", help="replace a rider's link (old one stops)")
+    link.add_argument("rider_id")
+    commands.add_parser("rotate-key", help="add a signing key; the current one retires")
+    return parser
+
+
+def _detail(reply: httpx.Response) -> str:
+    try:
+        detail = reply.json().get("detail", reply.text)
+    except ValueError:
+        detail = reply.text
+    return detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    base = args.server.rstrip("/")
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            if args.command == "enrol":
+                reply = http.post(
+                    "/api/riders", json={"display_name": args.name, "platform": args.platform}
+                )
+            elif args.command == "revoke":
+                reply = http.post(f"/api/riders/{args.rider_id}/revoke")
+            elif args.command == "new-link":
+                reply = http.post(f"/api/riders/{args.rider_id}/link")
+            else:
+                reply = http.post("/api/keys/rotate")
+    except httpx.TransportError as exc:
+        print(f"error: cannot reach the server at {base}: {exc}", file=sys.stderr)
+        return 2
+    if reply.is_error:
+        print(f"error: {reply.status_code}: {_detail(reply)}", file=sys.stderr)
+        return 1
+    body = reply.json()
+    if "link" in body:
+        body["link"] = base + body["link"]
+    print(json.dumps(body, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
