@@ -25,9 +25,9 @@ import httpx
 
 from demo.broker import PrivateBroker
 from demo.processes import free_port, port_open
-from demo.riders import RiderCrowd
 from demo.server_process import ServerProcess
 from demo.tap import EventTap
+from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.config import AgentSettings
@@ -104,6 +104,17 @@ class Stations:
         return sum(agent.events_emitted for agent, _ in self._agents)
 
 
+def _enrol(http: httpx.Client, count: int) -> list[str]:
+    """Riders enrolled through the staff API; their personal links."""
+    links = []
+    for i in range(count):
+        platform = ("food_delivery", "courier", "ride_hailing")[i % 3]
+        reply = http.post("/api/riders", json={"platform": platform})
+        reply.raise_for_status()
+        links.append(reply.json()["link"])
+    return links
+
+
 def _wait_stored(http: httpx.Client, produced: int, timeout_s: float) -> dict[str, int]:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -162,7 +173,7 @@ def run(argv: list[str] | None = None) -> int:
         crowd = RiderCrowd(
             base_url=base_url, stations=stations.sims, seed=args.seed, rest_s=(3.0, 8.0)
         )
-        crowd.enrol(args.riders)
+        crowd.add(_enrol(http, args.riders), pranksters=1)
         print(f"Broker  : mqtt://{broker_host}:{broker_port}", flush=True)
         print(f"Staff   : {base_url}/   (API docs {base_url}/docs)", flush=True)
         print(f"Stations: {args.stations}, riders: {args.riders}; Ctrl-C stops.", flush=True)

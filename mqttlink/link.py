@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -42,8 +43,12 @@ class LinkSettings:
     username: str | None = None
     password: str | None = None
     keepalive_s: int = 30
-    reconnect_min_s: int = 1
-    reconnect_max_s: int = 30
+    # The first retry after a lost connection waits min + a random share of jitter, and each
+    # failed retry doubles that, up to max: after a broker restart, stations come back spread
+    # over the jitter window instead of all in the same second.
+    reconnect_min_s: float = 1.0
+    reconnect_jitter_s: float = 3.0
+    reconnect_max_s: float = 60.0
 
 
 @dataclass
@@ -70,12 +75,25 @@ class Link:
             client.username_pw_set(self.settings.username, self.settings.password)
         if self.will is not None:
             client.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
-        client.reconnect_delay_set(self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        self._rng = random.Random()
+        self.reconnects = 0
+        self._client = client
+        self._jitter_reconnect()
         client.on_socket_open = self._on_socket_open
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        self._client = client
+
+    def _jitter_reconnect(self) -> None:
+        # paho doubles from the minimum we set; a fresh random minimum per disconnection
+        # spreads the retries (public API only: reconnect_delay_set also resets the doubling).
+        first = (
+            self.settings.reconnect_min_s + self._rng.random() * self.settings.reconnect_jitter_s
+        )
+        self._client.reconnect_delay_set(
+            min_delay=first,  # type: ignore[arg-type]  # paho annotates int; floats work
+            max_delay=max(first, self.settings.reconnect_max_s),  # type: ignore[arg-type]
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +167,8 @@ class Link:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self.reconnects += 1
+        self._jitter_reconnect()
         if self.on_disconnected is not None:
             self.on_disconnected()
 

@@ -20,6 +20,9 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 
 StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN)]
 RequestId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+# A station's outbox stream: a new epoch when its store is new (a reinstalled box, say).
+Epoch = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+Seq = Annotated[int, Field(ge=1, le=2**53)]
 RiderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -81,11 +84,13 @@ class DecidedBy(StrEnum):
 
 
 class StationEvent(_Payload):
-    """Something that happened at a station; ``seq`` counts up per station session."""
+    """Something that happened at a station, from its outbox: ``seq`` counts up from 1 within
+    ``epoch`` with no gaps; the server stores each event once and acknowledges it."""
 
     event_id: RequestId
     station_id: StationId
-    seq: Annotated[int, Field(ge=1)]
+    epoch: Epoch
+    seq: Seq
     kind: EventKind
     occurred_at: Timestamp
     request_id: RequestId | None = None
@@ -95,6 +100,43 @@ class StationEvent(_Payload):
     passage: Passage | None = None
     # Denials not reported one by one since the previous denial event (flood protection).
     suppressed: Annotated[int, Field(ge=1)] | None = None
+    # A granted token's nonce (hex), so the server can refuse it anywhere after an offline entry.
+    nonce: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+
+
+MAX_ACKED = 1000
+
+
+class EventsAck(_Payload):
+    """The server has committed these events (exact seqs, not a watermark), and is missing
+    these ranges of the same epoch. Sent only after the database commit."""
+
+    station_id: StationId
+    epoch: Epoch
+    acked: Annotated[list[Seq], Field(max_length=MAX_ACKED)]
+    missing: Annotated[list[tuple[Seq, Seq]], Field(max_length=64)] = []
+
+
+class LockType(StrEnum):
+    """What the lock does without power: a strike stays locked, a maglock releases."""
+
+    FAIL_SECURE = "fail_secure"
+    FAIL_SAFE = "fail_safe"
+
+
+class Heartbeat(_Payload):
+    """Station health, every ``interval_s``; the server marks a station unavailable after a few
+    missed heartbeats."""
+
+    station_id: StationId
+    session_id: Annotated[str, Field(max_length=64)]
+    sent_at: Timestamp
+    interval_s: Annotated[float, Field(gt=0, le=3600)]
+    camera_ok: bool
+    clock_offset_s: float | None = None
+    outbox_depth: Annotated[int, Field(ge=0)]
+    config_version: Annotated[int, Field(ge=0)]
+    offline_refusal: Reason | None = None  # why it could not decide offline now, if it could not
 
 
 class StationState(_Payload):
@@ -105,6 +147,7 @@ class StationState(_Payload):
     session_id: Annotated[str, Field(max_length=64)]
     agent_version: Annotated[str, Field(max_length=32)] = ""
     at: Timestamp | None = None
+    lock_type: LockType | None = None
 
 
 MAX_DENYLIST = 100_000

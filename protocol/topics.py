@@ -22,6 +22,7 @@ class Family(StrEnum):
     ACCESS_REQUEST = "access/request"
     ACCESS_DECISION = "access/decision"
     EVENTS = "events"
+    EVENTS_ACK = "events/ack"
     STATE = "state"
     HEARTBEAT = "heartbeat"
     CONFIG = "config"

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from protocol.payloads import AccessDecision, EventKind, Passage, StationEvent, StationState
+from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S
+from protocol.payloads import (
+    AccessDecision,
+    EventKind,
+    Heartbeat,
+    Passage,
+    StationEvent,
+    StationState,
+)
 from protocol.reasons import Reason
 from server.access import occupancy
 from server.models import (
     ConfigState,
     DecisionRecord,
     EventRecord,
+    EventStream,
     Rider,
     RiderCreate,
     Station,
@@ -25,6 +36,8 @@ from server.models import (
     as_utc,
 )
 
+# A code granted offline is kept used until it cannot be valid anymore.
+NONCE_KEEP_S = MAX_LIFETIME_S + 2 * DEFAULT_SKEW_S
 _RIDER_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0)
 
 
@@ -61,7 +74,10 @@ def set_station_state(session: Session, *, state: StationState, now: datetime) -
     if station.online != state.online:
         station.online_changed_at = now
     station.online = state.online
+    station.offline_reason = None if state.online else "disconnected"
     station.session_id = state.session_id
+    if state.lock_type is not None:
+        station.lock_type = state.lock_type.value
     session.add(station)
     session.commit()
     return station
@@ -159,42 +175,177 @@ def record_decision(
     return record
 
 
-def store_event(session: Session, *, event: StationEvent, received_at: datetime) -> bool:
-    """Store an event once, with its effect on occupancy in the same transaction.
+@dataclass
+class StreamAck:
+    """What to tell one station's outbox after a commit."""
 
-    Returns False for a duplicate (already stored) or an event of an unknown station.
+    station_id: str
+    epoch: str
+    acked: list[int] = field(default_factory=list)
+    missing: list[tuple[int, int]] = field(default_factory=list)
+
+
+def store_events(
+    session: Session, *, events: Sequence[StationEvent], received_at: datetime
+) -> list[StreamAck]:
+    """Store a batch of events once each, with their effects, in one transaction.
+
+    Duplicates (already stored) are acknowledged again without effect; events of unknown
+    stations are neither stored nor acknowledged. Returns, per stream, the seqs to acknowledge
+    (only valid after this function's commit) and the ranges still missing below the highest
+    seq seen. If another worker stored some of them first, falls back to one event at a time.
     """
-    if session.get(EventRecord, event.event_id) is not None:
-        return False
-    station = session.get(Station, event.station_id)
+    ordered = sorted(events, key=lambda e: (e.station_id, e.epoch, e.seq))
+    try:
+        acks = _store_batch(session, ordered, received_at)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        acks = {}
+        for event in ordered:
+            try:
+                for key, ack in _store_batch(session, [event], received_at).items():
+                    acks.setdefault(key, StreamAck(ack.station_id, ack.epoch)).acked += ack.acked
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                # Stored meanwhile by another worker: acknowledged as a duplicate.
+                key = (event.station_id, event.epoch)
+                acks.setdefault(key, StreamAck(*key)).acked.append(event.seq)
+    for ack in acks.values():
+        ack.missing = _advance_stream(session, ack)
+    session.commit()
+    return list(acks.values())
+
+
+def _store_batch(
+    session: Session, events: Sequence[StationEvent], received_at: datetime
+) -> dict[tuple[str, str], StreamAck]:
+    acks: dict[tuple[str, str], StreamAck] = {}
+    stations: dict[str, Station | None] = {}
+    for event in events:
+        if event.station_id not in stations:
+            stations[event.station_id] = session.get(Station, event.station_id)
+        station = stations[event.station_id]
+        if station is None:
+            continue
+        key = (event.station_id, event.epoch)
+        acks.setdefault(key, StreamAck(*key)).acked.append(event.seq)
+        if session.get(EventRecord, event.event_id) is not None:
+            continue  # a duplicate delivery: stored before, acknowledge again
+        session.add(
+            EventRecord(
+                event_id=event.event_id,
+                station_id=event.station_id,
+                epoch=event.epoch,
+                seq=event.seq,
+                kind=event.kind.value,
+                occurred_at=event.occurred_at,
+                received_at=received_at,
+                rider_id=event.rider_id,
+                request_id=event.request_id,
+                reason=event.reason.value if event.reason else None,
+                decided_by=event.decided_by.value if event.decided_by else None,
+                passage=event.passage.value if event.passage else None,
+                suppressed=event.suppressed,
+                nonce=event.nonce,
+            )
+        )
+        session.flush()  # a second copy of the same event in this batch is now a duplicate
+        station.occupancy = occupancy.apply(station.occupancy, event.kind, event.passage)
+        if station.last_event_at is None or as_utc(station.last_event_at) < event.occurred_at:
+            station.last_event_at = event.occurred_at
+        session.add(station)
+        # An entry the station decided offline uses its code up everywhere, too.
+        if (
+            event.kind is EventKind.ACCESS_GRANTED
+            and event.nonce is not None
+            and session.get(UsedNonce, event.nonce) is None
+        ):
+            session.add(
+                UsedNonce(
+                    nonce=event.nonce,
+                    request_id=event.request_id or event.event_id,
+                    station_id=event.station_id,
+                    expires_at=event.occurred_at + timedelta(seconds=NONCE_KEEP_S),
+                )
+            )
+    return acks
+
+
+_MAX_MISSING_RANGES = 64
+_GAP_SCAN_ROWS = 10_000
+
+
+def _advance_stream(session: Session, ack: StreamAck) -> list[tuple[int, int]]:
+    """Move the stream's contiguous mark over what is stored; return the ranges missing."""
+    stream = session.get(EventStream, (ack.station_id, ack.epoch))
+    if stream is None:
+        stream = EventStream(station_id=ack.station_id, epoch=ack.epoch)
+    stream.highest_seen = max(stream.highest_seen, *ack.acked)
+    stored = session.exec(
+        select(EventRecord.seq)
+        .where(EventRecord.station_id == ack.station_id, EventRecord.epoch == ack.epoch)
+        .where(col(EventRecord.seq) > stream.contiguous_through)
+        .order_by(col(EventRecord.seq))
+        .limit(_GAP_SCAN_ROWS)
+    ).all()
+    missing: list[tuple[int, int]] = []
+    expected = stream.contiguous_through + 1
+    for seq in stored:
+        if seq > expected and len(missing) < _MAX_MISSING_RANGES:
+            missing.append((expected, seq - 1))
+        if not missing and seq == expected:
+            stream.contiguous_through = seq
+        expected = seq + 1
+    session.add(stream)
+    return missing
+
+
+def get_stream(session: Session, *, station_id: str, epoch: str) -> EventStream | None:
+    return session.get(EventStream, (station_id, epoch))
+
+
+def record_heartbeat(session: Session, *, heartbeat: Heartbeat, now: datetime) -> bool:
+    """Store what a heartbeat says; a station marked unavailable for silence comes back."""
+    station = session.get(Station, heartbeat.station_id)
     if station is None:
         return False
-    session.add(
-        EventRecord(
-            event_id=event.event_id,
-            station_id=event.station_id,
-            seq=event.seq,
-            kind=event.kind.value,
-            occurred_at=event.occurred_at,
-            received_at=received_at,
-            rider_id=event.rider_id,
-            request_id=event.request_id,
-            reason=event.reason.value if event.reason else None,
-            decided_by=event.decided_by.value if event.decided_by else None,
-            passage=event.passage.value if event.passage else None,
-            suppressed=event.suppressed,
-        )
-    )
-    station.occupancy = occupancy.apply(station.occupancy, event.kind, event.passage)
-    if station.last_event_at is None or as_utc(station.last_event_at) < event.occurred_at:
-        station.last_event_at = event.occurred_at
+    station.last_heartbeat_at = now
+    station.heartbeat_interval_s = heartbeat.interval_s
+    station.camera_ok = heartbeat.camera_ok
+    station.outbox_depth = heartbeat.outbox_depth
+    station.offline_refusal = heartbeat.offline_refusal.value if heartbeat.offline_refusal else None
+    if not station.online and station.session_id == heartbeat.session_id:
+        station.online, station.online_changed_at, station.offline_reason = True, now, None
     session.add(station)
-    try:
-        session.commit()
-    except IntegrityError:  # another worker stored it first
-        session.rollback()
-        return False
     return True
+
+
+MISSED_HEARTBEATS = 3
+
+
+def mark_silent_stations(session: Session, *, now: datetime) -> list[str]:
+    """Stations online by their birth message but silent for several heartbeat intervals.
+
+    They are marked offline since their last heartbeat (the broker's last will can take a
+    keepalive and a half to come; a hung agent never sends one).
+    """
+    marked = []
+    statement = select(Station).where(
+        col(Station.online).is_(True), col(Station.last_heartbeat_at).is_not(None)
+    )
+    for station in session.exec(statement):
+        if station.last_heartbeat_at is None or station.heartbeat_interval_s is None:
+            continue
+        last = as_utc(station.last_heartbeat_at)
+        if now - last > timedelta(seconds=MISSED_HEARTBEATS * station.heartbeat_interval_s):
+            station.online, station.online_changed_at = False, last
+            station.offline_reason = "heartbeat_missed"
+            session.add(station)
+            marked.append(station.id)
+    session.commit()
+    return marked
 
 
 def recent_events(

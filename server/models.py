@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from protocol.topics import STATION_ID_PATTERN
@@ -45,6 +45,14 @@ class Station(StationBase, table=True):
     last_event_at: datetime | None = _when(nullable=True)
     # Server time minus station time, seen in the station's last access request.
     clock_offset_s: float | None = None
+    offline_reason: str | None = Field(default=None, max_length=32)
+    lock_type: str | None = Field(default=None, max_length=16)
+    # From the last heartbeat.
+    last_heartbeat_at: datetime | None = _when(nullable=True)
+    heartbeat_interval_s: float | None = None
+    camera_ok: bool | None = None
+    outbox_depth: int | None = None
+    offline_refusal: str | None = Field(default=None, max_length=32)
 
 
 class StationPublic(StationBase):
@@ -52,8 +60,14 @@ class StationPublic(StationBase):
     occupancy: int
     online: bool
     online_changed_at: datetime | None
+    offline_reason: str | None
     last_event_at: datetime | None
     clock_offset_s: float | None
+    lock_type: str | None
+    last_heartbeat_at: datetime | None
+    camera_ok: bool | None
+    outbox_depth: int | None
+    offline_refusal: str | None
 
 
 # -- riders ---------------------------------------------------------------------------------
@@ -167,9 +181,11 @@ class DecisionRecord(SQLModel, table=True):
 
 class EventRecord(SQLModel, table=True):
     __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("station_id", "epoch", "seq", name="event_stream_seq"),)
 
     event_id: str = Field(primary_key=True, max_length=32)
     station_id: str = Field(index=True, max_length=63)
+    epoch: str = Field(max_length=16)
     seq: int
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime = _when(index=True)
@@ -180,6 +196,18 @@ class EventRecord(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=16)
     passage: str | None = Field(default=None, max_length=16)
     suppressed: int | None = None  # denials folded into this one by the station's rate limit
+    nonce: str | None = Field(default=None, max_length=32)
+
+
+class EventStream(SQLModel, table=True):
+    """How far the server has every event of one station's outbox stream (epoch)."""
+
+    __tablename__ = "event_stream"
+
+    station_id: str = Field(primary_key=True, max_length=63)
+    epoch: str = Field(primary_key=True, max_length=16)
+    contiguous_through: int = 0  # every seq up to here is stored
+    highest_seen: int = 0
 
 
 class Summary(SQLModel):

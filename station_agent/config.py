@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocol.payloads import LockType
 from protocol.topics import STATION_ID_PATTERN
+
+
+class OfflineEntry(StrEnum):
+    """What the station does for a valid code when the server does not answer."""
+
+    VERIFY = "verify"  # decide from signature, denylist and replay cache (while fresh enough)
+    DENY = "deny"  # refuse everyone until the server is back
 
 
 class AgentSettings(BaseSettings):
@@ -20,7 +29,15 @@ class AgentSettings(BaseSettings):
     broker_password: str | None = None
     frame_interval_s: float = Field(default=0.1, gt=0, le=5)
     unlock_s: float = Field(default=5.0, gt=0, le=60)
-    decision_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    # How long a rider waits for the server before the station decides on its own.
+    decision_timeout_s: float = Field(default=0.6, gt=0, le=30)
+    offline_entry: OfflineEntry = OfflineEntry.VERIFY
+    lock_type: LockType = LockType.FAIL_SECURE
+    heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+    # Outbox drain: events in flight at once, and how long before an unacknowledged one is
+    # sent again.
+    outbox_window: int = Field(default=100, ge=1, le=1000)
+    outbox_resend_s: float = Field(default=5.0, gt=0, le=600)
     scan_cooldown_s: float = Field(default=3.0, ge=0, le=60)
     clock_skew_s: float = Field(default=30.0, ge=0, le=300)
     # Durable state (replay cache); default data/agent-<station id>.

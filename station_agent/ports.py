@@ -5,13 +5,13 @@ Hardware callbacks (door contact, exit button) may run on any thread; the agent 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from protocol.payloads import AccessRequest, StationEvent, StationState
+from protocol.payloads import AccessRequest, Heartbeat, StationEvent, StationState
 from protocol.reasons import Reason
 
 Frame = npt.NDArray[np.uint8]
@@ -54,12 +54,33 @@ class Display(Protocol):
     def show(self, *, allowed: bool, reason: Reason) -> None: ...
 
 
-class ReplayCache(Protocol):
-    """Nonces of tokens that admitted someone here; durable across restarts."""
+EventBuilder = Callable[[str, int], StationEvent]  # (epoch, seq) -> the numbered event
+
+
+class Store(Protocol):
+    """The agent's durable state: the replay cache and the outbox. Every write is committed
+    before the call returns."""
+
+    epoch: str
+
+    @property
+    def last_seq(self) -> int: ...
 
     def seen(self, nonce: bytes, now: float) -> bool: ...
 
-    def remember(self, nonce: bytes, expires_at: float, now: float) -> None: ...
+    def record_grant(
+        self, nonce: bytes, expires_at: float, now: float, build: EventBuilder
+    ) -> StationEvent: ...
+
+    def append_event(self, build: EventBuilder) -> StationEvent: ...
+
+    def pending(self, *, after_seq: int = 0, limit: int = 100) -> list[tuple[int, bytes]]: ...
+
+    def payloads(self, seqs: Iterable[int]) -> list[tuple[int, bytes]]: ...
+
+    def acknowledge(self, seqs: Iterable[int]) -> int: ...
+
+    def depth(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -75,6 +96,10 @@ class Transport(Protocol):
 
     def request_access(self, request: AccessRequest) -> None: ...
 
-    def publish_event(self, event: StationEvent) -> None: ...
+    def publish_event(self, payload: bytes) -> None:
+        """An outbox row as stored (already serialised), QoS 1."""
+        ...
+
+    def publish_heartbeat(self, heartbeat: Heartbeat) -> None: ...
 
     def publish_state(self, state: StationState) -> None: ...

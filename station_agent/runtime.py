@@ -18,6 +18,6 @@ def build_agent(
     inbox: queue.SimpleQueue[AgentInput] = queue.SimpleQueue()
     session_id = uuid.uuid4().hex
     transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock)
-    store = AgentStore(settings.store_path)
+    store = AgentStore(settings.store_path)  # port Store
     agent = StationAgent(settings, hardware, transport, inbox, clock, session_id, store)
     return agent, transport

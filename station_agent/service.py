@@ -2,6 +2,11 @@
 
 Hardware callbacks and the MQTT adapter only put ``AgentInput`` values into the inbox, so no
 state is shared between threads and no handler runs inside a network callback.
+
+Every event is committed to the local outbox first and leaves it only when the server has
+acknowledged storing it; the drain runs in order, a window at a time, and re-sends what waits
+too long. When the server does not answer in time, or the broker is out of reach, the station
+decides on its own from what it can check locally, as long as that is fresh enough.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from protocol.payloads import (
     AccessRequest,
     DecidedBy,
     EventKind,
+    EventsAck,
+    Heartbeat,
+    LockType,
     Passage,
     StationConfig,
     StationEvent,
@@ -26,7 +34,7 @@ from protocol.payloads import (
 )
 from protocol.reasons import Reason
 from station_agent import __version__
-from station_agent.config import AgentSettings
+from station_agent.config import AgentSettings, OfflineEntry
 from station_agent.core import door
 from station_agent.core.offline import offline_refusal
 from station_agent.core.ratelimit import Bucket
@@ -39,11 +47,13 @@ from station_agent.ports import (
     ExitButton,
     Lock,
     QrDecoder,
-    ReplayCache,
+    Store,
     Transport,
 )
 
 log = logging.getLogger(__name__)
+
+CAMERA_SILENCE_S = 5.0  # no frame for this long: the heartbeat says the camera is not ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,16 @@ class ConfigArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class AckArrived:
+    ack: EventsAck
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChanged:
+    connected: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DoorChanged:
     is_open: bool
     at: float
@@ -67,7 +87,7 @@ class ExitPressed:
     at: float
 
 
-AgentInput = DecisionArrived | ConfigArrived | DoorChanged | ExitPressed
+AgentInput = DecisionArrived | ConfigArrived | AckArrived | LinkChanged | DoorChanged | ExitPressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +111,24 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def station_state(
+    station_id: str,
+    session_id: str,
+    *,
+    online: bool,
+    now: float,
+    lock_type: LockType | None = None,
+) -> StationState:
+    return StationState(
+        station_id=station_id,
+        online=online,
+        session_id=session_id,
+        agent_version=__version__,
+        at=_utc(now),
+        lock_type=lock_type,
+    )
+
+
 class StationAgent:
     def __init__(
         self,
@@ -100,7 +138,7 @@ class StationAgent:
         inbox: queue.SimpleQueue[AgentInput],
         clock: Clock,
         session_id: str,
-        replay: ReplayCache,
+        store: Store,
     ) -> None:
         self.settings = settings
         self.station_id = settings.station_id
@@ -108,28 +146,34 @@ class StationAgent:
         self._transport = transport
         self._inbox = inbox
         self._clock = clock
+        self._store = store
+        self.session_id = session_id
+        self.stopping = threading.Event()
         self._view: StationView | None = None
         self._door = door.DoorState()
         self._recent = RecentScans.empty()
         self._pending: dict[str, _Pending] = {}
-        self._replay = replay
         self._denials = Bucket.full(
             settings.denial_events_per_s, settings.denial_events_burst, clock()
         )
         self.clock_offset_s: float | None = None  # server minus station, from decisions
-        self._seq = 0
-        self.session_id = session_id
-        self.stopping = threading.Event()
+        self.events_emitted = 0  # by this process
+        self._connected = False
+        self._in_flight: dict[int, float] = {}  # outbox seq -> when it was last sent
+        self._highest_sent = 0
+        self._drain_needed = True
+        self._last_frame_at = clock()
+        self._next_heartbeat = clock()
         hardware.door.subscribe(lambda is_open: inbox.put(DoorChanged(is_open, clock())))
         hardware.exit_button.subscribe(lambda: inbox.put(ExitPressed(clock())))
 
     @property
-    def events_emitted(self) -> int:
-        return self._seq
-
-    @property
     def configured(self) -> bool:
         return self._view is not None
+
+    @property
+    def outbox_depth(self) -> int:
+        return self._store.depth()
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
@@ -138,7 +182,7 @@ class StationAgent:
         next_frame = self._clock()
         try:
             while not self.stopping.is_set():
-                timeout = max(0.0, next_frame - self._clock())
+                timeout = max(0.0, min(next_frame, self._next_heartbeat) - self._clock())
                 try:
                     self._handle(self._inbox.get(timeout=timeout))
                     while True:  # drain whatever else is waiting before the next frame
@@ -149,14 +193,21 @@ class StationAgent:
                 if now >= next_frame:
                     next_frame = now + self.settings.frame_interval_s
                     self._scan_frame()
-                self._expire_pending(self._clock())
-                self._apply(door.tick(self._door, now=self._clock()))
+                now = self._clock()
+                self._expire_pending(now)
+                self._apply(door.tick(self._door, now=now))
+                self._drain(now)
+                if now >= self._next_heartbeat:
+                    self._next_heartbeat = now + self.settings.heartbeat_s
+                    self._send_heartbeat(now)
         finally:
             self._hw.lock.lock()
-            self._publish_state(online=False)
+            self._transport.publish_state(
+                station_state(self.station_id, self.session_id, online=False, now=self._clock())
+            )
             self._transport.stop()
             self._hw.camera.close()
-            self._replay.close()
+            self._store.close()
 
     def _handle(self, item: AgentInput) -> None:
         match item:
@@ -164,6 +215,10 @@ class StationAgent:
                 self._on_decision(decision)
             case ConfigArrived(config):
                 self._on_config(config)
+            case AckArrived(ack):
+                self._on_ack(ack)
+            case LinkChanged(connected):
+                self._on_link(connected)
             case DoorChanged(is_open, at):
                 step = door.door_changed(self._door, is_open=is_open, now=at)
                 if step.state == self._door:
@@ -191,11 +246,12 @@ class StationAgent:
             else:
                 self._hw.lock.lock()
 
-    # -- scanning ------------------------------------------------------------------------
+    # -- scanning and deciding ---------------------------------------------------------
     def _scan_frame(self) -> None:
         frame = self._hw.camera.read()
         if frame is None:
             return
+        self._last_frame_at = self._clock()
         for text in self._hw.decoder.decode(frame):
             self.on_scan(text)
 
@@ -209,10 +265,13 @@ class StationAgent:
         if isinstance(verdict, Rejected):
             self._deny(verdict.reason, now, decided_by=DecidedBy.STATION)
             return
-        if self._replay.seen(verdict.nonce, now):
+        if self._store.seen(verdict.nonce, now):
             self._deny(Reason.REPLAYED, now, DecidedBy.STATION, rider_id=verdict.rider_id)
             return
         request_id = uuid.uuid4().hex
+        if not self._connected:
+            self._decide_offline(verdict, request_id, now)  # no point waiting for an answer
+            return
         deadline = now + self.settings.decision_timeout_s
         self._pending[request_id] = _Pending(verdict, now, deadline)
         self._transport.request_access(
@@ -237,33 +296,21 @@ class StationAgent:
         # The server's clock, seen halfway through the round trip.
         self.clock_offset_s = decision.decided_at.timestamp() - (pending.sent_at + now) / 2
         rider = decision.rider_id or pending.claims.rider_id
-        if not decision.allowed:
+        if decision.allowed:
+            self._grant(pending.claims, decision.request_id, now, DecidedBy.SERVER)
+        else:
             self._deny(decision.reason, now, DecidedBy.SERVER, decision.request_id, rider)
-            return
-        claims = pending.claims
-        # Durable before the door opens: after a crash the same code cannot open it again.
-        self._replay.remember(claims.nonce, claims.expires_at + self.settings.clock_skew_s, now)
-        self._apply(
-            door.release(
-                self._door,
-                now=now,
-                unlock_s=self.settings.unlock_s,
-                passage=Passage.ENTRY,
-                rider_id=rider,
-            )
-        )
-        self._hw.display.show(allowed=True, reason=Reason.GRANTED)
-        self._emit(
-            EventKind.ACCESS_GRANTED,
-            now,
-            request_id=decision.request_id,
-            rider_id=rider,
-            reason=Reason.GRANTED,
-            decided_by=DecidedBy.SERVER,
-        )
+
+    def _expire_pending(self, now: float) -> None:
+        for request_id, pending in list(self._pending.items()):
+            if now >= pending.deadline:
+                del self._pending[request_id]
+                self._decide_offline(pending.claims, request_id, now)
 
     def offline_refusal(self, now: float) -> Reason | None:
         """Why this station may not decide on its own now, or None."""
+        if self.settings.offline_entry is OfflineEntry.DENY:
+            return Reason.SERVER_UNAVAILABLE
         return offline_refusal(
             self._view,
             now=now,
@@ -272,14 +319,42 @@ class StationAgent:
             max_clock_offset_s=self.settings.max_clock_offset_s,
         )
 
-    def _expire_pending(self, now: float) -> None:
-        for request_id, pending in list(self._pending.items()):
-            if now >= pending.deadline:
-                del self._pending[request_id]
-                # Offline decisions come with the outbox (issue #4); until then: fail secure,
-                # naming the reason offline entry would be refused when there is one.
-                reason = self.offline_refusal(now) or Reason.SERVER_UNAVAILABLE
-                self._deny(reason, now, DecidedBy.STATION, request_id, pending.claims.rider_id)
+    def _decide_offline(self, claims: Claims, request_id: str, now: float) -> None:
+        """The code passed every local check; only the server's part is missing."""
+        refusal = self.offline_refusal(now)
+        if refusal is None:
+            self._grant(claims, request_id, now, DecidedBy.STATION)
+        else:
+            self._deny(refusal, now, DecidedBy.STATION, request_id, claims.rider_id)
+
+    def _grant(self, claims: Claims, request_id: str, now: float, decided_by: DecidedBy) -> None:
+        def build(epoch: str, seq: int) -> StationEvent:
+            return self._event(
+                epoch,
+                seq,
+                EventKind.ACCESS_GRANTED,
+                now,
+                request_id=request_id,
+                rider_id=claims.rider_id,
+                reason=Reason.GRANTED,
+                decided_by=decided_by,
+                nonce=claims.nonce.hex(),
+            )
+
+        # Nonce and event committed together, before the lock moves.
+        expires = claims.expires_at + self.settings.clock_skew_s
+        self._store.record_grant(claims.nonce, expires, now, build)
+        self._appended()
+        self._apply(
+            door.release(
+                self._door,
+                now=now,
+                unlock_s=self.settings.unlock_s,
+                passage=Passage.ENTRY,
+                rider_id=claims.rider_id,
+            )
+        )
+        self._hw.display.show(allowed=True, reason=Reason.GRANTED)
 
     def _deny(
         self,
@@ -304,7 +379,77 @@ class StationAgent:
             suppressed=withheld or None,
         )
 
-    # -- configuration and reporting -------------------------------------------------------
+    # -- the outbox --------------------------------------------------------------------
+    def _event(
+        self, epoch: str, seq: int, kind: EventKind, at: float, **fields: object
+    ) -> StationEvent:
+        return StationEvent.model_validate(
+            {
+                "event_id": uuid.uuid4().hex,
+                "station_id": self.station_id,
+                "epoch": epoch,
+                "seq": seq,
+                "kind": kind,
+                "occurred_at": _utc(at),
+                **fields,
+            }
+        )
+
+    def _emit(self, kind: EventKind, at: float, **fields: object) -> None:
+        self._store.append_event(lambda epoch, seq: self._event(epoch, seq, kind, at, **fields))
+        self._appended()
+
+    def _appended(self) -> None:
+        self.events_emitted += 1
+        self._drain_needed = True
+
+    def _drain(self, now: float) -> None:
+        """Send the oldest unacknowledged events, in order, a window at a time."""
+        if not self._connected:
+            return
+        resend_before = now - self.settings.outbox_resend_s
+        if any(sent_at < resend_before for sent_at in self._in_flight.values()):
+            self._in_flight = {s: t for s, t in self._in_flight.items() if t >= resend_before}
+            self._drain_needed = True
+        if not self._drain_needed:
+            return
+        self._drain_needed = False
+        for seq, payload in self._store.pending(limit=self.settings.outbox_window):
+            if seq in self._in_flight:
+                continue
+            self._transport.publish_event(payload)
+            self._in_flight[seq] = now
+            self._highest_sent = max(self._highest_sent, seq)
+
+    def _on_ack(self, ack: EventsAck) -> None:
+        if ack.station_id != self.station_id or ack.epoch != self._store.epoch:
+            log.warning("%s: ignored an acknowledgement for another stream", self.station_id)
+            return
+        named = list(ack.acked) + [seq for pair in ack.missing for seq in pair]
+        if any(seq > self._highest_sent for seq in named):
+            # The server cannot have stored what we never sent: trust none of this message.
+            log.warning("%s: ignored an acknowledgement ahead of what was sent", self.station_id)
+            return
+        self._store.acknowledge(ack.acked)
+        for seq in ack.acked:
+            self._in_flight.pop(seq, None)
+        for first, last in ack.missing:  # the server noticed a gap: send those again now
+            for seq in list(self._in_flight):
+                if first <= seq <= last:
+                    del self._in_flight[seq]
+        self._drain_needed = True
+
+    def _on_link(self, connected: bool) -> None:
+        self._connected = connected
+        self._in_flight.clear()  # after a reconnect, whatever was in flight goes again
+        self._drain_needed = True
+        if not connected:
+            now = self._clock()
+            for request_id, pending in list(self._pending.items()):
+                del self._pending[request_id]
+                self._decide_offline(pending.claims, request_id, now)
+
+    # -- configuration and health ------------------------------------------------------
     def _on_config(self, config: StationConfig) -> None:
         if config.station_id != self.station_id:
             log.warning("%s: ignored config addressed to %s", self.station_id, config.station_id)
@@ -328,31 +473,19 @@ class StationAgent:
         )
         log.info("%s: config v%d applied", self.station_id, config.config_version)
 
-    def _emit(self, kind: EventKind, at: float, **fields: object) -> None:
-        self._seq += 1
-        event = StationEvent.model_validate(
-            {
-                "event_id": uuid.uuid4().hex,
-                "station_id": self.station_id,
-                "seq": self._seq,
-                "kind": kind,
-                "occurred_at": _utc(at),
-                **fields,
-            }
+    def _send_heartbeat(self, now: float) -> None:
+        if not self._connected:
+            return
+        self._transport.publish_heartbeat(
+            Heartbeat(
+                station_id=self.station_id,
+                session_id=self.session_id,
+                sent_at=_utc(now),
+                interval_s=self.settings.heartbeat_s,
+                camera_ok=now - self._last_frame_at < CAMERA_SILENCE_S,
+                clock_offset_s=self.clock_offset_s,
+                outbox_depth=self._store.depth(),
+                config_version=self._view.config_version if self._view else 0,
+                offline_refusal=self.offline_refusal(now),
+            )
         )
-        self._transport.publish_event(event)
-
-    def _publish_state(self, *, online: bool) -> None:
-        self._transport.publish_state(
-            station_state(self.station_id, self.session_id, online=online, now=self._clock())
-        )
-
-
-def station_state(station_id: str, session_id: str, *, online: bool, now: float) -> StationState:
-    return StationState(
-        station_id=station_id,
-        online=online,
-        session_id=session_id,
-        agent_version=__version__,
-        at=_utc(now),
-    )

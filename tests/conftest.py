@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,9 +62,9 @@ def server(
 def make_station(broker: PrivateBroker, tmp_path: Path) -> Iterator[Callable[..., StationHarness]]:
     started: list[StationHarness] = []
 
-    def make(station_id: str, *, wait_config: bool = True) -> StationHarness:
+    def make(station_id: str, *, wait_config: bool = True, **settings: Any) -> StationHarness:
         harness = start_station(
-            station_id, broker.port, tmp_path / "stations", wait_config=wait_config
+            station_id, broker.port, tmp_path / "stations", wait_config=wait_config, **settings
         )
         started.append(harness)
         return harness

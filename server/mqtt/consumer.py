@@ -21,7 +21,10 @@ from sqlalchemy import Engine
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
 from protocol.payloads import (
+    MAX_ACKED,
     AccessRequest,
+    EventsAck,
+    Heartbeat,
     PayloadError,
     StationEvent,
     StationState,
@@ -40,6 +43,8 @@ from server.station_config import build_config
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+BATCH_MAX = 500
+HOUSEKEEPING_TICK_S = 1.0
 
 
 class MqttConsumer:
@@ -52,7 +57,10 @@ class MqttConsumer:
         self._clock = clock
         self._queue: queue.SimpleQueue[Inbound | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._run, name="mqtt-consumer", daemon=True)
-        self._refresher = threading.Thread(target=self._refresh, name="config-refresh", daemon=True)
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="housekeeping", daemon=True
+        )
+        self.events_stored = 0
         self._stopping = threading.Event()
         self.dropped: Counter[str] = Counter()
         group = settings.share_group
@@ -68,6 +76,7 @@ class MqttConsumer:
             subscriptions=[
                 (topics.shared(group, topics.all_stations(Family.ACCESS_REQUEST)), 1),
                 (topics.shared(group, topics.all_stations(Family.EVENTS)), 1),
+                (topics.shared(group, topics.all_stations(Family.HEARTBEAT)), 0),
                 (topics.all_stations(Family.STATE), 1),
             ],
         )
@@ -76,14 +85,14 @@ class MqttConsumer:
     def start(self) -> None:
         self._worker.start()
         self._link.start()
-        self._refresher.start()
+        self._housekeeper.start()
 
     def stop(self) -> None:
         self._stopping.set()
         self._link.stop()
         self._queue.put(None)
         self._worker.join(timeout=10)
-        self._refresher.join(timeout=10)
+        self._housekeeper.join(timeout=10)
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._link.wait_connected(timeout_s)
@@ -110,36 +119,75 @@ class MqttConsumer:
         for station_id in station_ids:
             self.publish_config(station_id)
 
-    def _refresh(self) -> None:
-        while not self._stopping.wait(self._settings.config_refresh_s):
+    def _housekeeping(self) -> None:
+        """Every second: stations gone silent. Every config_refresh_s: keys, nonces, configs."""
+        next_refresh = self._clock() + self._settings.config_refresh_s
+        while not self._stopping.wait(HOUSEKEEPING_TICK_S):
             try:
-                self._keys.reload()  # a key rotated by another server worker, say
                 with session_scope(self._engine) as session:
-                    crud.prune_used_nonces(session, now=utcnow())
-                self.publish_all_configs()
+                    for station_id in crud.mark_silent_stations(session, now=utcnow()):
+                        log.warning("%s: heartbeats missed, marked offline", station_id)
+                if self._clock() >= next_refresh:
+                    next_refresh = self._clock() + self._settings.config_refresh_s
+                    self._keys.reload()  # a key rotated by another server worker, say
+                    with session_scope(self._engine) as session:
+                        crud.prune_used_nonces(session, now=utcnow())
+                    self.publish_all_configs()
             except Exception:
-                log.exception("config refresh failed; retrying at the next interval")
+                log.exception("housekeeping failed; retrying")
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
-        while (message := self._queue.get()) is not None:
-            try:
-                self._dispatch(message)
-            except PayloadError as exc:
-                self._drop(message, "invalid", str(exc))
-            except Exception:
-                # Log and go on: one bad message must not stop the station's next rider.
-                self.dropped["error"] += 1
-                log.exception("failed to handle a message on %s", message.topic)
+        """Take what is queued, up to a batch: access requests first, one by one (a rider is
+        waiting); then all events and heartbeats of the batch in one transaction."""
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            events: list[StationEvent] = []
+            heartbeats: list[Heartbeat] = []
+            for message in batch:
+                self._guarded(message, events, heartbeats)
+            if events or heartbeats:
+                self._store_batch(events, heartbeats)
 
-    def _dispatch(self, message: Inbound) -> None:
+    def _guarded(
+        self, message: Inbound, events: list[StationEvent], heartbeats: list[Heartbeat]
+    ) -> None:
+        try:
+            self._dispatch(message, events, heartbeats)
+        except PayloadError as exc:
+            self._drop(message, "invalid", str(exc))
+        except Exception:
+            # Log and go on: one bad message must not stop the station's next rider.
+            self.dropped["error"] += 1
+            log.exception("failed to handle a message on %s", message.topic)
+
+    def _dispatch(
+        self, message: Inbound, events: list[StationEvent], heartbeats: list[Heartbeat]
+    ) -> None:
         parsed = topics.parse(message.topic)
         if parsed is None:
             return self._drop(message, "topic", "not a station topic")
         if parsed.family is Family.ACCESS_REQUEST:
             self._on_access_request(parsed.station_id, message)
         elif parsed.family is Family.EVENTS:
-            self._on_event(parsed.station_id, message)
+            event = parse(StationEvent, message.payload)
+            if event.station_id != parsed.station_id:
+                return self._drop(message, "mismatch", f"payload names {event.station_id}")
+            events.append(event)
+        elif parsed.family is Family.HEARTBEAT:
+            heartbeat = parse(Heartbeat, message.payload)
+            if heartbeat.station_id != parsed.station_id:
+                return self._drop(message, "mismatch", f"payload names {heartbeat.station_id}")
+            heartbeats.append(heartbeat)
         elif parsed.family is Family.STATE:
             self._on_state(parsed.station_id, message)
         else:
@@ -168,13 +216,35 @@ class MqttConsumer:
         )
         return None
 
-    def _on_event(self, station_id: str, message: Inbound) -> None:
-        event = parse(StationEvent, message.payload)
-        if event.station_id != station_id:
-            return self._drop(message, "mismatch", f"payload names {event.station_id}")
-        with session_scope(self._engine) as session:
-            crud.store_event(session, event=event, received_at=datetime.now(UTC))
-        return None
+    def _store_batch(self, events: list[StationEvent], heartbeats: list[Heartbeat]) -> None:
+        now = utcnow()
+        try:
+            with session_scope(self._engine) as session:
+                acks = crud.store_events(session, events=events, received_at=now)
+                for heartbeat in heartbeats:
+                    if not crud.record_heartbeat(session, heartbeat=heartbeat, now=now):
+                        self.dropped["unknown_station"] += 1
+                session.commit()
+        except Exception:
+            # Nothing acknowledged: the stations send these events again.
+            self.dropped["error"] += len(events) + len(heartbeats)
+            log.exception("failed to store a batch of %d events", len(events))
+            return
+        self.events_stored += len(events)
+        unknown = len(events) - sum(len(ack.acked) for ack in acks)
+        if unknown:
+            self.dropped["unknown_station"] += unknown
+        for ack in acks:  # only now, after the commit
+            for start in range(0, len(ack.acked), MAX_ACKED):
+                payload = EventsAck(
+                    station_id=ack.station_id,
+                    epoch=ack.epoch,
+                    acked=ack.acked[start : start + MAX_ACKED],
+                    missing=ack.missing,
+                )
+                self._link.publish(
+                    topics.station_topic(ack.station_id, Family.EVENTS_ACK), dump(payload), qos=1
+                )
 
     def _on_state(self, station_id: str, message: Inbound) -> None:
         if not message.payload:

@@ -11,9 +11,10 @@ from protocol import topics
 from protocol.payloads import (
     AccessDecision,
     AccessRequest,
+    EventsAck,
+    Heartbeat,
     PayloadError,
     StationConfig,
-    StationEvent,
     StationState,
     dump,
     parse,
@@ -21,7 +22,14 @@ from protocol.payloads import (
 from protocol.topics import Family
 from station_agent.config import AgentSettings
 from station_agent.ports import Clock
-from station_agent.service import AgentInput, ConfigArrived, DecisionArrived, station_state
+from station_agent.service import (
+    AckArrived,
+    AgentInput,
+    ConfigArrived,
+    DecisionArrived,
+    LinkChanged,
+    station_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +50,14 @@ class MqttTransport:
         self.dropped_messages = 0
         self._inbox = inbox
         self._clock = clock
+        self._lock_type = settings.lock_type
         self._decision_topic = topics.station_topic(self.station_id, Family.ACCESS_DECISION)
         self._state_topic = topics.station_topic(self.station_id, Family.STATE)
-        offline = station_state(self.station_id, session_id, online=False, now=clock())
+        self._events_topic = topics.station_topic(self.station_id, Family.EVENTS)
+        self._heartbeat_topic = topics.station_topic(self.station_id, Family.HEARTBEAT)
+        offline = station_state(
+            self.station_id, session_id, online=False, now=clock(), lock_type=self._lock_type
+        )
         self._link = Link(
             client_id=f"station-{self.station_id}",
             settings=LinkSettings(
@@ -57,9 +70,11 @@ class MqttTransport:
             subscriptions=[
                 (self._decision_topic, 1),
                 (topics.station_topic(self.station_id, Family.CONFIG), 1),
+                (topics.station_topic(self.station_id, Family.EVENTS_ACK), 1),
             ],
             will=Will(self._state_topic, dump(offline)),
             on_connected=self._on_connected,
+            on_disconnected=lambda: inbox.put(LinkChanged(connected=False)),
         )
 
     def start(self) -> None:
@@ -84,8 +99,11 @@ class MqttTransport:
             expiry_s=DECISION_EXPIRY_S,
         )
 
-    def publish_event(self, event: StationEvent) -> None:
-        self._link.publish(topics.station_topic(self.station_id, Family.EVENTS), dump(event))
+    def publish_event(self, payload: bytes) -> None:
+        self._link.publish(self._events_topic, payload, qos=1)
+
+    def publish_heartbeat(self, heartbeat: Heartbeat) -> None:
+        self._link.publish(self._heartbeat_topic, dump(heartbeat), qos=0)
 
     def publish_state(self, state: StationState) -> None:
         info = self._link.publish(self._state_topic, dump(state), qos=1, retain=True)
@@ -94,8 +112,15 @@ class MqttTransport:
 
     def _on_connected(self) -> None:
         self.publish_state(
-            station_state(self.station_id, self.session_id, online=True, now=self._clock())
+            station_state(
+                self.station_id,
+                self.session_id,
+                online=True,
+                now=self._clock(),
+                lock_type=self._lock_type,
+            )
         )
+        self._inbox.put(LinkChanged(connected=True))
 
     def _on_message(self, message: Inbound) -> None:
         parsed = topics.parse(message.topic)
@@ -108,6 +133,8 @@ class MqttTransport:
                 self._inbox.put(DecisionArrived(parse(AccessDecision, message.payload)))
             elif parsed.family is Family.CONFIG:
                 self._inbox.put(ConfigArrived(parse(StationConfig, message.payload)))
+            elif parsed.family is Family.EVENTS_ACK:
+                self._inbox.put(AckArrived(parse(EventsAck, message.payload)))
             else:
                 self._drop(message, "unexpected family")
         except PayloadError as exc:

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from protocol.payloads import StationEvent, dump
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: tokens that have admitted someone here, kept until they could no longer be valid.
@@ -17,6 +21,19 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX replay_expiry ON replay (expires_at);
+    """,
+    # 2: the outbox. A row leaves only when the server has acknowledged storing it.
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('epoch', lower(hex(randomblob(8))));
+    INSERT INTO meta (key, value) VALUES ('last_seq', '0');
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY,
+        payload BLOB NOT NULL
+    );
     """,
 )
 
@@ -36,6 +53,8 @@ class AgentStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            self.epoch: str = self._meta("epoch")
+            self._last_seq = int(self._meta("last_seq"))
         except BaseException:
             self._db.close()
             raise
@@ -65,7 +84,23 @@ class AgentStore:
         with self._lock:
             self._db.close()
 
-    # -- the replay cache (port ReplayCache) --------------------------------------------
+    def _meta(self, key: str) -> str:
+        value: str = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return value
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (fsync'd, synchronous=FULL) when the block ends."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # -- the replay cache --------------------------------------------------------------
     def seen(self, nonce: bytes, now: float) -> bool:
         with self._lock:
             row = self._db.execute(
@@ -74,16 +109,81 @@ class AgentStore:
         return row is not None
 
     def remember(self, nonce: bytes, expires_at: float, now: float) -> None:
-        """Committed (fsync'd) before it returns: the door opens only after this."""
+        with self._transaction() as db:
+            self._remember(db, nonce, expires_at, now)
+
+    @staticmethod
+    def _remember(db: sqlite3.Connection, nonce: bytes, expires_at: float, now: float) -> None:
+        db.execute("DELETE FROM replay WHERE expires_at < ?", (now,))
+        db.execute(
+            "INSERT OR REPLACE INTO replay (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at)
+        )
+
+    # -- the outbox --------------------------------------------------------------------
+    def append_event(self, build: Callable[[str, int], StationEvent]) -> StationEvent:
+        """Number the event (``build(epoch, seq)``) and commit it to the outbox."""
+        with self._transaction() as db:
+            return self._append(db, build)
+
+    def record_grant(
+        self,
+        nonce: bytes,
+        expires_at: float,
+        now: float,
+        build: Callable[[str, int], StationEvent],
+    ) -> StationEvent:
+        """The used nonce and the grant event in one transaction, before the door opens:
+        after a crash, the code cannot open the door again and the entry is not lost."""
+        with self._transaction() as db:
+            self._remember(db, nonce, expires_at, now)
+            return self._append(db, build)
+
+    def _append(
+        self, db: sqlite3.Connection, build: Callable[[str, int], StationEvent]
+    ) -> StationEvent:
+        seq = self._last_seq + 1
+        event = build(self.epoch, seq)
+        db.execute("INSERT INTO outbox (seq, payload) VALUES (?, ?)", (seq, dump(event)))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (str(seq),))
+        self._last_seq = seq  # after the statements: a failed insert leaves it unchanged
+        return event
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    def pending(self, *, after_seq: int = 0, limit: int = 100) -> list[tuple[int, bytes]]:
+        """Unacknowledged events in order: (seq, payload)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM replay WHERE expires_at < ?", (now,))
-                self._db.execute(
-                    "INSERT OR REPLACE INTO replay (nonce, expires_at) VALUES (?, ?)",
-                    (nonce, expires_at),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            rows = self._db.execute(
+                "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [(int(seq), bytes(payload)) for seq, payload in rows]
+
+    def payloads(self, seqs: Iterable[int]) -> list[tuple[int, bytes]]:
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT seq, payload FROM outbox WHERE seq IN ({marks}) ORDER BY seq",  # noqa: S608
+                wanted,
+            ).fetchall()
+        return [(int(seq), bytes(payload)) for seq, payload in rows]
+
+    def acknowledge(self, seqs: Iterable[int]) -> int:
+        """Delete acknowledged events; returns how many rows went."""
+        wanted = list(set(seqs))
+        if not wanted:
+            return 0
+        marks = ",".join("?" * len(wanted))
+        with self._transaction() as db:
+            cursor = db.execute(f"DELETE FROM outbox WHERE seq IN ({marks})", wanted)  # noqa: S608
+            return cursor.rowcount
+
+    def depth(self) -> int:
+        with self._lock:
+            count: int = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return count

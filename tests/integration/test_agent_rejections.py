@@ -95,10 +95,14 @@ def test_bad_config_is_ignored(
     assert (shown.allowed, shown.reason) == (True, Reason.GRANTED)
 
 
-def test_no_answer_means_no_entry(broker: PrivateBroker, make_station: MakeStation) -> None:
-    """With no server to answer, the station refuses (fail-secure) and says why."""
+def test_no_answer_and_offline_entry_off_means_no_entry(
+    broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    """A station set to refuse offline entry refuses when no server answers, and says why."""
     station_id = unique_station_id()
-    station = make_station(station_id, wait_config=False)
+    station = make_station(
+        station_id, wait_config=False, offline_entry="deny", decision_timeout_s=0.3
+    )
     # A valid config from a server that then goes silent.
     key = Ed25519PrivateKey.generate()
     config = {

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -113,14 +114,24 @@ class StationHarness:
 
 
 def start_station(
-    station_id: str, broker_port: int, data_dir: Path, *, wait_config: bool = True
+    station_id: str,
+    broker_port: int,
+    data_dir: Path,
+    *,
+    wait_config: bool = True,
+    **settings_overrides: Any,
 ) -> StationHarness:
     sim = SimStation.build(seed=hash(station_id) & 0xFFFF)
     settings = AgentSettings(
         station_id=station_id,
         broker_port=broker_port,
-        frame_interval_s=0.05,
         data_dir=data_dir / station_id,
+        **{
+            "frame_interval_s": 0.05,
+            # Generous: a loaded test machine must not turn server decisions into offline ones.
+            "decision_timeout_s": 2.0,
+            **settings_overrides,
+        },
     )
     hardware = Hardware(
         sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display

@@ -1,6 +1,6 @@
-"""Simulated riders: enrolled through the server's API, they fetch their code from their own
-rider link, walk to a station, show it, rest inside, and leave. One is a prankster who shows
-codes that must not open the door."""
+"""Simulated riders: each fetches a code from their own rider link on the server (as the rider
+page does), walks to a station, shows it, rests inside, and leaves by the exit button.
+Pranksters show codes that must not open the door."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from firmware_sim.phone import render_qr_png
 from firmware_sim.rider import enter, leave
 from firmware_sim.station import SimStation
-from server.credentials import render_qr_png
 
 PRANK_CODES = ("https://example.com/free-wifi", "BEGIN:VCARD\nFN:Nobody\nEND:VCARD")
 _BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 
 @dataclass
-class DemoRider:
+class SimRider:
     link: str
     prankster: bool = False
     visits: int = 0
@@ -43,15 +43,12 @@ class RiderCrowd:
         self._seed = seed
         self._rest_s = rest_s
         self.stop = threading.Event()
-        self.riders: list[DemoRider] = []
+        self.riders: list[SimRider] = []
 
-    def enrol(self, count: int, pranksters: int = 1) -> None:
-        with httpx.Client(base_url=self._base_url, timeout=10) as http:
-            for i in range(count):
-                platform = ("food_delivery", "courier", "ride_hailing")[i % 3]
-                reply = http.post("/api/riders", json={"platform": platform})
-                reply.raise_for_status()
-                self.riders.append(DemoRider(reply.json()["link"], prankster=i < pranksters))
+    def add(self, links: list[str], pranksters: int = 0) -> None:
+        """Riders with these personal links; the first ``pranksters`` of them misbehave."""
+        for i, link in enumerate(links):
+            self.riders.append(SimRider(link, prankster=i < pranksters))
 
     def start(self) -> None:
         for i, rider in enumerate(self.riders):
@@ -69,7 +66,7 @@ class RiderCrowd:
             if rider.thread is not None:
                 rider.thread.join(timeout_s)
 
-    def _screen(self, http: httpx.Client, rider: DemoRider, rng: random.Random) -> bytes:
+    def _screen(self, http: httpx.Client, rider: SimRider, rng: random.Random) -> bytes:
         if rider.prankster and rng.random() < 0.5:
             return render_qr_png(rng.choice(PRANK_CODES))
         if rider.prankster:
@@ -77,7 +74,11 @@ class RiderCrowd:
             return render_qr_png(tampered(token, rng))
         return http.get(f"{rider.link}/qr.png").raise_for_status().content
 
-    def _live(self, rider: DemoRider, rng: random.Random) -> None:
+    @property
+    def visits(self) -> int:
+        return sum(rider.visits for rider in self.riders)
+
+    def _live(self, rider: SimRider, rng: random.Random) -> None:
         pause = self.stop.wait
         pause(rng.uniform(0, 3))  # riders do not all arrive in the same second
         with httpx.Client(base_url=self._base_url, timeout=10) as http:

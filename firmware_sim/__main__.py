@@ -1,0 +1,91 @@
+"""``python -m firmware_sim``: one station as its own process: the real station agent on
+simulated hardware, with simulated riders when given their links.
+
+Used by fault tests (kill -9, SIGSTOP) and the soak benchmark; settings come from ``WS_AGENT_*``
+and these arguments. Prints one JSON line on a clean exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from firmware_sim.crowd import RiderCrowd
+from firmware_sim.station import SimStation
+from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
+from station_agent.config import AgentSettings
+from station_agent.runtime import build_agent
+from station_agent.service import Hardware
+
+
+def _stop_on(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m firmware_sim", description=__doc__)
+    parser.add_argument("--station-id", required=True)
+    parser.add_argument("--broker-port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--server-url", help="where riders fetch their codes")
+    parser.add_argument("--riders-file", type=Path, help="JSON list of rider links")
+    parser.add_argument("--rest", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--heartbeat-s", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {args.station_id} %(message)s")
+    signal.signal(signal.SIGTERM, _stop_on)
+
+    sim = SimStation.build(seed=args.seed)
+    settings = AgentSettings(
+        station_id=args.station_id,
+        broker_port=args.broker_port,
+        data_dir=args.data_dir,
+        heartbeat_s=args.heartbeat_s,
+        frame_interval_s=0.1,
+    )
+    hardware = Hardware(
+        sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
+    )
+    agent, _ = build_agent(settings, hardware, time.time)
+    runner = threading.Thread(target=agent.run, name="agent", daemon=True)
+    runner.start()
+    crowd = None
+    if args.riders_file and args.server_url:
+        crowd = RiderCrowd(
+            base_url=args.server_url, stations=[sim], seed=args.seed, rest_s=tuple(args.rest)
+        )
+        crowd.add(json.loads(args.riders_file.read_text()))
+        crowd.start()
+    try:
+        while runner.is_alive():
+            runner.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    if crowd is not None:
+        crowd.join(timeout_s=20)
+    agent.stopping.set()
+    runner.join(15)
+    print(
+        json.dumps(
+            {
+                "station_id": args.station_id,
+                "events_emitted": agent.events_emitted,
+                "unlocks": sim.lock.unlock_count,
+                "visits": crowd.visits if crowd else 0,
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
