@@ -62,6 +62,13 @@ class ServerProcess:
                 raise ServerError(f"server did not start:\n{tail}")
             time.sleep(0.1)
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all, as a power cut or an OOM kill would do."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
     def stop(self) -> int | None:
         """SIGTERM: uvicorn finishes its requests, the consumer stops, the database closes."""
         if self._process is None:

@@ -25,10 +25,6 @@ from station_agent.runtime import build_agent
 from station_agent.service import Hardware
 
 
-def _stop_on(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m firmware_sim", description=__doc__)
     parser.add_argument("--station-id", required=True)
@@ -41,7 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {args.station_id} %(message)s")
-    signal.signal(signal.SIGTERM, _stop_on)
+    # A flag, not an exception: an exception raised into Thread.join() can leave the thread
+    # marked stopped while it still runs (CPython 3.11), and the agent must finish cleanly.
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
     sim = SimStation.build(seed=args.seed)
     settings = AgentSettings(
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     agent, _ = build_agent(settings, hardware, time.time)
     runner = threading.Thread(target=agent.run, name="agent", daemon=True)
     runner.start()
+    print(json.dumps({"station_id": args.station_id, "ready": True}), flush=True)
     crowd = None
     if args.riders_file and args.server_url:
         crowd = RiderCrowd(
@@ -64,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         crowd.add(json.loads(args.riders_file.read_text()))
         crowd.start()
-    try:
-        while runner.is_alive():
-            runner.join(0.5)
-    except KeyboardInterrupt:
+    while runner.is_alive() and not stop_requested.wait(0.5):
         pass
     if crowd is not None:
         crowd.join(timeout_s=20)

@@ -10,6 +10,7 @@ from firmware_sim.display import SimDisplay
 from firmware_sim.door import SimDoor
 from firmware_sim.exit_button import SimExitButton
 from firmware_sim.lock import SimLock
+from protocol.payloads import LockType
 
 
 @dataclass
@@ -23,8 +24,8 @@ class SimStation:
     doorway: threading.Lock = field(default_factory=threading.Lock)
 
     @staticmethod
-    def build(seed: int | None = None) -> SimStation:
-        lock = SimLock()
+    def build(seed: int | None = None, lock_type: LockType = LockType.FAIL_SECURE) -> SimStation:
+        lock = SimLock(lock_type)
         return SimStation(
             camera=SimCamera(seed),
             lock=lock,

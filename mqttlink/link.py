@@ -51,6 +51,11 @@ class LinkSettings:
     reconnect_max_s: float = 60.0
 
 
+def first_retry_delay(settings: LinkSettings, rng: random.Random) -> float:
+    """The wait before the first reconnection attempt: min plus a random share of jitter."""
+    return settings.reconnect_min_s + rng.random() * settings.reconnect_jitter_s
+
+
 @dataclass
 class Link:
     """A paho client on its own network thread; callbacks run on that thread and must not block."""
@@ -87,9 +92,7 @@ class Link:
     def _jitter_reconnect(self) -> None:
         # paho doubles from the minimum we set; a fresh random minimum per disconnection
         # spreads the retries (public API only: reconnect_delay_set also resets the doubling).
-        first = (
-            self.settings.reconnect_min_s + self._rng.random() * self.settings.reconnect_jitter_s
-        )
+        first = first_retry_delay(self.settings, self._rng)
         self._client.reconnect_delay_set(
             min_delay=first,  # type: ignore[arg-type]  # paho annotates int; floats work
             max_delay=max(first, self.settings.reconnect_max_s),  # type: ignore[arg-type]

@@ -38,6 +38,8 @@ class AgentSettings(BaseSettings):
     # sent again.
     outbox_window: int = Field(default=100, ge=1, le=1000)
     outbox_resend_s: float = Field(default=5.0, gt=0, le=600)
+    # On a clean stop, wait at most this long for the outbox to empty.
+    shutdown_flush_s: float = Field(default=3.0, ge=0, le=60)
     scan_cooldown_s: float = Field(default=3.0, ge=0, le=60)
     clock_skew_s: float = Field(default=30.0, ge=0, le=300)
     # Durable state (replay cache); default data/agent-<station id>.

@@ -158,6 +158,7 @@ class StationAgent:
         )
         self.clock_offset_s: float | None = None  # server minus station, from decisions
         self.events_emitted = 0  # by this process
+        self.final_outbox_depth = 0  # left unacknowledged at the last stop
         self._connected = False
         self._in_flight: dict[int, float] = {}  # outbox seq -> when it was last sent
         self._highest_sent = 0
@@ -200,7 +201,11 @@ class StationAgent:
                 if now >= self._next_heartbeat:
                     self._next_heartbeat = now + self.settings.heartbeat_s
                     self._send_heartbeat(now)
+            self._record_what_is_queued()
+            self._hw.lock.lock()
+            self._flush(self._clock() + self.settings.shutdown_flush_s)
         finally:
+            self.final_outbox_depth = self._store.depth()
             self._hw.lock.lock()
             self._transport.publish_state(
                 station_state(self.station_id, self.session_id, online=False, now=self._clock())
@@ -208,6 +213,29 @@ class StationAgent:
             self._transport.stop()
             self._hw.camera.close()
             self._store.close()
+
+    def _flush(self, deadline: float) -> None:
+        """On the way out, give the outbox a bounded moment to empty; what stays is sent at
+        the next start."""
+        while self._connected and self._store.depth() and self._clock() < deadline:
+            try:
+                item = self._inbox.get(timeout=0.05)
+            except queue.Empty:
+                pass
+            else:
+                if isinstance(item, AckArrived | LinkChanged):
+                    self._handle(item)
+            self._drain(self._clock())
+
+    def _record_what_is_queued(self) -> None:
+        """On the way out: door and button changes already queued still get into the outbox."""
+        try:
+            while True:
+                item = self._inbox.get_nowait()
+                if isinstance(item, DoorChanged | ExitPressed):
+                    self._handle(item)
+        except queue.Empty:
+            return
 
     def _handle(self, item: AgentInput) -> None:
         match item:
