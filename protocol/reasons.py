@@ -33,6 +33,12 @@ class Reason(StrEnum):
     CLOCK_UNTRUSTED = "clock_untrusted"
     UNKNOWN_STATION = "unknown_station"
     STATION_MISMATCH = "station_mismatch"
+    # The station's rules (checked by the server after the credential).
+    STATION_FULL = "station_full"
+    CLOSED_NOW = "closed_now"
+    MAINTENANCE = "maintenance"
+    LOCKDOWN = "lockdown"
+    ANTI_PASSBACK = "anti_passback"
 
 
 # (zh-CN, en): what the station's display says. Short, plain, and a next step where one exists.
@@ -57,9 +63,28 @@ RIDER_MESSAGES: dict[Reason, tuple[str, str]] = {
     Reason.CLOCK_UNTRUSTED: ("网络中断，暂时无法验证", "Offline, cannot check passes now"),
     Reason.UNKNOWN_STATION: ("本站暂未登记，请联系工作人员", "Station not registered, ask staff"),
     Reason.STATION_MISMATCH: ("本站暂未就绪，请稍后再试", "Station not ready, try again shortly"),
+    Reason.STATION_FULL: ("本站已满，请稍后再来", "Station full, please come back later"),
+    Reason.CLOSED_NOW: ("本站现在不开放", "Station closed at this time"),
+    Reason.MAINTENANCE: ("本站维护中，暂停使用", "Closed for maintenance"),
+    Reason.LOCKDOWN: ("本站暂时关闭，请联系工作人员", "Station closed for now, ask staff"),
+    Reason.ANTI_PASSBACK: ("系统显示您已在站内，请联系工作人员", "You are shown inside, ask staff"),
+}
+
+# STATION_FULL when the server names another open station with room; ``{station}`` is its name.
+FULL_WITH_NEARBY: dict[str, str] = {
+    "zh": "本站已满，附近的{station}有空位",
+    "en": "Station full. {station} nearby has room",
 }
 
 
 def rider_message(reason: Reason, language: str = "zh") -> str:
     zh, en = RIDER_MESSAGES[reason]
     return en if language == "en" else zh
+
+
+def full_message(nearby: str | None, language: str = "zh") -> str:
+    """What a rider refused at a full station sees: the nearest station with room, if any."""
+    if not nearby:
+        return rider_message(Reason.STATION_FULL, language)
+    template = FULL_WITH_NEARBY["en" if language == "en" else "zh"]
+    return template.format(station=nearby)
