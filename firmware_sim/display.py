@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from protocol.reasons import Reason, rider_message
+from protocol.reasons import Reason, full_message, rider_message
 
 
 @dataclass(frozen=True, slots=True)
 class Shown:
     allowed: bool
     reason: Reason
+    nearby: str | None = None
 
     @property
     def text(self) -> str:
+        if self.reason is Reason.STATION_FULL:
+            return full_message(self.nearby)
         return rider_message(self.reason)
 
 
@@ -23,9 +26,9 @@ class SimDisplay:
         self.history: list[Shown] = []
         self._changed = threading.Condition()
 
-    def show(self, *, allowed: bool, reason: Reason) -> None:
+    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
         with self._changed:
-            self.history.append(Shown(allowed, reason))
+            self.history.append(Shown(allowed, reason, nearby))
             self._changed.notify_all()
 
     @property

@@ -4,6 +4,7 @@ from inside it always opens (free egress is mechanical, fire code)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from firmware_sim._observers import Observers
@@ -16,6 +17,7 @@ class SimDoor:
         self._is_open = False
         self._guard = threading.Lock()
         self._contact: Observers[[bool]] = Observers()
+        self.changed_at = time.monotonic()
 
     @property
     def is_open(self) -> bool:
@@ -31,6 +33,7 @@ class SimDoor:
             if not from_inside and not self._lock.unlocked:
                 return False
             self._is_open = True
+            self.changed_at = time.monotonic()
         self._contact.notify(True)
         return True
 
@@ -39,4 +42,5 @@ class SimDoor:
             if not self._is_open:
                 return
             self._is_open = False
+            self.changed_at = time.monotonic()
         self._contact.notify(False)

@@ -60,6 +60,8 @@ class AccessDecision(_Payload):
     rider_id: RiderId | None = None
     decided_at: Timestamp
     expires_at: Timestamp
+    # With station_full: the nearest open station with room, for the rider's display.
+    nearby_station: Annotated[str, Field(max_length=80)] | None = None
 
 
 class EventKind(StrEnum):
@@ -68,6 +70,23 @@ class EventKind(StrEnum):
     DOOR_OPENED = "door_opened"
     DOOR_CLOSED = "door_closed"
     EXIT_PRESSED = "exit_pressed"
+    ALARM_RAISED = "alarm_raised"
+    ALARM_CLEARED = "alarm_cleared"
+    COMMAND_DONE = "command_done"
+    COMMAND_REFUSED = "command_refused"
+
+
+class CommandKind(StrEnum):
+    REMOTE_UNLOCK = "remote_unlock"
+    LOCKDOWN = "lockdown"
+    LOCKDOWN_RELEASE = "lockdown_release"
+    SET_MODE = "set_mode"
+
+
+class StationMode(StrEnum):
+    NORMAL = "normal"
+    MAINTENANCE = "maintenance"
+    FREE_ENTRY = "free_entry"  # emergency: heat wave, typhoon, cold snap
 
 
 class Passage(StrEnum):
@@ -102,6 +121,23 @@ class StationEvent(_Payload):
     suppressed: Annotated[int, Field(ge=1)] | None = None
     # A granted token's nonce (hex), so the server can refuse it anywhere after an offline entry.
     nonce: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    alarm: Annotated[str, Field(max_length=32)] | None = None  # for alarm events: its kind
+    detail: Annotated[str, Field(max_length=200)] | None = None
+    command_id: RequestId | None = None  # for command events
+
+
+class StationCommand(_Payload):
+    """Staff asked, through the server, for something to happen at one station now. Never
+    retained; acted on at most once, only while valid; answered by a command event."""
+
+    command_id: RequestId
+    station_id: StationId
+    kind: CommandKind
+    issued_at: Timestamp
+    expires_at: Timestamp
+    issued_by: Annotated[str, Field(min_length=1, max_length=64)]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    mode: StationMode | None = None  # only for set_mode
 
 
 MAX_ACKED = 1000
@@ -168,6 +204,9 @@ class StationConfig(_Payload):
     keys: Annotated[dict[str, str], Field(min_length=1, max_length=16)]
     # rider id -> lowest credential version still valid; older tokens of that rider are refused.
     denylist: Annotated[dict[RiderId, int], Field(max_length=MAX_DENYLIST)] = {}
+    # The station's standing rules, so a station that restarts or decides offline keeps them.
+    mode: StationMode = StationMode.NORMAL
+    lockdown: bool = False
 
 
 ModelT = TypeVar("ModelT", bound=_Payload)

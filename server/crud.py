@@ -23,6 +23,8 @@ from protocol.payloads import (
 from protocol.reasons import Reason
 from server.access import occupancy
 from server.models import (
+    Alarm,
+    AuditEntry,
     ConfigState,
     DecisionRecord,
     EventRecord,
@@ -31,6 +33,7 @@ from server.models import (
     RiderCreate,
     Station,
     StationCreate,
+    Stay,
     Summary,
     UsedNonce,
     as_utc,
@@ -128,6 +131,8 @@ def record_decision(
     nonce: str | None,
     nonce_expires_at: datetime | None,
     station_clock_offset_s: float | None,
+    flags: Sequence[str] = (),
+    nearby_station: str | None = None,
 ) -> DecisionRecord:
     """Store a decision once, and for a grant claim the token's nonce in the same transaction.
 
@@ -143,6 +148,8 @@ def record_decision(
             allowed=allowed,
             reason=reason,
             nonce=nonce,
+            flags=",".join(flags),
+            nearby_station=nearby_station,
             decided_at=decision.decided_at,
         )
         session.add(record)
@@ -253,6 +260,7 @@ def _store_batch(
         )
         session.flush()  # a second copy of the same event in this batch is now a duplicate
         station.occupancy = occupancy.apply(station.occupancy, event.kind, event.passage)
+        _apply_effects(session, station, event)
         if station.last_event_at is None or as_utc(station.last_event_at) < event.occurred_at:
             station.last_event_at = event.occurred_at
         session.add(station)
@@ -271,6 +279,180 @@ def _store_batch(
                 )
             )
     return acks
+
+
+_PHASE_OF_ALARM = {"forced_open": "forced_open", "held_open": "held_open"}
+
+
+def _apply_effects(session: Session, station: Station, event: StationEvent) -> None:
+    """What an event means beyond the count: door phase, alarms, stays, command outcomes."""
+    at = event.occurred_at
+    if event.kind is EventKind.DOOR_OPENED:
+        station.door_phase = "open"
+        if event.passage is Passage.ENTRY and event.rider_id is not None:
+            _open_stay(session, station_id=station.id, rider_id=event.rider_id, at=at)
+    elif event.kind is EventKind.DOOR_CLOSED:
+        station.door_phase = "closed"
+    elif event.kind is EventKind.ALARM_RAISED and event.alarm:
+        session.add(
+            Alarm(station_id=station.id, kind=event.alarm, raised_at=at, detail=event.detail or "")
+        )
+        station.door_phase = _PHASE_OF_ALARM.get(event.alarm, station.door_phase)
+    elif event.kind is EventKind.ALARM_CLEARED and event.alarm:
+        for alarm in session.exec(
+            select(Alarm).where(
+                Alarm.station_id == station.id,
+                Alarm.kind == event.alarm,
+                col(Alarm.cleared_at).is_(None),
+            )
+        ):
+            alarm.cleared_at = at
+            session.add(alarm)
+    elif event.kind in (EventKind.COMMAND_DONE, EventKind.COMMAND_REFUSED):
+        session.add(
+            AuditEntry(
+                at=at,
+                actor=f"station:{station.id}",
+                action=event.kind.value,
+                station_id=station.id,
+                detail=f"command {event.command_id}: {event.detail or ''}".strip(),
+            )
+        )
+    if station.occupancy == 0:
+        end_stays(session, station_id=station.id, at=at)  # nobody inside: every stay is over
+
+
+def _open_stay(session: Session, *, station_id: str, rider_id: str, at: datetime) -> None:
+    """A rider entering anywhere has left wherever they were before."""
+    for stay in session.exec(
+        select(Stay).where(Stay.rider_id == rider_id, col(Stay.ended_at).is_(None))
+    ):
+        stay.ended_at = at
+        session.add(stay)
+    session.add(Stay(station_id=station_id, rider_id=rider_id, entered_at=at))
+
+
+def end_stays(session: Session, *, station_id: str, at: datetime) -> None:
+    for stay in session.exec(
+        select(Stay).where(Stay.station_id == station_id, col(Stay.ended_at).is_(None))
+    ):
+        stay.ended_at = at
+        session.add(stay)
+
+
+def inside_since(session: Session, *, rider_id: str, station_id: str) -> float | None:
+    stay = session.exec(
+        select(Stay).where(
+            Stay.rider_id == rider_id, Stay.station_id == station_id, col(Stay.ended_at).is_(None)
+        )
+    ).first()
+    return as_utc(stay.entered_at).timestamp() if stay else None
+
+
+def open_stays(session: Session, *, station_id: str) -> list[Stay]:
+    return list(
+        session.exec(
+            select(Stay).where(Stay.station_id == station_id, col(Stay.ended_at).is_(None))
+        )
+    )
+
+
+# -- alarms and the audit trail ---------------------------------------------------------------
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    station_id: str | None = None,
+    rider_id: str | None = None,
+    reason: str = "",
+    detail: str = "",
+) -> None:
+    """Added to the caller's transaction: the audit entry commits with the change it records."""
+    session.add(
+        AuditEntry(
+            at=at,
+            actor=actor,
+            action=action,
+            station_id=station_id,
+            rider_id=rider_id,
+            reason=reason,
+            detail=detail,
+        )
+    )
+
+
+def list_audit(
+    session: Session, *, station_id: str | None = None, limit: int = 50, offset: int = 0
+) -> list[AuditEntry]:
+    statement = select(AuditEntry)
+    if station_id is not None:
+        statement = statement.where(AuditEntry.station_id == station_id)
+    statement = statement.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    return list(session.exec(statement.offset(offset).limit(limit)))
+
+
+def list_alarms(
+    session: Session,
+    *,
+    station_id: str | None = None,
+    unacknowledged: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Alarm]:
+    statement = select(Alarm)
+    if station_id is not None:
+        statement = statement.where(Alarm.station_id == station_id)
+    if unacknowledged:
+        statement = statement.where(col(Alarm.acknowledged_at).is_(None))
+    statement = statement.order_by(col(Alarm.raised_at).desc(), col(Alarm.id).desc())
+    return list(session.exec(statement.offset(offset).limit(limit)))
+
+
+def active_alarm_counts(session: Session) -> dict[str, int]:
+    rows = session.exec(
+        select(Alarm.station_id, func.count())
+        .where(col(Alarm.acknowledged_at).is_(None))
+        .group_by(Alarm.station_id)
+    ).all()
+    return {station_id: count for station_id, count in rows}
+
+
+def acknowledge_alarm(session: Session, *, alarm_id: int, by: str, now: datetime) -> Alarm:
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None:
+        raise NotFoundError(f"no alarm {alarm_id}")
+    if alarm.acknowledged_at is not None:
+        raise ConflictError(f"alarm {alarm_id} was already acknowledged by {alarm.acknowledged_by}")
+    alarm.acknowledged_at, alarm.acknowledged_by = now, by
+    session.add(alarm)
+    audit(
+        session,
+        actor=by,
+        action="alarm_acknowledged",
+        at=now,
+        station_id=alarm.station_id,
+        detail=f"{alarm.kind} #{alarm.id}",
+    )
+    session.commit()
+    session.refresh(alarm)
+    return alarm
+
+
+def raise_alarm(
+    session: Session,
+    *,
+    station_id: str,
+    kind: str,
+    at: datetime,
+    detail: str = "",
+    rider_id: str | None = None,
+) -> Alarm:
+    """A server-side alarm (welfare, say), in the caller's transaction."""
+    alarm = Alarm(station_id=station_id, kind=kind, raised_at=at, detail=detail, rider_id=rider_id)
+    session.add(alarm)
+    return alarm
 
 
 _MAX_MISSING_RANGES = 64

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from server import __version__
 from server.api.deps import Services
-from server.api.routes import keys, riders, stations
+from server.api.routes import keys, operations, riders, stations
 from server.config import ServerSettings
 from server.db import init_db, make_engine
 from server.keyholder import KeyHolder
@@ -49,6 +49,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     app.include_router(stations.router)
     app.include_router(riders.router)
     app.include_router(keys.router)
+    app.include_router(operations.router)
     app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from protocol.payloads import CommandKind, StationMode
 from protocol.topics import STATION_ID_PATTERN
 
 
@@ -30,10 +31,43 @@ def as_utc(value: datetime) -> datetime:
 class StationBase(SQLModel):
     name: str = Field(min_length=1, max_length=80)
     capacity: int = Field(ge=1, le=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class StationCreate(StationBase):
     id: str = Field(regex=STATION_ID_PATTERN, max_length=63)
+
+
+class Emergency(StrEnum):
+    HEAT_WAVE = "heat_wave"
+    TYPHOON = "typhoon"
+    COLD_SNAP = "cold_snap"
+
+
+class PassbackSetting(StrEnum):
+    ALERT = "alert"
+    ENFORCE = "enforce"
+
+
+class StationRulesUpdate(SQLModel):
+    """A staff change to a station's standing rules; every field optional, reason required."""
+
+    capacity: int | None = Field(default=None, ge=1, le=500)
+    soft_limit: float | None = Field(default=None, gt=0, le=1)
+    maintenance: bool | None = None
+    emergency: Emergency | None = None
+    end_emergency: bool = False
+    passback: PassbackSetting | None = None
+    # {"weekly": [["08:00", "22:00"], null, ...7 days], "holidays": {"2026-10-01": null}}
+    # or null for 24 hours.
+    opening_hours: dict[str, Any] | None = None
+    open_all_day: bool = False
+    outdoor_temp_c: float | None = Field(default=None, ge=-60, le=60)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class Station(StationBase, table=True):
@@ -45,6 +79,16 @@ class Station(StationBase, table=True):
     last_event_at: datetime | None = _when(nullable=True)
     # Server time minus station time, seen in the station's last access request.
     clock_offset_s: float | None = None
+    # Standing rules (server.access.policy).
+    soft_limit: float = 0.8
+    maintenance: bool = False
+    lockdown: bool = False
+    emergency: str | None = Field(default=None, max_length=16)
+    passback: str = Field(default="alert", max_length=8)
+    opening_hours: str | None = None  # JSON, see StationRulesUpdate; None: 24 hours
+    outdoor_temp_c: float | None = None
+    last_reconciled_on: str | None = Field(default=None, max_length=10)  # local date
+    door_phase: str = Field(default="locked", max_length=16)
     offline_reason: str | None = Field(default=None, max_length=32)
     lock_type: str | None = Field(default=None, max_length=16)
     # From the last heartbeat.
@@ -68,6 +112,13 @@ class StationPublic(StationBase):
     camera_ok: bool | None
     outbox_depth: int | None
     offline_refusal: str | None
+    soft_limit: float
+    maintenance: bool
+    lockdown: bool
+    emergency: str | None
+    passback: str
+    door_phase: str
+    active_alarms: int = 0
 
 
 # -- riders ---------------------------------------------------------------------------------
@@ -176,6 +227,8 @@ class DecisionRecord(SQLModel, table=True):
     allowed: bool
     reason: str = Field(max_length=32)
     nonce: str | None = Field(default=None, max_length=32)
+    flags: str = Field(default="", max_length=100)  # staff flags from the station's rules
+    nearby_station: str | None = Field(default=None, max_length=80)
     decided_at: datetime = _when(index=True)
 
 
@@ -208,6 +261,90 @@ class EventStream(SQLModel, table=True):
     epoch: str = Field(primary_key=True, max_length=16)
     contiguous_through: int = 0  # every seq up to here is stored
     highest_seen: int = 0
+
+
+class Alarm(SQLModel, table=True):
+    """A door or welfare alarm; active until cleared, shown until acknowledged."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(index=True, max_length=63)
+    kind: str = Field(max_length=32)
+    raised_at: datetime = _when(index=True)
+    cleared_at: datetime | None = _when(nullable=True)
+    detail: str = Field(default="", max_length=200)
+    rider_id: str | None = Field(default=None, max_length=64)
+    acknowledged_at: datetime | None = _when(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=64)
+
+
+class AlarmPublic(SQLModel):
+    id: int
+    station_id: str
+    kind: str
+    raised_at: datetime
+    cleared_at: datetime | None
+    detail: str
+    rider_id: str | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when and why: staff actions and what stations did with them."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    station_id: str | None = Field(default=None, index=True, max_length=63)
+    rider_id: str | None = Field(default=None, max_length=64)
+    reason: str = Field(default="", max_length=200)
+    detail: str = Field(default="", max_length=500)
+
+
+class AuditPublic(SQLModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    station_id: str | None
+    rider_id: str | None
+    reason: str
+    detail: str
+
+
+class Stay(SQLModel, table=True):
+    """A rider inside a station, as far as the server can tell (exits are not tied to riders)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: str = Field(index=True, max_length=63)
+    rider_id: str = Field(index=True, max_length=64)
+    entered_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True, index=True)
+    welfare_alerted: bool = False
+
+
+class CommandCreate(SQLModel):
+    kind: CommandKind
+    mode: StationMode | None = None
+    by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CommandPublic(SQLModel):
+    command_id: str
+    station_id: str
+    kind: CommandKind
+    issued_at: datetime
+    expires_at: datetime
+
+
+class OccupancyCorrection(SQLModel):
+    target: int = Field(ge=0, le=1000)
+    by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class Summary(SQLModel):

@@ -7,16 +7,18 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from protocol.credential import public_key_to_text
-from protocol.payloads import StationConfig
+from protocol.payloads import StationConfig, StationMode
 from server import crud
 from server.config import ServerSettings
 from server.keyring import KeyRing
+from server.station_rules import mode_of
 
 
 def build_config(
     session: Session, *, station_id: str, ring: KeyRing, settings: ServerSettings, now: datetime
 ) -> StationConfig:
     since = now - timedelta(seconds=settings.denylist_retention_s)
+    station = crud.get_station(session, station_id=station_id)
     return StationConfig(
         station_id=station_id,
         config_version=crud.config_version(session),
@@ -24,4 +26,6 @@ def build_config(
         audience=settings.audience,
         keys={kid: public_key_to_text(key) for kid, key in ring.published(now).items()},
         denylist=crud.denylist(session, since=since),
+        mode=mode_of(station) if station else StationMode.NORMAL,
+        lockdown=station.lockdown if station else False,
     )

@@ -29,6 +29,9 @@ class AgentSettings(BaseSettings):
     broker_password: str | None = None
     frame_interval_s: float = Field(default=0.1, gt=0, le=5)
     unlock_s: float = Field(default=5.0, gt=0, le=60)
+    held_open_s: float = Field(default=60.0, gt=0, le=3600)
+    door_debounce_s: float = Field(default=0.3, ge=0, le=5)
+    camera_trouble_s: float = Field(default=30.0, gt=0, le=3600)
     # How long a rider waits for the server before the station decides on its own.
     decision_timeout_s: float = Field(default=0.6, gt=0, le=30)
     offline_entry: OfflineEntry = OfflineEntry.VERIFY

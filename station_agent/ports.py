@@ -51,7 +51,9 @@ class ExitButton(Protocol):
 class Display(Protocol):
     """The light and short message the rider sees at the door."""
 
-    def show(self, *, allowed: bool, reason: Reason) -> None: ...
+    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
+        """``nearby``: with station_full, the nearest station with room, to name."""
+        ...
 
 
 EventBuilder = Callable[[str, int], StationEvent]  # (epoch, seq) -> the numbered event

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,20 +23,25 @@ from protocol.credential import Claims, Rejected, public_key_from_text
 from protocol.payloads import (
     AccessDecision,
     AccessRequest,
+    CommandKind,
     DecidedBy,
     EventKind,
     EventsAck,
     Heartbeat,
     LockType,
     Passage,
+    StationCommand,
     StationConfig,
     StationEvent,
+    StationMode,
     StationState,
 )
 from protocol.reasons import Reason
 from station_agent import __version__
 from station_agent.config import AgentSettings, OfflineEntry
 from station_agent.core import door
+from station_agent.core.camera_health import classify
+from station_agent.core.commands import Command, accept_command
 from station_agent.core.offline import offline_refusal
 from station_agent.core.ratelimit import Bucket
 from station_agent.core.scan import RecentScans, StationView, check_scan
@@ -77,6 +83,12 @@ class LinkChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandArrived:
+    command: StationCommand
+    retained: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DoorChanged:
     is_open: bool
     at: float
@@ -87,7 +99,15 @@ class ExitPressed:
     at: float
 
 
-AgentInput = DecisionArrived | ConfigArrived | AckArrived | LinkChanged | DoorChanged | ExitPressed
+AgentInput = (
+    DecisionArrived
+    | ConfigArrived
+    | AckArrived
+    | LinkChanged
+    | CommandArrived
+    | DoorChanged
+    | ExitPressed
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +171,15 @@ class StationAgent:
         self.stopping = threading.Event()
         self._view: StationView | None = None
         self._door = door.DoorState()
+        self._timings = door.DoorTimings(
+            unlock_s=settings.unlock_s,
+            held_open_s=settings.held_open_s,
+            debounce_s=settings.door_debounce_s,
+            camera_trouble_s=settings.camera_trouble_s,
+        )
+        self.mode = StationMode.NORMAL
+        self.lockdown = False
+        self._seen_commands: Mapping[str, float] = {}
         self._recent = RecentScans.empty()
         self._pending: dict[str, _Pending] = {}
         self._denials = Bucket.full(
@@ -196,7 +225,7 @@ class StationAgent:
                     self._scan_frame()
                 now = self._clock()
                 self._expire_pending(now)
-                self._apply(door.tick(self._door, now=now))
+                self._apply(door.tick(self._door, now=now, timings=self._timings))
                 self._drain(now)
                 if now >= self._next_heartbeat:
                     self._next_heartbeat = now + self.settings.heartbeat_s
@@ -247,39 +276,62 @@ class StationAgent:
                 self._on_ack(ack)
             case LinkChanged(connected):
                 self._on_link(connected)
+            case CommandArrived(command, retained):
+                self._on_command(command, retained)
             case DoorChanged(is_open, at):
-                step = door.door_changed(self._door, is_open=is_open, now=at)
-                if step.state == self._door:
-                    return
-                self._apply(step)
-                if is_open:
-                    self._emit(
-                        EventKind.DOOR_OPENED, at, passage=step.passage, rider_id=step.rider_id
-                    )
-                else:
-                    self._emit(EventKind.DOOR_CLOSED, at)
+                self._apply(
+                    door.door_changed(self._door, is_open=is_open, now=at, timings=self._timings)
+                )
             case ExitPressed(at):
                 self._emit(EventKind.EXIT_PRESSED, at)
-                self._apply(
-                    door.release(
-                        self._door, now=at, unlock_s=self.settings.unlock_s, passage=Passage.EXIT
-                    )
-                )
+                self._release(Passage.EXIT, at)
+
+    def _release(self, passage: Passage, now: float, rider_id: str | None = None) -> None:
+        self._apply(
+            door.release(
+                self._door, now=now, passage=passage, rider_id=rider_id, timings=self._timings
+            )
+        )
 
     def _apply(self, step: door.Step) -> None:
+        """Whatever call produced the step: move the lock, record what the door did and which
+        alarms began or ended."""
         self._door = step.state
         for action in step.actions:
             if action is door.LockAction.UNLOCK:
                 self._hw.lock.unlock()
             else:
                 self._hw.lock.lock()
+        for change in step.changes:
+            if change.is_open:
+                self._emit(
+                    EventKind.DOOR_OPENED,
+                    change.at,
+                    passage=change.passage,
+                    rider_id=change.rider_id,
+                )
+            else:
+                self._emit(EventKind.DOOR_CLOSED, change.at)
+        for alarm in step.alarms_raised:
+            self._emit(
+                EventKind.ALARM_RAISED,
+                alarm.at,
+                alarm=alarm.kind.value,
+                detail=alarm.detail or None,
+            )
+        for kind in step.alarms_cleared:
+            self._emit(EventKind.ALARM_CLEARED, self._clock(), alarm=kind.value)
 
     # -- scanning and deciding ---------------------------------------------------------
     def _scan_frame(self) -> None:
         frame = self._hw.camera.read()
+        now = self._clock()
+        self._apply(
+            door.camera_status(self._door, health=classify(frame), now=now, timings=self._timings)
+        )
         if frame is None:
             return
-        self._last_frame_at = self._clock()
+        self._last_frame_at = now
         for text in self._hw.decoder.decode(frame):
             self.on_scan(text)
 
@@ -292,6 +344,10 @@ class StationAgent:
         verdict = check_scan(text, self._view, now)
         if isinstance(verdict, Rejected):
             self._deny(verdict.reason, now, decided_by=DecidedBy.STATION)
+            return
+        standing = self._standing_refusal()
+        if standing is not None:  # no need to ask: the station is closed to everyone
+            self._deny(standing, now, DecidedBy.STATION, rider_id=verdict.rider_id)
             return
         if self._store.seen(verdict.nonce, now):
             self._deny(Reason.REPLAYED, now, DecidedBy.STATION, rider_id=verdict.rider_id)
@@ -327,7 +383,14 @@ class StationAgent:
         if decision.allowed:
             self._grant(pending.claims, decision.request_id, now, DecidedBy.SERVER)
         else:
-            self._deny(decision.reason, now, DecidedBy.SERVER, decision.request_id, rider)
+            self._deny(
+                decision.reason,
+                now,
+                DecidedBy.SERVER,
+                decision.request_id,
+                rider,
+                nearby=decision.nearby_station,
+            )
 
     def _expire_pending(self, now: float) -> None:
         for request_id, pending in list(self._pending.items()):
@@ -335,17 +398,31 @@ class StationAgent:
                 del self._pending[request_id]
                 self._decide_offline(pending.claims, request_id, now)
 
+    def _standing_refusal(self) -> Reason | None:
+        if self.lockdown:
+            return Reason.LOCKDOWN
+        if self.mode is StationMode.MAINTENANCE:
+            return Reason.MAINTENANCE
+        return None
+
     def offline_refusal(self, now: float) -> Reason | None:
         """Why this station may not decide on its own now, or None."""
         if self.settings.offline_entry is OfflineEntry.DENY:
             return Reason.SERVER_UNAVAILABLE
-        return offline_refusal(
+        refusal = offline_refusal(
             self._view,
             now=now,
             clock_offset_s=self.clock_offset_s,
             max_denylist_age_s=self.settings.max_denylist_age_s,
             max_clock_offset_s=self.settings.max_clock_offset_s,
         )
+        if refusal in (Reason.DENYLIST_STALE, Reason.CLOCK_UNTRUSTED) and (
+            self.mode is StationMode.FREE_ENTRY
+        ):
+            # Heat wave, typhoon, cold snap: a genuine code gets in even when the station
+            # cannot be sure it is still valid; shelter comes first.
+            return None
+        return refusal
 
     def _decide_offline(self, claims: Claims, request_id: str, now: float) -> None:
         """The code passed every local check; only the server's part is missing."""
@@ -373,15 +450,7 @@ class StationAgent:
         expires = claims.expires_at + self.settings.clock_skew_s
         self._store.record_grant(claims.nonce, expires, now, build)
         self._appended()
-        self._apply(
-            door.release(
-                self._door,
-                now=now,
-                unlock_s=self.settings.unlock_s,
-                passage=Passage.ENTRY,
-                rider_id=claims.rider_id,
-            )
-        )
+        self._release(Passage.ENTRY, now, claims.rider_id)
         self._hw.display.show(allowed=True, reason=Reason.GRANTED)
 
     def _deny(
@@ -391,8 +460,9 @@ class StationAgent:
         decided_by: DecidedBy,
         request_id: str | None = None,
         rider_id: str | None = None,
+        nearby: str | None = None,
     ) -> None:
-        self._hw.display.show(allowed=False, reason=reason)
+        self._hw.display.show(allowed=False, reason=reason, nearby=nearby)
         # A flood of bad codes must not become a flood of events: excess is counted instead.
         self._denials, withheld = self._denials.take(now)
         if withheld is None:
@@ -499,7 +569,66 @@ class StationAgent:
             denylist=dict(config.denylist),
             skew_s=self.settings.clock_skew_s,
         )
+        self.mode = config.mode
+        self._set_lockdown(config.lockdown)
         log.info("%s: config v%d applied", self.station_id, config.config_version)
+
+    def _set_lockdown(self, on: bool) -> None:
+        if on and not self.lockdown:
+            self._apply(door.relock(self._door, now=self._clock(), timings=self._timings))
+        self.lockdown = on
+
+    def _on_command(self, command: StationCommand, retained: bool) -> None:
+        now = self._clock()
+        check = accept_command(
+            Command(
+                command_id=command.command_id,
+                station_id=command.station_id,
+                kind=command.kind,
+                issued_at=command.issued_at.timestamp(),
+                expires_at=command.expires_at.timestamp(),
+                issued_by=command.issued_by,
+                reason=command.reason,
+                mode=command.mode,
+            ),
+            station_id=self.station_id,
+            retained=retained,
+            now=now,
+            seen=self._seen_commands,
+        )
+        self._seen_commands = check.seen
+        if check.refusal is not None:
+            log.warning("%s: refused command %s: %s", self.station_id, command.kind, check.refusal)
+            if command.station_id == self.station_id:  # never answer for another station
+                self._emit(
+                    EventKind.COMMAND_REFUSED,
+                    now,
+                    command_id=command.command_id,
+                    detail=f"{command.kind.value}: {check.refusal.value}",
+                )
+            return
+        if command.kind is CommandKind.REMOTE_UNLOCK:
+            if self.lockdown:
+                self._emit(
+                    EventKind.COMMAND_REFUSED,
+                    now,
+                    command_id=command.command_id,
+                    detail="remote_unlock: station in lockdown",
+                )
+                return
+            self._release(Passage.ENTRY, now)
+        elif command.kind is CommandKind.LOCKDOWN:
+            self._set_lockdown(True)
+        elif command.kind is CommandKind.LOCKDOWN_RELEASE:
+            self._set_lockdown(False)
+        elif command.mode is not None:
+            self.mode = command.mode
+        self._emit(
+            EventKind.COMMAND_DONE,
+            now,
+            command_id=command.command_id,
+            detail=f"{command.kind.value} by {command.issued_by}: {command.reason}",
+        )
 
     def _send_heartbeat(self, now: float) -> None:
         if not self._connected:

@@ -11,7 +11,10 @@ from protocol.credential import DEFAULT_SKEW_S, Claims, KeySet, verify_token
 from protocol.payloads import AccessDecision, AccessRequest
 from protocol.reasons import Reason
 from server import crud
-from server.access.decide import RiderView, decide
+from server.access.decide import RiderView, Verdict, decide
+from server.access.nearest import StationSpot, nearest_with_room
+from server.access.policy import AdmissionInput, accepting_riders, admit
+from server.station_rules import rules_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,33 @@ def handle_access_request(
             if rider is not None:
                 revoked = rider.revoked_at is not None
                 rider_view = RiderView(rider.id, rider.credential_version, revoked)
+        station = crud.get_station(session, station_id=request.station_id)
         verdict = decide(
-            station_known=crud.get_station(session, station_id=request.station_id) is not None,
+            station_known=station is not None,
             credential=credential,
             rider=rider_view,
             nonce_used=nonce_used,
         )
+        flags: tuple[str, ...] = ()
+        nearby: str | None = None
+        if verdict.allowed and station is not None and verdict.rider_id is not None:
+            # The credential is good; now the station's own rules.
+            admission = admit(
+                AdmissionInput(
+                    rider_id=verdict.rider_id,
+                    occupancy=station.occupancy,
+                    inside_since=crud.inside_since(
+                        session, rider_id=verdict.rider_id, station_id=station.id
+                    ),
+                ),
+                rules_of(station),
+                now,
+            )
+            flags = tuple(flag.value for flag in admission.flags)
+            if not admission.allowed:
+                verdict = Verdict(False, admission.reason, verdict.rider_id)
+                if admission.reason is Reason.STATION_FULL:
+                    nearby = _nearest_with_room(session, station.id, now)
         nonce_expires_at = (
             datetime.fromtimestamp(credential.expires_at + DEFAULT_SKEW_S, UTC)
             if isinstance(credential, Claims)
@@ -65,6 +89,8 @@ def handle_access_request(
             nonce=nonce,
             nonce_expires_at=nonce_expires_at,
             station_clock_offset_s=now - request.station_time.timestamp(),
+            flags=flags,
+            nearby_station=nearby,
         )
     return AccessDecision(
         request_id=stored.request_id,
@@ -74,4 +100,22 @@ def handle_access_request(
         rider_id=stored.rider_id,
         decided_at=decided_at,
         expires_at=expires_at,
+        nearby_station=stored.nearby_station,
     )
+
+
+def _nearest_with_room(session: Session, station_id: str, now: float) -> str | None:
+    spots = [
+        StationSpot(
+            station_id=s.id,
+            name=s.name,
+            lat=s.latitude,
+            lon=s.longitude,
+            occupancy=s.occupancy,
+            capacity=s.capacity,
+            accepting=accepting_riders(rules_of(s), now),
+        )
+        for s in crud.list_stations(session)
+    ]
+    nearby = nearest_with_room(station_id, spots)
+    return nearby.station.name if nearby else None

@@ -26,6 +26,7 @@ from protocol.payloads import (
     EventsAck,
     Heartbeat,
     PayloadError,
+    StationCommand,
     StationEvent,
     StationState,
     dump,
@@ -35,6 +36,7 @@ from protocol.topics import Family
 from server import crud
 from server.config import ServerSettings
 from server.db import session_scope
+from server.jobs import run_station_jobs
 from server.keyholder import KeyHolder
 from server.models import utcnow
 from server.mqtt.access import AccessPolicy, handle_access_request
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 BATCH_MAX = 500
 HOUSEKEEPING_TICK_S = 1.0
+STATION_JOBS_EVERY_S = 60.0  # quiet-hour reconciliation, welfare alerts
 
 
 class MqttConsumer:
@@ -112,6 +115,16 @@ class MqttConsumer:
             topics.station_topic(station_id, Family.CONFIG), dump(config), qos=1, retain=True
         )
 
+    def send_command(self, command: StationCommand) -> None:
+        """QoS 1, never retained, expiring with the command."""
+        ttl = max(1, int((command.expires_at - command.issued_at).total_seconds()))
+        self._link.publish(
+            topics.station_topic(command.station_id, Family.COMMANDS),
+            dump(command),
+            qos=1,
+            expiry_s=ttl,
+        )
+
     def publish_all_configs(self) -> None:
         """After a revocation or key change, and periodically: every station learns it."""
         with session_scope(self._engine) as session:
@@ -122,11 +135,16 @@ class MqttConsumer:
     def _housekeeping(self) -> None:
         """Every second: stations gone silent. Every config_refresh_s: keys, nonces, configs."""
         next_refresh = self._clock() + self._settings.config_refresh_s
+        next_jobs = self._clock()
         while not self._stopping.wait(HOUSEKEEPING_TICK_S):
             try:
                 with session_scope(self._engine) as session:
                     for station_id in crud.mark_silent_stations(session, now=utcnow()):
                         log.warning("%s: heartbeats missed, marked offline", station_id)
+                if self._clock() >= next_jobs:
+                    next_jobs = self._clock() + STATION_JOBS_EVERY_S
+                    with session_scope(self._engine) as session:
+                        run_station_jobs(session, now=utcnow())
                 if self._clock() >= next_refresh:
                     next_refresh = self._clock() + self._settings.config_refresh_s
                     self._keys.reload()  # a key rotated by another server worker, say

@@ -14,6 +14,7 @@ from protocol.payloads import (
     EventsAck,
     Heartbeat,
     PayloadError,
+    StationCommand,
     StationConfig,
     StationState,
     dump,
@@ -25,6 +26,7 @@ from station_agent.ports import Clock
 from station_agent.service import (
     AckArrived,
     AgentInput,
+    CommandArrived,
     ConfigArrived,
     DecisionArrived,
     LinkChanged,
@@ -71,6 +73,7 @@ class MqttTransport:
                 (self._decision_topic, 1),
                 (topics.station_topic(self.station_id, Family.CONFIG), 1),
                 (topics.station_topic(self.station_id, Family.EVENTS_ACK), 1),
+                (topics.station_topic(self.station_id, Family.COMMANDS), 1),
             ],
             will=Will(self._state_topic, dump(offline)),
             on_connected=self._on_connected,
@@ -135,6 +138,9 @@ class MqttTransport:
                 self._inbox.put(ConfigArrived(parse(StationConfig, message.payload)))
             elif parsed.family is Family.EVENTS_ACK:
                 self._inbox.put(AckArrived(parse(EventsAck, message.payload)))
+            elif parsed.family is Family.COMMANDS:
+                command = parse(StationCommand, message.payload)
+                self._inbox.put(CommandArrived(command, retained=message.retain))
             else:
                 self._drop(message, "unexpected family")
         except PayloadError as exc:

@@ -26,22 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from protocol.payloads import CommandKind, StationMode
+
 # A command's expiry this far ahead of the station's clock is refused: commands live seconds,
 # so more means a wrong clock or a forged expiry that would keep a replay valid for long.
 DEFAULT_MAX_AHEAD_S = 120.0
-
-
-class CommandKind(StrEnum):
-    REMOTE_UNLOCK = "remote_unlock"
-    LOCKDOWN = "lockdown"
-    LOCKDOWN_RELEASE = "lockdown_release"
-    SET_MODE = "set_mode"
-
-
-class StationMode(StrEnum):
-    NORMAL = "normal"
-    MAINTENANCE = "maintenance"
-    FREE_ENTRY = "free_entry"  # emergency: heat wave, typhoon, cold snap
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ def test_entry_then_exit(server: ServerHarness, make_station: MakeStation) -> No
     leave(station.sim, rng, _no_pause)
 
     wait_for(lambda: server.station(station_id).occupancy == 0, what="occupancy 0")
+    wait_for(lambda: len(server.events(station_id)) == 6, what="the close, once debounced")
     kinds = [(e.kind, e.passage) for e in server.events(station_id)]
     assert kinds[3:] == [("exit_pressed", None), ("door_opened", "exit"), ("door_closed", None)]
 

@@ -6,12 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol.payloads import CommandKind, StationMode
 from station_agent.core.commands import (
     DEFAULT_MAX_AHEAD_S,
     Command,
-    CommandKind,
     CommandRefusal,
-    StationMode,
     accept_command,
 )
 
