@@ -175,6 +175,11 @@ class SimCamera:
         with self._guard:
             self._scene, self._noise_std = scene, noise_std
 
+    def cover(self) -> None:
+        """Someone puts a hand or tape over the lens: a dark, flat picture."""
+        with self._guard:
+            self._scene, self._noise_std = np.full((HEIGHT, WIDTH), 8.0, np.float32), 0.5
+
     def withdraw(self) -> None:
         with self._guard:
             self._scene, self._noise_std = None, 3.0
