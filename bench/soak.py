@@ -19,9 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -90,7 +89,7 @@ def main() -> None:
         data_dir=work / "server", http_port=free_port(), broker_port=broker.port
     ).start()
     ids = [f"soak-{i:03d}" for i in range(args.stations)]
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+    with closing(server.client()) as http:
         links = {}
         for sid in ids:
             http.post("/api/stations", json={"id": sid, "name": sid, "capacity": 50})

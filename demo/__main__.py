@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -25,7 +26,7 @@ import httpx
 
 from demo.broker import PrivateBroker
 from demo.processes import free_port, port_open
-from demo.server_process import ServerProcess
+from demo.server_process import ServerProcess, staff_client
 from demo.tap import EventTap
 from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
@@ -56,6 +57,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--attach-broker", metavar="HOST:PORT", help="use this broker")
     parser.add_argument("--attach-server", metavar="URL", help="use this server")
+    parser.add_argument(
+        "--staff-user", default="admin", help="with --attach-server (password: WS_STAFF_PASSWORD)"
+    )
     args = parser.parse_args(argv)
     if (args.attach_broker is None) != (args.attach_server is None):
         parser.error("--attach-broker and --attach-server go together")
@@ -147,8 +151,11 @@ def run(argv: list[str] | None = None) -> int:
         if args.attach_broker:
             broker_host, _, port = args.attach_broker.rpartition(":")
             broker_port, base_url = int(port), args.attach_server.rstrip("/")
+            http = staff_client(base_url, args.staff_user, os.environ.get("WS_STAFF_PASSWORD", ""))
+            stack.callback(http.close)
+            login_hint = ""
             # The attached server has history: the summary counts only this run.
-            stored_before = httpx.get(f"{base_url}/api/summary", timeout=10).json()
+            stored_before = http.get("/api/summary").raise_for_status().json()
         else:
             shutil.rmtree(args.data_dir, ignore_errors=True)  # every demo starts afresh
             args.data_dir.mkdir(parents=True)
@@ -165,7 +172,9 @@ def run(argv: list[str] | None = None) -> int:
             stack.enter_context(server)
             base_url = server.base_url
             stored_before = {}
-        http = stack.enter_context(httpx.Client(base_url=base_url, timeout=10))
+            http = server.client()
+            stack.callback(http.close)
+            login_hint = f"{server.admin_user} / {server.admin_password}"
         stack.callback(stations.stop)
         for i in range(args.stations):
             station_id = f"station-{i + 1:02d}"
@@ -187,6 +196,8 @@ def run(argv: list[str] | None = None) -> int:
         crowd.add(_enrol(http, args.riders), pranksters=1)
         print(f"Broker  : mqtt://{broker_host}:{broker_port}", flush=True)
         print(f"Staff   : {base_url}/   (API docs {base_url}/docs)", flush=True)
+        if login_hint:
+            print(f"Log in  : {login_hint}", flush=True)
         print(f"Stations: {args.stations}, riders: {args.riders}; Ctrl-C stops.", flush=True)
         crowd.start()
         if stop_requested.wait(args.duration):

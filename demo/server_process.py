@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -12,6 +13,16 @@ from types import TracebackType
 import httpx
 
 from demo.processes import spawn, stop
+
+
+def staff_client(base_url: str, username: str, password: str) -> httpx.Client:
+    """An HTTP client for the staff API, logged in with a bearer token; close it when done
+    (``contextlib.closing``: it is already open)."""
+    client = httpx.Client(base_url=base_url, timeout=10)
+    reply = client.post("/api/auth/login", json={"username": username, "password": password})
+    reply.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {reply.json()['token']}"
+    return client
 
 
 class ServerError(RuntimeError):
@@ -26,11 +37,15 @@ class ServerProcess:
         http_port: int,
         broker_port: int,
         extra_env: dict[str, str] | None = None,
+        admin_password: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.http_port = http_port
         self.broker_port = broker_port
         self.base_url = f"http://127.0.0.1:{http_port}"
+        self.admin_user = "admin"
+        # Made up for this run (the server refuses guessable ones); printed by the demo.
+        self.admin_password = admin_password or secrets.token_urlsafe(12)
         self._extra_env = extra_env or {}
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -45,6 +60,8 @@ class ServerProcess:
             "WS_SERVER_DATA_DIR": str(self.data_dir),
             "WS_SERVER_HTTP_PORT": str(self.http_port),
             "WS_SERVER_BROKER_PORT": str(self.broker_port),
+            "WS_SERVER_ADMIN_USER": self.admin_user,
+            "WS_SERVER_ADMIN_PASSWORD": self.admin_password,
             **self._extra_env,
         }
         with self.log_path.open("ab") as log:
@@ -61,6 +78,10 @@ class ServerProcess:
                 tail = self.log_path.read_text(errors="replace")[-1500:]
                 raise ServerError(f"server did not start:\n{tail}")
             time.sleep(0.1)
+
+    def client(self) -> httpx.Client:
+        """An HTTP client logged in as the admin (bearer token)."""
+        return staff_client(self.base_url, self.admin_user, self.admin_password)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown at all, as a power cut or an OOM kill would do."""

@@ -171,6 +171,9 @@ class Heartbeat(_Payload):
     camera_ok: bool
     clock_offset_s: float | None = None
     outbox_depth: Annotated[int, Field(ge=0)]
+    # Every seq of this epoch below the floor has been acknowledged (and may be gone here).
+    epoch: Epoch | None = None
+    outbox_floor: Seq | None = None
     config_version: Annotated[int, Field(ge=0)]
     offline_refusal: Reason | None = None  # why it could not decide offline now, if it could not
 

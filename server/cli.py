@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import httpx
@@ -17,6 +18,12 @@ from server.models import Platform
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server.cli", description=__doc__)
     parser.add_argument("--server", default="http://127.0.0.1:8080", help="server base URL")
+    parser.add_argument("--user", default=os.environ.get("WS_STAFF_USER", "admin"))
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("WS_STAFF_PASSWORD"),
+        help="default: the environment variable WS_STAFF_PASSWORD",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     enrol = commands.add_parser("enrol", help="enrol a rider; prints the personal link")
     enrol.add_argument("--name", default="", help="display name, for staff only")
@@ -40,8 +47,18 @@ def _detail(reply: httpx.Response) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     base = args.server.rstrip("/")
+    if not args.password:
+        print("error: give --password or set WS_STAFF_PASSWORD", file=sys.stderr)
+        return 2
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
+            login = http.post(
+                "/api/auth/login", json={"username": args.user, "password": args.password}
+            )
+            if login.is_error:
+                print(f"error: cannot log in: {_detail(login)}", file=sys.stderr)
+                return 1
+            http.headers["Authorization"] = f"Bearer {login.json()['token']}"
             if args.command == "enrol":
                 reply = http.post(
                     "/api/riders", json={"display_name": args.name, "platform": args.platform}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
+from server.auth import check_password_strength
 
 
 class ServerSettings(BaseSettings):
@@ -35,6 +36,17 @@ class ServerSettings(BaseSettings):
     # Several server workers split the load through an MQTT 5 shared subscription.
     share_group: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_-]+$")
     public_base_url: str = ""
+    # The first admin account, created when there is no staff account yet. There is no
+    # default password: without one, nobody can log in until an admin is created.
+    admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")
+    admin_password: str | None = Field(default=None, repr=False)
+
+    @field_validator("admin_password")
+    @classmethod
+    def _not_guessable(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_password_strength(value)
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -256,11 +256,12 @@ def _store_batch(
                 passage=event.passage.value if event.passage else None,
                 suppressed=event.suppressed,
                 nonce=event.nonce,
+                alarm=event.alarm,
+                detail=event.detail,
+                command_id=event.command_id,
             )
         )
         session.flush()  # a second copy of the same event in this batch is now a duplicate
-        station.occupancy = occupancy.apply(station.occupancy, event.kind, event.passage)
-        _apply_effects(session, station, event)
         if station.last_event_at is None or as_utc(station.last_event_at) < event.occurred_at:
             station.last_event_at = event.occurred_at
         session.add(station)
@@ -284,21 +285,27 @@ def _store_batch(
 _PHASE_OF_ALARM = {"forced_open": "forced_open", "held_open": "held_open"}
 
 
-def _apply_effects(session: Session, station: Station, event: StationEvent) -> None:
-    """What an event means beyond the count: door phase, alarms, stays, command outcomes."""
-    at = event.occurred_at
-    if event.kind is EventKind.DOOR_OPENED:
+def _apply_effects(session: Session, station: Station, event: EventRecord) -> None:
+    """What a stored event does, in sequence order: the count, door phase, alarms, stays,
+    command outcomes."""
+    at = as_utc(event.occurred_at)
+    kind = EventKind(event.kind)
+    passage = Passage(event.passage) if event.passage else None
+    station.occupancy = occupancy.apply(station.occupancy, kind, passage)
+    event.applied = True
+    session.add(event)
+    if kind is EventKind.DOOR_OPENED:
         station.door_phase = "open"
-        if event.passage is Passage.ENTRY and event.rider_id is not None:
+        if passage is Passage.ENTRY and event.rider_id is not None:
             _open_stay(session, station_id=station.id, rider_id=event.rider_id, at=at)
-    elif event.kind is EventKind.DOOR_CLOSED:
+    elif kind is EventKind.DOOR_CLOSED:
         station.door_phase = "closed"
-    elif event.kind is EventKind.ALARM_RAISED and event.alarm:
+    elif kind is EventKind.ALARM_RAISED and event.alarm:
         session.add(
             Alarm(station_id=station.id, kind=event.alarm, raised_at=at, detail=event.detail or "")
         )
         station.door_phase = _PHASE_OF_ALARM.get(event.alarm, station.door_phase)
-    elif event.kind is EventKind.ALARM_CLEARED and event.alarm:
+    elif kind is EventKind.ALARM_CLEARED and event.alarm:
         for alarm in session.exec(
             select(Alarm).where(
                 Alarm.station_id == station.id,
@@ -308,12 +315,12 @@ def _apply_effects(session: Session, station: Station, event: StationEvent) -> N
         ):
             alarm.cleared_at = at
             session.add(alarm)
-    elif event.kind in (EventKind.COMMAND_DONE, EventKind.COMMAND_REFUSED):
+    elif kind in (EventKind.COMMAND_DONE, EventKind.COMMAND_REFUSED):
         session.add(
             AuditEntry(
                 at=at,
                 actor=f"station:{station.id}",
-                action=event.kind.value,
+                action=kind.value,
                 station_id=station.id,
                 detail=f"command {event.command_id}: {event.detail or ''}".strip(),
             )
@@ -459,27 +466,46 @@ _MAX_MISSING_RANGES = 64
 _GAP_SCAN_ROWS = 10_000
 
 
-def _advance_stream(session: Session, ack: StreamAck) -> list[tuple[int, int]]:
-    """Move the stream's contiguous mark over what is stored; return the ranges missing."""
+def _advance_stream(
+    session: Session, ack: StreamAck, *, floor: int | None = None
+) -> list[tuple[int, int]]:
+    """Apply, in order, every stored event the contiguous mark can move over; return the
+    ranges still missing. ``floor``: the station says everything below it was acknowledged
+    (by this server before a restore, say), so the mark may move up to it regardless."""
     stream = session.get(EventStream, (ack.station_id, ack.epoch))
     if stream is None:
         stream = EventStream(station_id=ack.station_id, epoch=ack.epoch)
-    stream.highest_seen = max(stream.highest_seen, *ack.acked)
+    station = session.get(Station, ack.station_id)
+    if station is None:
+        return []
+    if ack.acked:
+        stream.highest_seen = max(stream.highest_seen, *ack.acked)
     stored = session.exec(
-        select(EventRecord.seq)
+        select(EventRecord)
         .where(EventRecord.station_id == ack.station_id, EventRecord.epoch == ack.epoch)
         .where(col(EventRecord.seq) > stream.contiguous_through)
         .order_by(col(EventRecord.seq))
         .limit(_GAP_SCAN_ROWS)
     ).all()
+    if floor is not None and floor - 1 > stream.contiguous_through:
+        for record in stored:  # stored beyond a gap that will never be filled: apply now
+            if record.seq < floor and not record.applied:
+                _apply_effects(session, station, record)
+        stream.contiguous_through = floor - 1
+        stream.highest_seen = max(stream.highest_seen, floor - 1)
     missing: list[tuple[int, int]] = []
     expected = stream.contiguous_through + 1
-    for seq in stored:
-        if seq > expected and len(missing) < _MAX_MISSING_RANGES:
-            missing.append((expected, seq - 1))
-        if not missing and seq == expected:
-            stream.contiguous_through = seq
-        expected = seq + 1
+    for record in stored:
+        if record.seq < expected:
+            continue
+        if record.seq > expected and len(missing) < _MAX_MISSING_RANGES:
+            missing.append((expected, record.seq - 1))
+        if not missing and record.seq == expected:
+            stream.contiguous_through = record.seq
+            if not record.applied:
+                _apply_effects(session, station, record)
+        expected = record.seq + 1
+    session.add(station)
     session.add(stream)
     return missing
 
@@ -498,6 +524,11 @@ def record_heartbeat(session: Session, *, heartbeat: Heartbeat, now: datetime) -
     station.camera_ok = heartbeat.camera_ok
     station.outbox_depth = heartbeat.outbox_depth
     station.offline_refusal = heartbeat.offline_refusal.value if heartbeat.offline_refusal else None
+    if heartbeat.epoch is not None and heartbeat.outbox_floor is not None:
+        stream = session.get(EventStream, (station.id, heartbeat.epoch))
+        if stream is not None and heartbeat.outbox_floor - 1 > stream.contiguous_through:
+            ack = StreamAck(station.id, heartbeat.epoch)
+            _advance_stream(session, ack, floor=heartbeat.outbox_floor)
     if not station.online and station.session_id == heartbeat.session_id:
         station.online, station.online_changed_at, station.offline_reason = True, now, None
     session.add(station)

@@ -6,15 +6,18 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 
-from server import __version__
-from server.api.deps import Services
-from server.api.routes import keys, operations, riders, stations
+from server import __version__, auth
+from server.api.deps import NotLoggedInError, Services
+from server.api.routes import keys, operations, riders, staff, stations
 from server.config import ServerSettings
-from server.db import init_db, make_engine
+from server.db import init_db, make_engine, session_scope
 from server.keyholder import KeyHolder
+from server.models import utcnow
 from server.mqtt.consumer import Clock, MqttConsumer
 from server.web import pages
 
@@ -27,6 +30,15 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url)
         init_db(engine)
+        if settings.admin_password is not None:
+            with session_scope(engine) as session:
+                if auth.ensure_admin(
+                    session,
+                    username=settings.admin_user,
+                    password=settings.admin_password,
+                    now=utcnow(),
+                ):
+                    log.info("created the first admin account %r", settings.admin_user)
         key_holder = KeyHolder(engine)
         key_holder.reload()
         consumer = MqttConsumer(settings, engine, key_holder, clock)
@@ -50,6 +62,14 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     app.include_router(riders.router)
     app.include_router(keys.router)
     app.include_router(operations.router)
+    app.include_router(staff.router)
+
+    @app.exception_handler(NotLoggedInError)
+    async def _not_logged_in(request: Request, exc: NotLoggedInError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "log in first"}, status_code=401)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
     app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -66,7 +66,6 @@ class StationRulesUpdate(SQLModel):
     outdoor_temp_c: float | None = Field(default=None, ge=-60, le=60)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    by: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -250,6 +249,12 @@ class EventRecord(SQLModel, table=True):
     passage: str | None = Field(default=None, max_length=16)
     suppressed: int | None = None  # denials folded into this one by the station's rate limit
     nonce: str | None = Field(default=None, max_length=32)
+    alarm: str | None = Field(default=None, max_length=32)
+    detail: str | None = Field(default=None, max_length=200)
+    command_id: str | None = Field(default=None, max_length=32)
+    # Effects (count, door phase, alarms, stays) are applied in sequence order, when every
+    # earlier event of the stream is stored: the count does not depend on delivery order.
+    applied: bool = False
 
 
 class EventStream(SQLModel, table=True):
@@ -329,7 +334,6 @@ class Stay(SQLModel, table=True):
 class CommandCreate(SQLModel):
     kind: CommandKind
     mode: StationMode | None = None
-    by: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -343,8 +347,65 @@ class CommandPublic(SQLModel):
 
 class OccupancyCorrection(SQLModel):
     target: int = Field(ge=0, le=1000)
-    by: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=200)
+
+
+# -- staff ---------------------------------------------------------------------------------
+class Role(StrEnum):
+    VIEWER = "viewer"  # sees everything, changes nothing
+    OPERATOR = "operator"  # acknowledges alarms, unlocks doors, enrols and revokes riders
+    ADMIN = "admin"  # stations, rules, keys, staff accounts
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+
+    username: str = Field(primary_key=True, max_length=64)
+    password_hash: str
+    role: Role = Role.VIEWER
+    created_at: datetime = _when()
+    failed_logins: int = 0
+    locked_until: datetime | None = _when(nullable=True)
+
+
+class StaffCreate(SQLModel):
+    username: str = Field(regex=r"^[A-Za-z0-9_.-]{2,64}$")
+    password: str = Field(min_length=10, max_length=200)
+    role: Role = Role.VIEWER
+
+
+class StaffPublic(SQLModel):
+    username: str
+    role: Role
+    created_at: datetime
+
+
+class StaffSession(SQLModel, table=True):
+    """A login: the cookie or bearer token is stored only as a hash."""
+
+    __tablename__ = "staff_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(index=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _when()
+    expires_at: datetime = _when(index=True)
+
+
+class LoginRequest(SQLModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginResult(SQLModel):
+    username: str
+    role: Role
+    token: str  # bearer token for API clients; browsers use the cookie
+    csrf_token: str
 
 
 class Summary(SQLModel):

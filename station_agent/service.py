@@ -642,6 +642,8 @@ class StationAgent:
                 camera_ok=now - self._last_frame_at < CAMERA_SILENCE_S,
                 clock_offset_s=self.clock_offset_s,
                 outbox_depth=self._store.depth(),
+                epoch=self._store.epoch,
+                outbox_floor=self._store.floor(),
                 config_version=self._view.config_version if self._view else 0,
                 offline_refusal=self.offline_refusal(now),
             )

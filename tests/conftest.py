@@ -19,6 +19,7 @@ def broker() -> Iterator[PrivateBroker]:
         yield running
 
 
+ADMIN_PASSWORD = "test-admin-password"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -52,9 +53,14 @@ def server(
         database_url=database_url,
         broker_port=broker.port,
         audience="ws-test",
+        admin_password=ADMIN_PASSWORD,
     )
     app = create_app(settings)
     with serve_in_thread(app) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
         yield ServerHarness(client, app.state.services)
 
 

@@ -183,6 +183,12 @@ class AgentStore:
             cursor = db.execute(f"DELETE FROM outbox WHERE seq IN ({marks})", wanted)  # noqa: S608
             return cursor.rowcount
 
+    def floor(self) -> int:
+        """The lowest seq not yet acknowledged (the next one to come when all are)."""
+        with self._lock:
+            row = self._db.execute("SELECT min(seq) FROM outbox").fetchone()
+        return int(row[0]) if row[0] is not None else self._last_seq + 1
+
     def depth(self) -> int:
         with self._lock:
             count: int = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]

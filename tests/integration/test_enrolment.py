@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness
 
 
@@ -65,7 +66,16 @@ def test_overlong_or_odd_links_are_just_not_found(server: ServerHarness) -> None
 
 def _cli(server: ServerHarness, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", "--server", str(server.client.base_url), *args],
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "--server",
+            str(server.client.base_url),
+            "--password",
+            ADMIN_PASSWORD,
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -89,7 +99,16 @@ def test_cli_enrols_and_revokes(server: ServerHarness) -> None:
 
 def test_cli_says_when_the_server_is_unreachable() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "--server", "http://127.0.0.1:9", "rotate-key"],
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "--server",
+            "http://127.0.0.1:9",
+            "--password",
+            ADMIN_PASSWORD,
+            "rotate-key",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -130,3 +130,43 @@ def test_events_of_unknown_stations_are_neither_stored_nor_acknowledged(tmp_path
         assert crud.store_events(session, events=_stream("nobody", 1), received_at=T0) == []
         assert session.exec(select(func.count()).select_from(EventRecord)).one() == 0
     engine.dispose()
+
+
+def test_effects_wait_for_the_gap_or_for_the_stations_floor(tmp_path: Path) -> None:
+    """Events past a gap are stored at once but counted only in order; if the station says the
+    missing ones were acknowledged long ago (a restored server database), they are skipped."""
+    from protocol.payloads import Heartbeat
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_db(engine)
+    entry_1, _close_1, entry_2, _close_2 = _stream("station-a", 2)[:4]
+    with Session(engine) as session:
+        crud.create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
+        crud.store_events(session, events=[entry_2], received_at=T0)
+        station = session.get(Station, "station-a")
+        assert station is not None
+        assert station.occupancy == 0  # seq 3 waits for seqs 1 and 2
+
+        beat = Heartbeat(
+            station_id="station-a",
+            session_id="s",
+            sent_at=T0,
+            interval_s=30,
+            camera_ok=True,
+            outbox_depth=0,
+            epoch=EPOCH,
+            outbox_floor=4,
+            config_version=1,
+        )
+        assert crud.record_heartbeat(session, heartbeat=beat, now=T0)
+        session.commit()
+        session.refresh(station)
+        assert station.occupancy == 1
+        stream = crud.get_stream(session, station_id="station-a", epoch=EPOCH)
+        assert stream is not None
+        assert stream.contiguous_through == 3
+        # A late copy of seq 1 is stored, and changes nothing already counted.
+        crud.store_events(session, events=[entry_1], received_at=T0)
+        session.refresh(station)
+        assert station.occupancy == 1
+    engine.dispose()

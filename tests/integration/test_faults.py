@@ -7,9 +7,9 @@ import random
 import signal
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -119,7 +119,7 @@ def test_kill_9_the_server_mid_stream(broker: PrivateBroker, tmp_path: Path) -> 
     port = free_port()
     server = ServerProcess(data_dir=server_dir, http_port=port, broker_port=broker.port).start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=10) as http:
+        with closing(server.client()) as http:
             http.post(
                 "/api/stations", json={"id": station_id, "name": "s", "capacity": 20}
             ).raise_for_status()

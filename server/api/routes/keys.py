@@ -7,18 +7,23 @@ from datetime import timedelta
 from fastapi import APIRouter, status
 
 from server import crud, keyring
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import AS_ADMIN, ServicesDep, SessionDep
 from server.models import SigningKeyPublic, utcnow
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 
 
-@router.get("", response_model=list[SigningKeyPublic])
+@router.get("", response_model=list[SigningKeyPublic], dependencies=AS_ADMIN)
 def list_keys(session: SessionDep) -> list[SigningKeyPublic]:
     return [SigningKeyPublic.model_validate(k) for k in keyring.list_keys(session)]
 
 
-@router.post("/rotate", status_code=status.HTTP_201_CREATED, response_model=SigningKeyPublic)
+@router.post(
+    "/rotate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SigningKeyPublic,
+    dependencies=AS_ADMIN,
+)
 def rotate_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
     """A new key, published to every station now, signing after the propagation delay."""
     propagation = timedelta(seconds=services.settings.key_propagation_s)

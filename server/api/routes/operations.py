@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from protocol.payloads import CommandKind, StationCommand
 from server import crud
 from server.access.occupancy import CorrectionError, correct
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import AS_VIEWER, AdminDep, OperatorDep, ServicesDep, SessionDep
 from server.models import (
     AlarmPublic,
     AuditPublic,
@@ -43,7 +43,11 @@ def _station(session: SessionDep, station_id: str) -> Station:
 
 @router.patch("/stations/{station_id}/rules", response_model=StationPublic)
 def update_rules(
-    station_id: str, change: StationRulesUpdate, session: SessionDep, services: ServicesDep
+    station_id: str,
+    change: StationRulesUpdate,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: AdminDep,
 ) -> StationPublic:
     station = _station(session, station_id)
     if change.opening_hours is not None and change.open_all_day:
@@ -75,10 +79,10 @@ def update_rules(
         station.emergency = None
     if change.passback is not None:
         station.passback = change.passback.value
-    changed = change.model_dump(exclude_unset=True, exclude={"by", "reason"})
+    changed = change.model_dump(exclude_unset=True, exclude={"reason"})
     crud.audit(
         session,
-        actor=change.by,
+        actor=staff.user.username,
         action="rules_changed",
         at=utcnow(),
         station_id=station_id,
@@ -99,7 +103,11 @@ def update_rules(
     response_model=CommandPublic,
 )
 def send_command(
-    station_id: str, request: CommandCreate, session: SessionDep, services: ServicesDep
+    station_id: str,
+    request: CommandCreate,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: OperatorDep,
 ) -> CommandPublic:
     """Remote unlock, lockdown and its release: sent now, acted on at most once, audited; the
     station's answer arrives as a command event in the audit trail."""
@@ -113,7 +121,7 @@ def send_command(
         kind=request.kind,
         issued_at=now,
         expires_at=now + COMMAND_TTL,
-        issued_by=request.by,
+        issued_by=staff.user.username,
         reason=request.reason,
         mode=request.mode,
     )
@@ -123,7 +131,7 @@ def send_command(
         session.add(station)
     crud.audit(
         session,
-        actor=request.by,
+        actor=staff.user.username,
         action=f"command_{request.kind.value}",
         at=now,
         station_id=station_id,
@@ -139,7 +147,7 @@ def send_command(
 
 @router.post("/stations/{station_id}/occupancy", response_model=StationPublic)
 def correct_occupancy(
-    station_id: str, request: OccupancyCorrection, session: SessionDep
+    station_id: str, request: OccupancyCorrection, session: SessionDep, staff: OperatorDep
 ) -> StationPublic:
     station = _station(session, station_id)
     now = utcnow()
@@ -147,7 +155,7 @@ def correct_occupancy(
         station.occupancy,
         station_id=station_id,
         target=request.target,
-        by=request.by,
+        by=staff.user.username,
         reason=request.reason,
         at=now,
     )
@@ -171,7 +179,7 @@ def correct_occupancy(
     return StationPublic.model_validate(station)
 
 
-@router.get("/alarms", response_model=list[AlarmPublic])
+@router.get("/alarms", response_model=list[AlarmPublic], dependencies=AS_VIEWER)
 def list_alarms(
     session: SessionDep,
     station_id: str | None = None,
@@ -186,11 +194,11 @@ def list_alarms(
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", response_model=AlarmPublic)
-def acknowledge_alarm(
-    alarm_id: int, session: SessionDep, by: Annotated[str, Query(min_length=1, max_length=64)]
-) -> AlarmPublic:
+def acknowledge_alarm(alarm_id: int, session: SessionDep, staff: OperatorDep) -> AlarmPublic:
     try:
-        alarm = crud.acknowledge_alarm(session, alarm_id=alarm_id, by=by, now=utcnow())
+        alarm = crud.acknowledge_alarm(
+            session, alarm_id=alarm_id, by=staff.user.username, now=utcnow()
+        )
     except crud.NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
     except crud.ConflictError as exc:
@@ -198,7 +206,7 @@ def acknowledge_alarm(
     return AlarmPublic.model_validate(alarm)
 
 
-@router.get("/audit", response_model=list[AuditPublic])
+@router.get("/audit", response_model=list[AuditPublic], dependencies=AS_VIEWER)
 def list_audit(
     session: SessionDep, station_id: str | None = None, limit: Page = 50, offset: Offset = 0
 ) -> list[AuditPublic]:

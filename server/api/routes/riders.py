@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, 
 from fastapi.responses import HTMLResponse
 
 from server import crud
-from server.api.deps import ServicesDep, SessionDep
+from server.api.deps import AS_OPERATOR, AS_VIEWER, ServicesDep, SessionDep
 from server.credentials import issue_token, render_qr_png, render_qr_svg
 from server.models import (
     Rider,
@@ -29,13 +29,22 @@ _NO_STORE = {"Cache-Control": "no-store"}
 LinkSecret = Annotated[str, "the secret part of a rider link"]
 
 
-@router.post("/api/riders", status_code=status.HTTP_201_CREATED, response_model=RiderEnrolled)
+@router.post(
+    "/api/riders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RiderEnrolled,
+    dependencies=AS_OPERATOR,
+)
 def enrol_rider(rider_in: RiderCreate, session: SessionDep) -> RiderEnrolled:
     rider, secret = crud.create_rider(session, rider_in=rider_in, now=utcnow())
     return RiderEnrolled.model_validate(rider, update={"link": f"/r/{secret}"})
 
 
-@router.get("/api/riders/{rider_id}", response_model=RiderPublic)
+@router.get(
+    "/api/riders/{rider_id}",
+    response_model=RiderPublic,
+    dependencies=AS_VIEWER,
+)
 def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
     rider = crud.get_rider(session, rider_id=rider_id)
     if rider is None:
@@ -43,7 +52,11 @@ def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
     return RiderPublic.model_validate(rider)
 
 
-@router.post("/api/riders/{rider_id}/revoke", response_model=RiderPublic)
+@router.post(
+    "/api/riders/{rider_id}/revoke",
+    response_model=RiderPublic,
+    dependencies=AS_OPERATOR,
+)
 def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderPublic:
     """Disable a rider everywhere: stations learn it through their config within seconds."""
     try:
@@ -56,7 +69,11 @@ def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> R
     return RiderPublic.model_validate(rider)
 
 
-@router.post("/api/riders/{rider_id}/link", response_model=RiderLink)
+@router.post(
+    "/api/riders/{rider_id}/link",
+    response_model=RiderLink,
+    dependencies=AS_OPERATOR,
+)
 def renew_link(rider_id: str, session: SessionDep) -> RiderLink:
     """A new personal link (a phone lost, say); the old one stops working at once."""
     try:

@@ -1,0 +1,137 @@
+"""Staff accounts: passwords (Argon2id via pwdlib), sessions, login throttling, bootstrap."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from server.models import Role, StaffSession, StaffUser, as_utc
+
+_hasher = PasswordHash.recommended()
+# Verifying against this when the user does not exist keeps the timing the same.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=1)
+WEAK_PASSWORDS = frozenset({"admin", "password", "changeme", "change-me", "12345678", "123456"})
+
+
+class LoginRefusedError(Exception):
+    """Wrong name or password, or locked for a while after too many tries."""
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class WeakPasswordError(ValueError):
+    """A password anyone could guess."""
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < 10 or password.lower() in WEAK_PASSWORDS:
+        raise WeakPasswordError("the password must be 10 characters or more and not a common one")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session, *, username: str, password: str, role: Role, now: datetime
+) -> StaffUser:
+    check_password_strength(password)
+    if session.get(StaffUser, username) is not None:
+        raise ValueError(f"staff account {username!r} already exists")
+    user = StaffUser(
+        username=username, password_hash=hash_password(password), role=role, created_at=now
+    )
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    user: StaffUser
+    token: str
+    csrf_token: str
+
+
+def login(session: Session, *, username: str, password: str, now: datetime) -> NewSession:
+    """A new session, or LoginRefusedError. Five wrong passwords lock the account for a minute."""
+    user = session.get(StaffUser, username)
+    if user is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        raise LoginRefusedError("wrong user name or password")
+    if user.locked_until is not None and as_utc(user.locked_until) > now:
+        wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
+        raise LoginRefusedError(
+            f"too many failed logins: try again in {wait} s", retry_after_s=wait
+        )
+    if not _hasher.verify(password, user.password_hash):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.failed_logins, user.locked_until = 0, now + LOCKOUT
+        session.add(user)
+        session.commit()
+        raise LoginRefusedError("wrong user name or password")
+    user.failed_logins, user.locked_until = 0, None
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    session.add(user)
+    session.add(
+        StaffSession(
+            token_hash=_token_hash(token),
+            username=user.username,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.commit()
+    session.refresh(user)
+    return NewSession(user, token, csrf)
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    user: StaffUser
+    csrf_token: str
+
+
+def authenticate(session: Session, *, token: str, now: datetime) -> Authenticated | None:
+    if not token or len(token) > 100:
+        return None
+    row = session.get(StaffSession, _token_hash(token))
+    if row is None or as_utc(row.expires_at) <= now:
+        return None
+    user = session.get(StaffUser, row.username)
+    return Authenticated(user, row.csrf_token) if user is not None else None
+
+
+def logout(session: Session, *, token: str) -> None:
+    row = session.get(StaffSession, _token_hash(token))
+    if row is not None:
+        session.delete(row)
+        session.commit()
+
+
+def ensure_admin(session: Session, *, username: str, password: str, now: datetime) -> bool:
+    """The first admin, from the settings, when there is no staff account yet."""
+    if session.get(StaffUser, username) is not None:
+        return False
+    if session.exec(select(StaffUser)).first() is not None:
+        return False
+    create_user(session, username=username, password=password, role=Role.ADMIN, now=now)
+    return True
