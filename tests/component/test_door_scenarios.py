@@ -82,7 +82,7 @@ def test_covered_camera_raises_a_tamper_alarm(
 
 def _command(server: ServerHarness, station_id: str, **body: object) -> dict[str, object]:
     reply = server.client.post(
-        f"/api/stations/{station_id}/commands", json={"by": "staff-wang", "reason": "test", **body}
+        f"/api/stations/{station_id}/commands", json={"reason": "test", **body}
     )
     assert reply.status_code == 202, reply.text
     result: dict[str, object] = reply.json()
@@ -164,14 +164,14 @@ def test_command_bad_input_changes_nothing(
     url = f"/api/stations/{station.station_id}/commands"
     for body in (
         {"kind": "remote_unlock", "by": "x"},  # no reason
-        {"kind": "open_sesame", "by": "x", "reason": "r"},
-        {"kind": "set_mode", "by": "x", "reason": "r"},  # no mode
-        {"kind": "remote_unlock", "mode": "normal", "by": "x", "reason": "r"},
+        {"kind": "open_sesame", "reason": "r"},
+        {"kind": "set_mode", "reason": "r"},  # no mode
+        {"kind": "remote_unlock", "mode": "normal", "reason": "r"},
     ):
         assert server.client.post(url, json=body).status_code == 422, body
     assert (
         server.client.post(
-            "/api/stations/nowhere/commands", json={"kind": "lockdown", "by": "x", "reason": "r"}
+            "/api/stations/nowhere/commands", json={"kind": "lockdown", "reason": "r"}
         ).status_code
         == 404
     )

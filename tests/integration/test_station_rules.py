@@ -26,7 +26,7 @@ def _no_pause(_: float) -> None:
 
 def _rules(server: ServerHarness, station_id: str, **change: object) -> dict[str, object]:
     reply = server.client.patch(
-        f"/api/stations/{station_id}/rules", json={"by": "staff-li", "reason": "test", **change}
+        f"/api/stations/{station_id}/rules", json={"reason": "test", **change}
     )
     assert reply.status_code == 200, reply.text
     body: dict[str, object] = reply.json()
@@ -123,18 +123,15 @@ def test_rule_changes_with_bad_input_change_nothing(server: ServerHarness) -> No
         {"opening_hours": {"weekly": [["8 am", "22:00"]] * 7}},
         {"opening_hours": {"weekly": [None] * 7, "holidays": {"someday": None}}},
         {"opening_hours": {"weekly": [None] * 7}, "open_all_day": True},
-        {"by": ""},
+        {"reason": ""},
     ]
     for change in bad:
-        body = {"by": "staff-li", "reason": "test", **change}
+        body = {"reason": "test", **change}
         reply = server.client.patch(url, json=body)
         assert reply.status_code == 422, (change, reply.text)
         assert reply.json()["detail"]
     assert (
-        server.client.patch(
-            "/api/stations/nowhere/rules", json={"by": "x", "reason": "y"}
-        ).status_code
-        == 404
+        server.client.patch("/api/stations/nowhere/rules", json={"reason": "y"}).status_code == 404
     )
     assert server.client.get(f"/api/stations/{station_id}").json() == before
     assert server.client.get("/api/audit", params={"station_id": station_id}).json() == []
@@ -144,20 +141,20 @@ def test_staff_correction_is_audited_and_checked(server: ServerHarness) -> None:
     station_id = _add(server, 9, 30.0, 120.0, "s")
     url = f"/api/stations/{station_id}/occupancy"
     for body in (
-        {"target": -1, "by": "li", "reason": "r"},
-        {"target": 2, "by": "li", "reason": ""},
-        {"target": 2, "by": "", "reason": "r"},
-        {"target": "many", "by": "li", "reason": "r"},
+        {"target": -1, "reason": "r"},
+        {"target": 2, "reason": ""},
+        {"target": 2},
+        {"target": "many", "reason": "r"},
     ):
         assert server.client.post(url, json=body).status_code == 422, body
     assert server.station(station_id).occupancy == 0
 
-    reply = server.client.post(url, json={"target": 3, "by": "li", "reason": "counted by hand"})
+    reply = server.client.post(url, json={"target": 3, "reason": "counted by hand"})
     assert reply.status_code == 200
     assert reply.json()["occupancy"] == 3
     [entry] = server.client.get("/api/audit", params={"station_id": station_id}).json()
     assert (entry["actor"], entry["action"], entry["detail"]) == (
-        "li",
+        "admin",
         "occupancy_corrected",
         "0 -> 3",
     )
@@ -203,14 +200,13 @@ def test_alarm_acknowledgement(server: ServerHarness) -> None:
         )
         session.commit()
         alarm_id = alarm.id
-    assert server.client.post(f"/api/alarms/{alarm_id}/acknowledge").status_code == 422
-    assert server.client.post("/api/alarms/999999/acknowledge?by=li").status_code == 404
-    reply = server.client.post(f"/api/alarms/{alarm_id}/acknowledge?by=li")
+    assert server.client.post("/api/alarms/999999/acknowledge").status_code == 404
+    reply = server.client.post(f"/api/alarms/{alarm_id}/acknowledge")
     assert reply.status_code == 200
-    assert reply.json()["acknowledged_by"] == "li"
-    again = server.client.post(f"/api/alarms/{alarm_id}/acknowledge?by=wang")
+    assert reply.json()["acknowledged_by"] == "admin"  # who is logged in, not what they claim
+    again = server.client.post(f"/api/alarms/{alarm_id}/acknowledge")
     assert again.status_code == 409
-    assert "already acknowledged by li" in again.json()["detail"]
+    assert "already acknowledged by admin" in again.json()["detail"]
     listed = server.client.get("/api/alarms", params={"station_id": station_id}).json()
-    assert [a["acknowledged_by"] for a in listed] == ["li"]
+    assert [a["acknowledged_by"] for a in listed] == ["admin"]
     assert server.client.get("/api/alarms", params={"limit": 0}).status_code == 422
