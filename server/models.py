@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from protocol.payloads import CommandKind, StationMode
 from protocol.topics import STATION_ID_PATTERN
+from server.access.policy import Emergency, PassbackMode
 
 
 def utcnow() -> datetime:
@@ -39,17 +40,6 @@ class StationCreate(StationBase):
     id: str = Field(regex=STATION_ID_PATTERN, max_length=63)
 
 
-class Emergency(StrEnum):
-    HEAT_WAVE = "heat_wave"
-    TYPHOON = "typhoon"
-    COLD_SNAP = "cold_snap"
-
-
-class PassbackSetting(StrEnum):
-    ALERT = "alert"
-    ENFORCE = "enforce"
-
-
 class StationRulesUpdate(SQLModel):
     """A staff change to a station's standing rules; every field optional, reason required."""
 
@@ -58,7 +48,7 @@ class StationRulesUpdate(SQLModel):
     maintenance: bool | None = None
     emergency: Emergency | None = None
     end_emergency: bool = False
-    passback: PassbackSetting | None = None
+    passback: PassbackMode | None = None
     # {"weekly": [["08:00", "22:00"], null, ...7 days], "holidays": {"2026-10-01": null}}
     # or null for 24 hours.
     opening_hours: dict[str, Any] | None = None
