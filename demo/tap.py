@@ -25,6 +25,10 @@ def describe(event: StationEvent) -> str | None:
         what = "EXIT"
     elif event.kind is EventKind.ACCESS_DENIED and event.reason is not None:
         what = f"DENIED  {event.reason.value}: {rider_message(event.reason, 'en')}"
+    elif event.kind is EventKind.ALARM_RAISED:
+        what = f"ALARM   {event.alarm} {event.detail or ''}".rstrip()
+    elif event.kind is EventKind.ALARM_CLEARED:
+        what = f"CLEARED {event.alarm}"
     else:
         return None
     return f"{when}  {event.station_id:<11} {what}"

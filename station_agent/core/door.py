@@ -193,7 +193,10 @@ def door_changed(
     recent = current.recent
     quiet = recent.raw_changed_at is None or now - recent.raw_changed_at >= timings.debounce_s
     kept = tuple(at for at in recent.raw_changes if now - at < timings.fault_window_s)
-    changes = (*kept, now)[-timings.fault_changes :]
+    # A busy door (riders streaming out on the exit button) is not a faulty contact: only
+    # changes no release explains count towards a contact fault.
+    explained = current.unlocked or (recent.window_until is not None and now <= recent.window_until)
+    changes = kept if explained else (*kept, now)[-timings.fault_changes :]
     current = replace(current, recent=replace(recent, raw_changed_at=now, raw_changes=changes))
     if len(changes) >= timings.fault_changes and AlarmKind.CONTACT_FAULT not in current.alarms:
         detail = f"{len(changes)} contact changes within {timings.fault_window_s:g} s"

@@ -485,3 +485,15 @@ def test_a_noisy_contact_settles_to_the_truth_and_unlocks_still_end(
             if (at, is_open) == (change.at, change.is_open)
         ]
         assert any(steady), f"{change} was a bounce"
+
+
+def test_riders_streaming_out_on_the_exit_button_are_not_a_contact_fault() -> None:
+    """Ten people leaving one after another, each pressing the button: busy, not broken."""
+    state = DoorState()
+    for n in range(10):
+        t = n * 0.8
+        state = door.release(state, now=t, passage=Passage.EXIT).state
+        for dt, is_open in [(0.05, True), (0.45, False)]:
+            step = door.door_changed(state, is_open=is_open, now=t + dt)
+            assert AlarmKind.CONTACT_FAULT not in [a.kind for a in step.alarms_raised]
+            state = step.state
