@@ -50,9 +50,12 @@ def _station(session: Session, station_id: str) -> Station:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=reports.LOCAL)
+    """In UTC, as stored (SQLite keeps no zone: comparing another zone's wall time is wrong)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=reports.LOCAL)
+    return value.astimezone(UTC)
 
 
 def _time_window(
