@@ -43,9 +43,12 @@ def _frame(title: str, y_max: int, body: list[str], labels: list[str]) -> str:
 
 
 def _x_labels(labels: Sequence[str], xs: Sequence[float], every: int) -> list[str]:
-    out = []
+    """Every non-empty label at least ``every`` positions after the last one shown."""
+    out: list[str] = []
+    last = -every
     for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
-        if label and index % every == 0:
+        if label and index - last >= every:
+            last = index
             out.append(
                 f'<text x="{x:.1f}" y="{HEIGHT - 8}" class="axis" text-anchor="middle">'
                 f"{escape(label)}</text>"
