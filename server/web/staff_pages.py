@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,14 +14,15 @@ from markupsafe import Markup
 
 from server import auth, crud, dashboard_crud, reports
 from server.api.deps import ServicesDep, SessionDep, current_staff, require
-from server.api.routes.dashboard import (
+from server.credentials import render_qr_svg
+from server.dashboard_models import OccupancyHistory
+from server.dashboard_views import (
+    ReportRangeError,
     occupancy_history,
     peak_hours_report,
     report_days,
     visits_report,
 )
-from server.credentials import render_qr_svg
-from server.dashboard_models import OccupancyHistory
 from server.models import Platform, RiderCreate, Role, utcnow
 from server.web.charts import bar_chart, step_chart
 from server.web.i18n import LANG_COOKIE, Texts, language_of
@@ -55,6 +57,17 @@ _SCRIPT_WORDS = (
 )
 
 
+def _switch_url(request: Request, language: str, switch_path: str | None) -> str:
+    """The same page in the other language, its query kept (a form's answer: ``switch_path``,
+    since the form's own address cannot be fetched)."""
+    if switch_path is not None:
+        params: dict[str, str] = {}
+    else:
+        params = dict(request.query_params)
+    params["lang"] = "en" if language == "zh" else "zh"
+    return f"{switch_path or request.url.path}?{urlencode(params)}"
+
+
 def _render(
     request: Request,
     template: str,
@@ -63,6 +76,7 @@ def _render(
     *,
     status_code: int = 200,
     no_store: bool = False,
+    switch_path: str | None = None,
 ) -> HTMLResponse:
     language = language_of(request)
     t = Texts(language)
@@ -77,6 +91,7 @@ def _render(
             "is_operator": staff is not None and staff.user.role.rank >= Role.OPERATOR.rank,
             "script_words": t.as_dict(*_SCRIPT_WORDS),
             "path": request.url.path,
+            "other_language_url": _switch_url(request, language, switch_path),
             **context,
         },
         status_code=status_code,
@@ -204,7 +219,7 @@ def _with_link(
     link = f"{base.rstrip('/')}/r/{secret}"
     context = _riders_context(session, rider_id, 0)
     context["new_link"] = {"rider_id": rider_id, "url": link, "qr": Markup(render_qr_svg(link))}  # noqa: S704
-    return _render(request, "riders.html", staff, context, no_store=True)
+    return _render(request, "riders.html", staff, context, no_store=True, switch_path="/riders")
 
 
 @router.post("/riders/enrol", response_class=HTMLResponse)
@@ -247,7 +262,13 @@ def reports_page(
     until: date | None = None,
 ) -> HTMLResponse:
     t = Texts(language_of(request))
-    first, last = report_days(since, until, reports.local_date(datetime.now(UTC)))
+    today = reports.local_date(datetime.now(UTC))
+    problem = None
+    try:
+        first, last = report_days(since, until, today)
+    except ReportRangeError as exc:  # shown above the default report, not a bare error page
+        problem = str(exc)
+        first, last = report_days(None, None, today)
     daily = visits_report(session, reports.Period.DAY, first, last, None)
     weekly = visits_report(session, reports.Period.WEEK, first, last, None)
     peaks = peak_hours_report(session, first, last, None)
@@ -281,5 +302,6 @@ def reports_page(
             "chart_days": Markup(chart_days),  # noqa: S704
             "chart_hours": Markup(chart_hours),  # noqa: S704
             "query": query,
+            "problem": problem,
         },
     )

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from firmware_sim.rider import enter
 from protocol.reasons import Reason
-from server.models import Alarm, EventRecord
+from server.models import Alarm, EventRecord, Station
 from tests.browser.conftest import save_screenshot
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.qr import qr_png
@@ -248,8 +248,53 @@ def test_reports_and_english(server: ServerHarness, desk: Page) -> None:
     expect(csv_link).to_have_attribute("href", re.compile(r"^/api/reports/visits\.csv\?period=day"))
     save_screenshot(desk, "dashboard-reports")
 
+    desk.goto("/reports?since=2026-11-05&until=2026-11-01")
+    expect(desk.locator("#report-problem")).to_have_text("'since' must not be after 'until'")
+    expect(desk.locator("#daily tbody tr")).to_have_count(5)  # the default report below it
+
     desk.goto("/reports?lang=en")
     expect(desk.get_by_role("link", name="Reports")).to_be_visible()
-    desk.goto("/riders")  # remembered in a cookie
+    desk.goto("/riders?q=r-")  # remembered in a cookie
     expect(desk.get_by_role("heading", name="Riders", exact=True)).to_be_visible()
-    expect(desk.locator("#lang-switch")).to_have_text("中文")
+    desk.locator("#lang-switch").click()
+    expect(desk).to_have_url(re.compile(r"/riders\?q=r-&lang=zh$"))
+    expect(desk.get_by_role("heading", name="骑手", exact=True)).to_be_visible()
+
+
+def test_overview_with_200_stations(server: ServerHarness, desk: Page) -> None:
+    now = datetime.now(UTC)
+    with Session(server.services.engine) as session:
+        for i in range(200):
+            session.add(
+                Station(
+                    id=f"st-many-{i:03d}",
+                    name=f"驿站 {i:03d}",
+                    capacity=10 + i % 20,
+                    occupancy=i % 13,
+                    online=i % 7 != 0,
+                    online_changed_at=now - timedelta(minutes=i),
+                    door_phase="forced_open" if i % 50 == 0 else "locked",
+                )
+            )
+            if i % 40 == 0:
+                session.add(Alarm(station_id=f"st-many-{i:03d}", kind="held_open", raised_at=now))
+        session.commit()
+    _log_in(desk)
+    expect(desk.locator("tbody tr[data-station]")).to_have_count(200)
+    expect(desk.locator("#live")).to_have_text("实时")
+    desk.locator("#filter-state").select_option("alarms")
+    expect(desk.locator("tbody tr[data-station]:visible")).to_have_count(5)
+    desk.locator("#filter-state").select_option("offline")
+    expect(desk.locator("#shown-count")).to_have_text("显示 29 / 200 个站点")
+    desk.locator("#filter-state").select_option("all")
+    desk.get_by_role("columnheader", name="未确认告警").click()
+    desk.get_by_role("columnheader", name="未确认告警").click()
+    expect(desk.locator("tbody tr[data-station] .alarms").first).to_have_text("1")
+    with Session(server.services.engine) as session:  # a change elsewhere shows up live
+        station = session.get(Station, "st-many-199")
+        assert station is not None
+        station.occupancy = 12
+        session.add(station)
+        session.commit()
+    expect(desk.locator('tr[data-station="st-many-199"] .occupancy')).to_have_text("12")
+    save_screenshot(desk, "dashboard-overview-200")

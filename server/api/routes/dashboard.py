@@ -4,7 +4,7 @@ visit reports (and CSV), and the overview's live stream. Thin: queries in
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -18,13 +18,17 @@ from server.dashboard_models import (
     EventPage,
     EventPublic,
     OccupancyHistory,
-    OccupancyPointPublic,
-    PeakHour,
     PeakHoursReport,
     RiderPage,
     StationRow,
-    VisitRowPublic,
     VisitsReport,
+)
+from server.dashboard_views import (
+    ReportRangeError,
+    occupancy_history,
+    peak_hours_report,
+    report_days,
+    visits_report,
 )
 from server.live import station_stream
 from server.models import EventRecord, RiderPublic, Station, utcnow
@@ -38,8 +42,6 @@ When = Annotated[
     Query(description="ISO 8601 time, e.g. 2026-11-28T08:00:00+08:00; without a zone: China time"),
 ]
 Day = Annotated[date | None, Query(description="a local (China) date, e.g. 2026-11-28")]
-MAX_REPORT_DAYS = 366
-DEFAULT_REPORT_DAYS = 14
 
 
 def _station(session: Session, station_id: str) -> Station:
@@ -175,32 +177,6 @@ def search_riders(
 
 
 # -- occupancy history ------------------------------------------------------------------------
-def occupancy_history(
-    session: Session, station: Station, range_: reports.Range, now: datetime
-) -> OccupancyHistory:
-    since, until = reports.history_window(range_, now)
-    changes = dashboard_crud.occupancy_changes(
-        session, station_id=station.id, since=since, until=now
-    )
-    start, steps = reports.occupancy_steps(
-        current=station.occupancy, changes=changes, since=since, until=now
-    )
-    points = reports.bucket_occupancy(
-        start_value=start, steps=steps, since=since, until=until, step=range_.step
-    )
-    return OccupancyHistory(
-        station_id=station.id,
-        range=range_.value,
-        step_s=int(range_.step.total_seconds()),
-        capacity=station.capacity,
-        since=since,
-        until=until,
-        points=[
-            OccupancyPointPublic(start=p.start, occupancy=p.occupancy, peak=p.peak) for p in points
-        ],
-    )
-
-
 @router.get(
     "/stations/{station_id}/occupancy-history",
     response_model=OccupancyHistory,
@@ -220,48 +196,11 @@ def read_occupancy_history(
 
 
 # -- reports ----------------------------------------------------------------------------------
-def report_days(since: date | None, until: date | None, today: date) -> tuple[date, date]:
-    last = until or today
-    first = since or last - timedelta(days=DEFAULT_REPORT_DAYS - 1)
-    if first > last:
-        raise HTTPException(422, "'since' must not be after 'until'")
-    if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise HTTPException(422, f"a report covers at most {MAX_REPORT_DAYS} days")
-    return first, last
-
-
-def visits_report(
-    session: Session, period: reports.Period, first: date, last: date, station_id: str | None
-) -> VisitsReport:
-    start, end = reports.local_day_bounds(first, last)
-    found = dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
-    rows = reports.visits_by_period(found, period)
-    return VisitsReport(
-        period=period.value,
-        since=first,
-        until=last,
-        rows=[VisitRowPublic.model_validate(r, from_attributes=True) for r in rows],
-        total_visits=len(found),
-        unique_riders=reports.unique_riders(found),
-    )
-
-
-def peak_hours_report(
-    session: Session, first: date, last: date, station_id: str | None
-) -> PeakHoursReport:
-    start, end = reports.local_day_bounds(first, last)
-    found = dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
-    hours = reports.peak_hours(found)
-    return PeakHoursReport(
-        since=first,
-        until=last,
-        station_id=station_id,
-        hours=[PeakHour(hour=h, visits=v) for h, v in enumerate(hours)],
-    )
-
-
-def _today() -> date:
-    return reports.local_date(datetime.now(UTC))
+def _days(since: date | None, until: date | None) -> tuple[date, date]:
+    try:
+        return report_days(since, until, reports.local_date(datetime.now(UTC)))
+    except ReportRangeError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 PeriodQuery = Annotated[reports.Period, Query(description="day or week (weeks start Monday)")]
@@ -278,7 +217,7 @@ def read_visits(
 ) -> VisitsReport:
     """Visits (entries) and unique riders per station per local day or week; by default the
     last 14 days, at most 366."""
-    first, last = report_days(since, until, _today())
+    first, last = _days(since, until)
     if station_id is not None:
         _station(session, station_id)
     return visits_report(session, period, first, last, station_id)
@@ -297,7 +236,7 @@ def export_visits(
     until: Day = None,
     station_id: StationQuery = None,
 ) -> Response:
-    first, last = report_days(since, until, _today())
+    first, last = _days(since, until)
     if station_id is not None:
         _station(session, station_id)
     report = visits_report(session, period, first, last, station_id)
@@ -320,7 +259,7 @@ def read_peak_hours(
     station_id: StationQuery = None,
 ) -> PeakHoursReport:
     """Visits by local hour of the day (Asia/Shanghai) over the days asked for."""
-    first, last = report_days(since, until, _today())
+    first, last = _days(since, until)
     if station_id is not None:
         _station(session, station_id)
     return peak_hours_report(session, first, last, station_id)
@@ -338,7 +277,7 @@ def export_peak_hours(
     until: Day = None,
     station_id: StationQuery = None,
 ) -> Response:
-    first, last = report_days(since, until, _today())
+    first, last = _days(since, until)
     if station_id is not None:
         _station(session, station_id)
     report = peak_hours_report(session, first, last, station_id)
