@@ -114,7 +114,7 @@ def bar_chart(
         h = plot_h * value / y_max
         body.append(
             f'<rect x="{_LEFT + i * slot + slot * 0.15:.1f}" y="{_TOP + plot_h - h:.1f}" '
-            f'width="{slot * 0.7:.1f}" height="{h:.1f}" class="bar">'
+            f'width="{slot * 0.7:.1f}" height="{h:.1f}" class="col">'
             f"<title>{escape(label)}: {value}</title></rect>"
         )
     xs = [_LEFT + (i + 0.5) * slot for i in range(len(values))]

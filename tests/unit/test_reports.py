@@ -135,7 +135,7 @@ def test_charts_escape_and_scale() -> None:
     assert 'class="cap"' in svg
     assert ">10</text>" in svg  # the axis reaches the capacity
     bars = bar_chart(title="t", values=[1, 7, 0], labels=["x", "y", "z"])
-    assert bars.count('class="bar"') == 3
+    assert bars.count('class="col"') == 3
     assert "<title>y: 7</title>" in bars
     assert ">10</text>" in bars  # 7 rounds up to a tidy 10
     with pytest.raises(ValueError, match="same length"):
