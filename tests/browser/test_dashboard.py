@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import cv2
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
@@ -17,6 +19,7 @@ from sqlmodel import Session, select
 from firmware_sim.rider import enter
 from protocol.reasons import Reason
 from server.models import Alarm, EventRecord, Station
+from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from tests.browser.conftest import save_screenshot
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.qr import qr_png
@@ -28,6 +31,11 @@ MakeStation = Callable[..., StationHarness]
 
 def _no_pause(_: float) -> None:
     return None
+
+
+def _decode_screen(png: bytes) -> list[str]:
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return PyzbarDecoder().decode(np.asarray(image, dtype=np.uint8))
 
 
 @pytest.fixture
@@ -194,6 +202,7 @@ def test_enrol_and_revoke_then_refused_at_the_door(
     expect(card.locator(".qr svg")).to_be_visible()
     url = desk.locator("#new-link-url").inner_text()
     assert url.startswith(f"{server.client.base_url}/r/")
+    assert _decode_screen(card.locator(".qr").screenshot()) == [url]  # the QR is the link
     row = desk.locator("#riders tr[data-rider]", has_text=name)
     expect(row).to_have_count(1)
     rider_id = row.get_attribute("data-rider")
