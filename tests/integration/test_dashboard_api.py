@@ -6,15 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlmodel import Session, func, select
 
+from demo.broker import PrivateBroker
+from demo.processes import free_port
+from demo.server_process import ServerProcess
 from server.models import Alarm, AuditEntry, EventRecord, Rider, StaffSession, Station
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
@@ -384,3 +390,22 @@ def test_wrong_passwords_are_rate_limited(server: ServerHarness, anonymous: http
     malformed = anonymous.post("/api/auth/login", json={"username": "", "password": "x"})
     assert malformed.status_code == 422
     assert "at least 1 character" in malformed.text
+
+
+def test_sigterm_ends_open_streams(broker: PrivateBroker, tmp_path: Path) -> None:
+    """A staff browser left open on the overview must not hold a server shutdown."""
+    process = ServerProcess(
+        data_dir=tmp_path / "server", http_port=free_port(), broker_port=broker.port
+    ).start()
+    client = process.client()
+    try:
+        with client.stream("GET", "/api/stream") as reply:
+            assert reply.status_code == 200
+            next(reply.iter_lines())  # the stream is open
+            started = time.monotonic()
+            code = process.stop()
+            assert time.monotonic() - started < 10
+    finally:
+        process.stop()
+        client.close()
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
