@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, func, select
@@ -17,6 +17,9 @@ from server.reports import Change, CountSet, Entry, Passing
 
 # A CSV export reads at most this many rows: a year of a busy station, not the whole nation.
 CSV_MAX_ROWS = 100_000
+# How much older than a station's newest stored event a newly stored one may be and still be
+# noticed as its latest entry by a running live stream (a page reload always sees it).
+LATE_EVENT_MARGIN = timedelta(hours=1)
 _CORRECTION_ACTIONS = ("occupancy_corrected", "occupancy_reconciled")
 _BEFORE_AFTER = re.compile(r"^(\d+) -> (\d+)$")
 
@@ -162,26 +165,40 @@ def entries(
     ]
 
 
-def last_entries(session: Session) -> dict[str, datetime]:
-    rows = session.exec(
-        select(EventRecord.station_id, func.max(EventRecord.occurred_at))
-        .where(
-            EventRecord.kind == EventKind.DOOR_OPENED.value,
-            EventRecord.passage == Passage.ENTRY.value,
-        )
-        .group_by(EventRecord.station_id)
-    ).all()
+def last_entries(
+    session: Session,
+    *,
+    station_ids: Sequence[str] | None = None,
+    after: datetime | None = None,
+) -> dict[str, datetime]:
+    """The time of each station's latest entry (of the given stations, later than ``after``)."""
+    statement = select(EventRecord.station_id, func.max(EventRecord.occurred_at)).where(
+        EventRecord.kind == EventKind.DOOR_OPENED.value,
+        EventRecord.passage == Passage.ENTRY.value,
+    )
+    if station_ids is not None:
+        statement = statement.where(col(EventRecord.station_id).in_(station_ids))
+    if after is not None:
+        statement = statement.where(col(EventRecord.occurred_at) > after)
+    rows = session.exec(statement.group_by(EventRecord.station_id)).all()
     return {sid: as_utc(at) for sid, at in rows if at is not None}
 
 
-def station_rows(session: Session, *, station_ids: Sequence[str] | None = None) -> list[StationRow]:
-    """What the overview shows of every station (or of the given ones)."""
+def station_rows(
+    session: Session,
+    *,
+    station_ids: Sequence[str] | None = None,
+    last_entry: dict[str, datetime] | None = None,
+) -> list[StationRow]:
+    """What the overview shows of every station (or of the given ones); ``last_entry`` when
+    the caller already knows it (the live stream keeps it between polls)."""
     alarms = crud.active_alarm_counts(session)
-    last = last_entries(session)
     stations = crud.list_stations(session)
     if station_ids is not None:
         wanted = set(station_ids)
         stations = [s for s in stations if s.id in wanted]
+    if last_entry is None:
+        last_entry = last_entries(session, station_ids=station_ids)
     return [
         StationRow(
             id=s.id,
@@ -194,7 +211,40 @@ def station_rows(session: Session, *, station_ids: Sequence[str] | None = None) 
             lockdown=s.lockdown,
             maintenance=s.maintenance,
             active_alarms=alarms.get(s.id, 0),
-            last_entry_at=last.get(s.id),
+            last_entry_at=last_entry.get(s.id),
         )
         for s in stations
     ]
+
+
+class LiveRows:
+    """Overview rows for one live stream, polled every second. The latest entry per station
+    needs a scan of the event table: done in full once, then only for stations whose latest
+    event is newer than at the previous poll, and only over those newer events."""
+
+    def __init__(self) -> None:
+        self._last_event: dict[str, datetime | None] = {}
+        self._last_entry: dict[str, datetime] | None = None
+
+    def read(self, session: Session) -> list[StationRow]:
+        seen = {
+            s.id: as_utc(s.last_event_at) if s.last_event_at else None
+            for s in crud.list_stations(session)
+        }
+        if self._last_entry is None:
+            self._last_entry = last_entries(session)
+        else:
+            for station_id, latest in seen.items():
+                before = self._last_event.get(station_id)
+                if latest is None or latest == before:
+                    continue
+                # A re-sent gap can store an event a little older than the newest one seen.
+                after = before - LATE_EVENT_MARGIN if before is not None else None
+                found = last_entries(session, station_ids=[station_id], after=after)
+                if station_id in found:
+                    known = self._last_entry.get(station_id)
+                    self._last_entry[station_id] = max(
+                        found[station_id], known or found[station_id]
+                    )
+        self._last_event = seen
+        return station_rows(session, last_entry=self._last_entry)

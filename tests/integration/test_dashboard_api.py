@@ -21,7 +21,9 @@ from sqlmodel import Session, func, select
 from demo.broker import PrivateBroker
 from demo.processes import free_port
 from demo.server_process import ServerProcess
-from server.models import Alarm, AuditEntry, EventRecord, Rider, StaffSession, Station
+from server.dashboard_crud import LiveRows
+from server.db import init_db, make_engine
+from server.models import Alarm, AuditEntry, EventRecord, Rider, StaffSession, Station, as_utc
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -409,3 +411,40 @@ def test_sigterm_ends_open_streams(broker: PrivateBroker, tmp_path: Path) -> Non
         process.stop()
         client.close()
     assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+
+
+def test_live_rows_follow_new_and_late_entries(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    init_db(engine)
+    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+    def store(seq: int, at: datetime, passage: str | None) -> None:
+        with Session(engine) as session:
+            kind = "door_opened" if passage else "door_closed"
+            session.add(_event("st-a", seq, at, kind=kind, passage=passage))
+            station = session.get(Station, "st-a")
+            assert station is not None
+            if station.last_event_at is None or as_utc(station.last_event_at) < at:
+                station.last_event_at = at  # as the consumer does
+            session.add(station)
+            session.commit()
+
+    with Session(engine) as session:
+        session.add(Station(id="st-a", name="A", capacity=5))
+        session.commit()
+    store(1, t0, "entry")
+    rows = LiveRows()
+    with Session(engine) as session:
+        [row] = rows.read(session)
+    assert row.last_entry_at == t0
+    store(2, t0 + timedelta(minutes=5), "entry")
+    store(3, t0 + timedelta(minutes=6), None)
+    with Session(engine) as session:
+        [row] = rows.read(session)
+    assert row.last_entry_at == t0 + timedelta(minutes=5)
+    store(5, t0 + timedelta(minutes=20), None)
+    store(4, t0 + timedelta(minutes=10), "entry")  # a re-sent gap, older than the newest
+    with Session(engine) as session:
+        [row] = rows.read(session)
+    assert row.last_entry_at == t0 + timedelta(minutes=10)
+    engine.dispose()

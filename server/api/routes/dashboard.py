@@ -303,9 +303,11 @@ async def stream(request: Request, services: ServicesDep) -> StreamingResponse:
     with Session(services.engine) as session:
         await current_staff(request, session)
 
+    rows = dashboard_crud.LiveRows()
+
     def read_rows() -> list[StationRow]:
         with Session(services.engine) as session:
-            return dashboard_crud.station_rows(session)
+            return rows.read(session)
 
     return StreamingResponse(
         station_stream(read_rows),
