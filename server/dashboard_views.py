@@ -63,11 +63,25 @@ def report_days(since: date | None, until: date | None, today: date) -> tuple[da
     return first, last
 
 
-def visits_report(
-    session: Session, period: reports.Period, first: date, last: date, station_id: str | None
-) -> VisitsReport:
+def load_entries(
+    session: Session, first: date, last: date, station_id: str | None
+) -> list[reports.Entry]:
+    """The entries of the local days ``first`` to ``last``: read once, then counted as
+    several reports (a page shows days, weeks and hours of the same entries)."""
     start, end = reports.local_day_bounds(first, last)
-    found = dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
+    return dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
+
+
+def visits_report(
+    session: Session,
+    period: reports.Period,
+    first: date,
+    last: date,
+    station_id: str | None,
+    found: list[reports.Entry] | None = None,
+) -> VisitsReport:
+    if found is None:
+        found = load_entries(session, first, last, station_id)
     rows = reports.visits_by_period(found, period)
     return VisitsReport(
         period=period.value,
@@ -80,10 +94,14 @@ def visits_report(
 
 
 def peak_hours_report(
-    session: Session, first: date, last: date, station_id: str | None
+    session: Session,
+    first: date,
+    last: date,
+    station_id: str | None,
+    found: list[reports.Entry] | None = None,
 ) -> PeakHoursReport:
-    start, end = reports.local_day_bounds(first, last)
-    found = dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
+    if found is None:
+        found = load_entries(session, first, last, station_id)
     hours = reports.peak_hours(found)
     return PeakHoursReport(
         since=first,

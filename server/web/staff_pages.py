@@ -18,6 +18,7 @@ from server.credentials import render_qr_svg
 from server.dashboard_models import OccupancyHistory
 from server.dashboard_views import (
     ReportRangeError,
+    load_entries,
     occupancy_history,
     peak_hours_report,
     report_days,
@@ -260,8 +261,11 @@ def reports_page(
     staff: PageStaff,
     since: date | None = None,
     until: date | None = None,
+    station_id: Annotated[str, Query(max_length=63)] = "",
 ) -> HTMLResponse:
     t = Texts(language_of(request))
+    names = {s.id: s.name for s in crud.list_stations(session)}
+    only = station_id if station_id in names else None  # "" or unknown: every station
     today = reports.local_date(datetime.now(UTC))
     problem = None
     try:
@@ -269,9 +273,10 @@ def reports_page(
     except ReportRangeError as exc:  # shown above the default report, not a bare error page
         problem = str(exc)
         first, last = report_days(None, None, today)
-    daily = visits_report(session, reports.Period.DAY, first, last, None)
-    weekly = visits_report(session, reports.Period.WEEK, first, last, None)
-    peaks = peak_hours_report(session, first, last, None)
+    found = load_entries(session, first, last, only)
+    daily = visits_report(session, reports.Period.DAY, first, last, only, found)
+    weekly = visits_report(session, reports.Period.WEEK, first, last, only, found)
+    peaks = peak_hours_report(session, first, last, only, found)
     totals = dict(reports.totals_by_period(reports.VisitRow(**r.model_dump()) for r in daily.rows))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     chart_days = bar_chart(
@@ -285,8 +290,10 @@ def reports_page(
         labels=[f"{h.hour:02d}" for h in peaks.hours],
         max_labels=12,
     )
-    names = {s.id: s.name for s in crud.list_stations(session)}
-    query = f"since={first}&until={last}"
+    query = urlencode(
+        {"since": first.isoformat(), "until": last.isoformat()}
+        | ({"station_id": only} if only else {})
+    )
     return _render(
         request,
         "reports.html",
@@ -303,5 +310,6 @@ def reports_page(
             "chart_hours": Markup(chart_hours),  # noqa: S704
             "query": query,
             "problem": problem,
+            "only": only,
         },
     )

@@ -256,6 +256,13 @@ def test_reports_and_english(server: ServerHarness, desk: Page) -> None:
     csv_link = desk.get_by_role("link", name="导出 CSV").first
     expect(csv_link).to_have_attribute("href", re.compile(r"^/api/reports/visits\.csv\?period=day"))
     save_screenshot(desk, "dashboard-reports")
+    quiet = unique_station_id()
+    server.add_station(quiet)
+    desk.reload()
+    desk.locator("select[name=station_id]").select_option(quiet)
+    desk.get_by_role("button", name="查看").click()
+    expect(desk.locator("#total-visits")).to_have_text("0")
+    expect(csv_link).to_have_attribute("href", re.compile(f"station_id={quiet}"))
 
     desk.goto("/reports?since=2026-11-05&until=2026-11-01")
     expect(desk.locator("#report-problem")).to_have_text("'since' must not be after 'until'")
