@@ -124,6 +124,57 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+# Codes stored in events, alarms and the audit trail, as staff read them. A code not listed
+# is shown as it is (a new kind must not break a page).
+_CODES: dict[str, tuple[str, str]] = {
+    # event kinds
+    "access_granted": ("准许进入", "access granted"),
+    "access_denied": ("拒绝进入", "access denied"),
+    "door_opened": ("门已开", "door opened"),
+    "door_closed": ("门已关", "door closed"),
+    "exit_pressed": ("按出门按钮", "exit button"),
+    "alarm_raised": ("告警", "alarm raised"),
+    "alarm_cleared": ("告警解除", "alarm cleared"),
+    "command_done": ("指令已执行", "command done"),
+    "command_refused": ("指令被拒绝", "command refused"),
+    # passages
+    "entry": ("进站", "entry"),
+    "exit": ("出站", "exit"),
+    "unknown": ("未知", "unknown"),
+    # alarms
+    "forced_open": ("门被强行打开", "door forced open"),
+    "held_open": ("门长时间未关", "door held open"),
+    "contact_fault": ("门磁故障", "door contact fault"),
+    "camera_tamper": ("摄像头被遮挡或故障", "camera tampered"),
+    "tailgate": ("尾随进入", "tailgating"),
+    "welfare": ("关怀提醒（停留过久）", "welfare check (long stay)"),
+    # staff actions
+    "rules_changed": ("修改站点规则", "rules changed"),
+    "command_remote_unlock": ("远程开门", "remote unlock"),
+    "command_lockdown": ("封闭站点", "lockdown"),
+    "command_lockdown_release": ("解除封闭", "lockdown released"),
+    "command_set_mode": ("切换模式", "mode set"),
+    "occupancy_corrected": ("校正在站人数", "count corrected"),
+    "occupancy_reconciled": ("夜间人数核对", "nightly count check"),
+    "alarm_acknowledged": ("确认告警", "alarm acknowledged"),
+    # refusal reasons (the common ones)
+    "granted": ("准许", "granted"),
+    "revoked": ("通行证已停用", "pass revoked"),
+    "expired": ("二维码已过期", "code expired"),
+    "replayed": ("二维码已使用过", "code already used"),
+    "unknown_rider": ("未知骑手", "unknown rider"),
+    "bad_signature": ("签名无效", "bad signature"),
+    "not_our_code": ("非本系统二维码", "not our code"),
+    "wrong_audience": ("不适用于本系统", "wrong audience"),
+    "station_full": ("站点已满", "station full"),
+    "closed_now": ("不在开放时间", "closed now"),
+    "maintenance": ("维护中", "maintenance"),
+    "lockdown": ("封闭中", "lockdown"),
+    "anti_passback": ("重复进站", "anti-passback"),
+    "server_unavailable": ("服务器无响应", "server unavailable"),
+}
+
+
 def language_of(request: Request) -> str:
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
@@ -142,6 +193,13 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         text = _TEXTS[key][self._column]
         return text.format(**values) if values else text
+
+    def code(self, value: str | None) -> str:
+        """A stored code (event kind, alarm, action, reason) in words, or as it is."""
+        if not value:
+            return ""
+        known = _CODES.get(value)
+        return known[self._column] if known else value
 
     def as_dict(self, *keys: str) -> dict[str, str]:
         """A few words for the page's script."""

@@ -157,7 +157,7 @@ def test_station_page_acknowledge_and_remote_unlock(
     desk.goto(f"/stations/{station_id}")
     expect(desk.locator("svg.chart")).to_have_count(2)
     alarm_row = desk.locator("#alarms tr[data-alarm]")
-    expect(alarm_row).to_contain_text("forced_open")
+    expect(alarm_row).to_contain_text("门被强行打开")
     alarm_row.get_by_role("button", name="确认").click()
     expect(alarm_row.locator(".ack")).to_contain_text("admin")
     assert _alarms(server, station_id)[0].acknowledged_by == "admin"
@@ -168,17 +168,15 @@ def test_station_page_acknowledge_and_remote_unlock(
     desk.get_by_label("原因（必填）").fill("rider's phone is broken")
     desk.get_by_role("button", name="开门").click()
     audit = desk.locator("#audit tbody")
-    expect(audit.locator("tr", has_text="command_remote_unlock")).to_contain_text(
-        "rider's phone is broken"
-    )
+    expect(audit.locator("tr", has_text="远程开门")).to_contain_text("rider's phone is broken")
     wait_for(lambda: station.sim.lock.unlock_count > unlocks_before, what="the door to unlock")
     wait_for(
         lambda: any(e.kind == "command_done" for e in server.events(station_id)),
         what="the station to confirm",
     )
     desk.reload()
-    expect(audit.locator("tr", has_text="command_done")).to_have_count(1)
-    expect(desk.locator("#events")).to_contain_text("command_done")
+    expect(audit.locator('td[data-action="command_done"]')).to_have_text("指令已执行")
+    expect(desk.locator('#events td[data-kind="command_done"]')).to_have_count(1)
     expect(desk.locator("#events-csv")).to_have_attribute(
         "href", f"/api/events.csv?station_id={station_id}"
     )
