@@ -133,6 +133,14 @@ def test_overview_shows_an_entry_live(
     )
     save_screenshot(desk, "dashboard-overview")
 
+    desk.set_viewport_size({"width": 768, "height": 1024})  # a tablet held upright
+    for path in ("/", f"/stations/{station_id}", "/riders", "/reports"):
+        desk.goto(path)
+        overflow = desk.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a tablet"
+    desk.goto("/")
+    save_screenshot(desk, "dashboard-overview-tablet")
+
 
 def _alarms(server: ServerHarness, station_id: str) -> list[Alarm]:
     with Session(server.services.engine) as session:
