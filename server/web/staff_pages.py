@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from server import auth, crud, dashboard_crud, reports
@@ -237,14 +237,14 @@ def enrol_form(
     return _with_link(request, services, session, staff, rider.id, secret)
 
 
-@router.post("/riders/{rider_id}/renew", response_class=HTMLResponse, response_model=None)
+@router.post("/riders/{rider_id}/renew", response_class=HTMLResponse)
 def renew_form(
     request: Request,
     rider_id: str,
     session: SessionDep,
     services: ServicesDep,
     staff: PageOperator,
-) -> HTMLResponse | RedirectResponse:
+) -> HTMLResponse:
     try:
         secret = crud.renew_rider_link(session, rider_id=rider_id)
     except crud.NotFoundError:

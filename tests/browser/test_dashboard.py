@@ -216,6 +216,13 @@ def test_enrol_and_revoke_then_refused_at_the_door(
     save_screenshot(desk, "dashboard-riders")
     token = server.token(url.removeprefix(str(server.client.base_url)))  # on the rider's phone
 
+    desk.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="新链接").click()  # a lost phone: a new link
+    expect(desk.locator("#new-link-url")).not_to_have_text(url)
+    renewed = desk.locator("#new-link-url").inner_text()
+    assert _decode_screen(card.locator(".qr").screenshot()) == [renewed]
+    assert server.client.get(url.removeprefix(str(server.client.base_url))).status_code == 404
+
     desk.goto(f"/riders?q={name}")
     desk.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="停用").click()
