@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -177,13 +178,13 @@ def test_stream_sends_changes_and_heartbeats() -> None:
     async def collect(stream: AsyncIterator[str]) -> list[str]:
         return [message async for message in stream]
 
-    messages = asyncio.run(
-        collect(
-            station_stream(
-                read, poll_s=0, heartbeat_s=2, max_s=11, clock=lambda: float(next(ticks))
-            )
-        )
+    stream = station_stream(
+        read, poll_s=0, heartbeat_s=2, max_s=11, clock=lambda: float(next(ticks))
     )
+    # A thread of its own: Playwright's session-wide browser keeps an event loop running in
+    # this one when the browser tests ran first.
+    with ThreadPoolExecutor(1) as pool:
+        messages = pool.submit(asyncio.run, collect(stream)).result()
     assert messages[0] == "retry: 3000\n\n"
     kinds = [m.split("\n")[0] for m in messages[1:]]
     assert kinds == ["event: stations", ": keepalive", "event: stations", ": keepalive"]
