@@ -71,6 +71,7 @@ def _login(server: ServerHarness, username: str, password: str) -> Iterator[http
 
 
 # -- the figures --------------------------------------------------------------------------------
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_events_page_filter_and_csv(server: ServerHarness) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
@@ -133,6 +134,7 @@ def test_events_page_filter_and_csv(server: ServerHarness) -> None:
     assert rows[8][8] == "'=cmd()"  # a spreadsheet must not run it as a formula
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_reports_count_visits_riders_and_local_hours(server: ServerHarness) -> None:
     a, b = unique_station_id(), unique_station_id()
     server.add_station(a)
@@ -182,6 +184,7 @@ def test_reports_count_visits_riders_and_local_hours(server: ServerHarness) -> N
     assert hours_csv.text.lstrip("\ufeff").splitlines()[10] == "9,3"
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_occupancy_history_rebuilds_the_count(server: ServerHarness) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
@@ -221,6 +224,7 @@ def test_occupancy_history_rebuilds_the_count(server: ServerHarness) -> None:
     assert week["points"][-1]["occupancy"] == 3
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_rider_search(server: ServerHarness) -> None:
     tag = uuid.uuid4().hex[:6]
     for name in (f"Wang {tag}", f"wang_{tag}", "Li"):
