@@ -332,6 +332,9 @@ def test_unknown_station_is_404(server: ServerHarness) -> None:
         reply = server.client.get(path, params=params)
         assert reply.status_code == 404, path
         assert reply.json() == {"detail": "no station 'st-nowhere'"}
+    page = server.client.get("/stations/st-nowhere")
+    assert page.status_code == 404
+    assert "st-nowhere" in page.text
 
 
 def test_a_viewer_sees_but_cannot_act(server: ServerHarness) -> None:
