@@ -184,6 +184,13 @@ def test_station_page_acknowledge_and_remote_unlock(
     )
     desk.reload()
     expect(audit.locator('td[data-action="command_done"]')).to_have_text("指令已执行")
+    with Session(server.services.engine) as session:  # the count follows live here too
+        row = session.get(Station, station_id)
+        assert row is not None
+        row.occupancy = 3
+        session.add(row)
+        session.commit()
+    expect(desk.locator("#occupancy")).to_have_text("3")
     expect(desk.locator('#events td[data-kind="command_done"]')).to_have_count(1)
     expect(desk.locator("#events-csv")).to_have_attribute(
         "href", f"/api/events.csv?station_id={station_id}"

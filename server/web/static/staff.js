@@ -221,9 +221,17 @@ function wireOverview() {
     live.textContent = word("live");
     live.classList.remove("down");
   });
-  source.addEventListener("error", () => {
+  source.addEventListener("error", async () => {
     live.textContent = word("reconnecting");
     live.classList.add("down");
+    // EventSource retries by itself; a session that ended needs the login page instead.
+    try {
+      const me = await fetch("/api/auth/me", { credentials: "same-origin" });
+      if (me.status === 401) {
+        source.close();
+        location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      }
+    } catch (_) { /* the server is away: keep retrying */ }
   });
   source.addEventListener("stations", (event) => {
     let unknown = false;
@@ -239,6 +247,23 @@ function wireOverview() {
   });
 }
 
+// -- station page: its count and door follow the same stream ----------------------------------
+function wireStation() {
+  const facts = document.getElementById("station-facts");
+  if (!facts) return;
+  const source = new EventSource("/api/stream");
+  source.addEventListener("stations", (event) => {
+    const row = JSON.parse(event.data).find((r) => r.id === facts.dataset.station);
+    if (!row) return;
+    facts.querySelector("#occupancy").textContent = String(row.occupancy);
+    facts.querySelector("#door-state").textContent = doorText(row);
+    const state = facts.querySelector(".state");
+    state.className = `state ${row.online ? "online" : "offline"}`;
+    state.textContent = word(row.online ? "online" : "offline");
+  });
+}
+
 wireActions();
 wireLogin();
 wireOverview();
+wireStation();
