@@ -455,3 +455,22 @@ def test_live_rows_follow_new_and_late_entries(tmp_path: Path) -> None:
         [row] = rows.read(session)
     assert row.last_entry_at == t0 + timedelta(minutes=10)
     engine.dispose()
+
+
+def test_pages_render_in_both_languages(server: ServerHarness) -> None:
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    _store(
+        server,
+        _event(station_id, 1, datetime.now(UTC), kind="door_opened", passage="entry"),
+        Alarm(station_id=station_id, kind="welfare", raised_at=datetime.now(UTC)),
+    )
+    expected = {"zh": ("站点总览", "关怀提醒"), "en": ("Overview", "welfare check")}
+    for lang, (nav, alarm) in expected.items():
+        for path in ("/", f"/stations/{station_id}", "/riders", "/reports", "/login"):
+            page = server.client.get(path, params={"lang": lang})
+            assert page.status_code == 200, (path, lang)
+            assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}">' in page.text
+            if path != "/login":
+                assert nav in page.text
+        assert alarm in server.client.get(f"/stations/{station_id}", params={"lang": lang}).text
