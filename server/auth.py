@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
 from server.models import Role, StaffSession, StaffUser, as_utc
 
@@ -81,10 +81,17 @@ def login(session: Session, *, username: str, password: str, now: datetime) -> N
             f"too many failed logins: try again in {wait} s", retry_after_s=wait
         )
     if not _hasher.verify(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.failed_logins, user.locked_until = 0, now + LOCKOUT
-        session.add(user)
+        # Counted in the database, not in this request's copy of the row: simultaneous wrong
+        # tries must not overwrite each other's count and slip past the lock.
+        named = col(StaffUser.username) == username
+        session.exec(
+            update(StaffUser).where(named).values(failed_logins=StaffUser.failed_logins + 1)
+        )
+        session.exec(
+            update(StaffUser)
+            .where(named, col(StaffUser.failed_logins) >= MAX_FAILED_LOGINS)
+            .values(failed_logins=0, locked_until=now + LOCKOUT)
+        )
         session.commit()
         raise LoginRefusedError("wrong user name or password")
     user.failed_logins, user.locked_until = 0, None

@@ -10,16 +10,17 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from server import __version__, auth
 from server.api.deps import NotLoggedInError, Services
-from server.api.routes import keys, operations, riders, staff, stations
+from server.api.routes import dashboard, keys, operations, riders, staff, stations
 from server.config import ServerSettings
 from server.db import init_db, make_engine, session_scope
 from server.keyholder import KeyHolder
 from server.models import utcnow
 from server.mqtt.consumer import Clock, MqttConsumer
-from server.web import pages
+from server.web import pages, staff_pages
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(operations.router)
     app.include_router(staff.router)
+    app.include_router(dashboard.router)
 
     @app.exception_handler(NotLoggedInError)
     async def _not_logged_in(request: Request, exc: NotLoggedInError) -> Response:
@@ -70,7 +72,8 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             return JSONResponse({"detail": "log in first"}, status_code=401)
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
-    app.include_router(pages.router)
+    app.include_router(staff_pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The first staff page: every station's online state, occupancy and the latest events."""
+"""The Jinja2 environment shared by the staff pages (``staff_pages``) and the rider page, and
+the static files they load (no CDN: stations and offices may have no internet)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from server import crud
-from server.api.deps import SessionDep
 from server.models import as_utc
 
-router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_DIR = Path(__file__).parent / "static"
 _LOCAL = ZoneInfo("Asia/Shanghai")  # union staff read China time
 
 
@@ -24,12 +21,3 @@ def _local(value: datetime | None) -> str:
 
 
 templates.env.filters["local"] = _local
-
-
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep) -> HTMLResponse:
-    stations = crud.list_stations(session)
-    events = crud.recent_events(session, limit=25)
-    return templates.TemplateResponse(
-        request, "overview.html", {"stations": stations, "events": events}
-    )

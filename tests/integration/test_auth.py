@@ -56,3 +56,28 @@ def test_no_session_and_a_made_up_token_are_401(server: ServerHarness) -> None:
 def test_server_refuses_a_guessable_admin_password(password: str) -> None:
     with pytest.raises(ValidationError, match="10 characters"):
         ServerSettings(admin_password=password)
+
+
+def test_simultaneous_wrong_passwords_still_lock_the_account(server: ServerHarness) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    created = server.client.post(
+        "/api/staff",
+        json={"username": "zhang", "password": "zhang-right-password", "role": "viewer"},
+    )
+    assert created.status_code == 201
+
+    def wrong(_: int) -> int:
+        with httpx.Client(base_url=server.client.base_url, timeout=20) as client:
+            body = {"username": "zhang", "password": "not-it-at-all"}
+            return client.post("/api/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(wrong, range(8)))
+    assert set(codes) <= {401, 429}
+    with httpx.Client(base_url=server.client.base_url, timeout=10) as client:
+        right = client.post(
+            "/api/auth/login", json={"username": "zhang", "password": "zhang-right-password"}
+        )
+    assert right.status_code == 429  # locked, even for the right password, for a minute
+    assert int(right.headers["Retry-After"]) > 0

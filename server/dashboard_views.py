@@ -1,0 +1,111 @@
+"""The dashboard's figures assembled from the database for one request: shared by the JSON
+API (``server.api.routes.dashboard``) and the pages (``server.web.staff_pages``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from server import dashboard_crud, reports
+from server.dashboard_models import (
+    OccupancyHistory,
+    OccupancyPointPublic,
+    PeakHour,
+    PeakHoursReport,
+    VisitRowPublic,
+    VisitsReport,
+)
+from server.models import Station
+
+MAX_REPORT_DAYS = 366
+DEFAULT_REPORT_DAYS = 14
+
+
+class ReportRangeError(ValueError):
+    """A report period a person got wrong; the message says how."""
+
+
+def occupancy_history(
+    session: Session, station: Station, range_: reports.Range, now: datetime
+) -> OccupancyHistory:
+    since, until = reports.history_window(range_, now)
+    changes = dashboard_crud.occupancy_changes(
+        session, station_id=station.id, since=since, until=now
+    )
+    start, steps = reports.occupancy_steps(
+        current=station.occupancy, changes=changes, since=since, until=now
+    )
+    points = reports.bucket_occupancy(
+        start_value=start, steps=steps, since=since, until=until, step=range_.step
+    )
+    return OccupancyHistory(
+        station_id=station.id,
+        range=range_.value,
+        step_s=int(range_.step.total_seconds()),
+        capacity=station.capacity,
+        since=since,
+        until=until,
+        points=[
+            OccupancyPointPublic(start=p.start, occupancy=p.occupancy, peak=p.peak) for p in points
+        ],
+    )
+
+
+def report_days(since: date | None, until: date | None, today: date) -> tuple[date, date]:
+    """The local days a report covers: by default the last 14 up to today."""
+    last = until or today
+    first = since or last - timedelta(days=DEFAULT_REPORT_DAYS - 1)
+    if first > last:
+        raise ReportRangeError("'since' must not be after 'until'")
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        raise ReportRangeError(f"a report covers at most {MAX_REPORT_DAYS} days")
+    return first, last
+
+
+def load_entries(
+    session: Session, first: date, last: date, station_id: str | None
+) -> list[reports.Entry]:
+    """The entries of the local days ``first`` to ``last``: read once, then counted as
+    several reports (a page shows days, weeks and hours of the same entries)."""
+    start, end = reports.local_day_bounds(first, last)
+    return dashboard_crud.entries(session, since=start, until=end, station_id=station_id)
+
+
+def visits_report(
+    session: Session,
+    period: reports.Period,
+    first: date,
+    last: date,
+    station_id: str | None,
+    found: list[reports.Entry] | None = None,
+) -> VisitsReport:
+    if found is None:
+        found = load_entries(session, first, last, station_id)
+    rows = reports.visits_by_period(found, period)
+    return VisitsReport(
+        period=period.value,
+        since=first,
+        until=last,
+        rows=[VisitRowPublic.model_validate(r, from_attributes=True) for r in rows],
+        total_visits=len(found),
+        unique_riders=reports.unique_riders(found),
+    )
+
+
+def peak_hours_report(
+    session: Session,
+    first: date,
+    last: date,
+    station_id: str | None,
+    found: list[reports.Entry] | None = None,
+) -> PeakHoursReport:
+    if found is None:
+        found = load_entries(session, first, last, station_id)
+    hours = reports.peak_hours(found)
+    return PeakHoursReport(
+        since=first,
+        until=last,
+        station_id=station_id,
+        hours=[PeakHour(hour=h, visits=v) for h, v in enumerate(hours)],
+    )

@@ -1,0 +1,269 @@
+// Staff pages: actions through the JSON API with the CSRF token, the login form, and the
+// overview's filters, sorting and live updates. Plain script, nothing loaded from elsewhere.
+"use strict";
+
+const WORDS = JSON.parse(document.getElementById("words").textContent);
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+const LOCAL_TIME = new Intl.DateTimeFormat("en-CA", {
+  timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+});
+
+function word(key, values) {
+  let text = WORDS[key] || key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+  return text;
+}
+
+function localTime(iso) {
+  if (!iso) return "";
+  const parts = Object.fromEntries(LOCAL_TIME.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+async function callApi(url, body) {
+  const reply = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (reply.status === 401) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    throw new Error("log in first");
+  }
+  if (!reply.ok) {
+    let detail = "";
+    try {
+      const data = await reply.json();
+      detail = typeof data.detail === "string" ? data.detail
+        : (data.detail || []).map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
+    } catch (_) { /* not JSON */ }
+    throw new Error(reply.status === 403 ? word("forbidden") : `${word("error")}: ${detail || reply.status}`);
+  }
+  return reply.status === 204 ? null : reply.json();
+}
+
+function showMessage(form, text, ok) {
+  let box = form.querySelector(".form-error, .form-done");
+  if (!box) { box = document.createElement("p"); form.append(box); }
+  box.className = ok ? "form-done" : "form-error";
+  box.textContent = text;
+  box.hidden = false;
+}
+
+// -- logout and API buttons/forms -------------------------------------------------------------
+function wireActions() {
+  const logout = document.getElementById("logout");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      try { await callApi("/api/auth/logout"); } finally { location.href = "/login"; }
+    });
+  }
+  for (const button of document.querySelectorAll("button[data-api]")) {
+    button.addEventListener("click", async () => {
+      if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+      button.disabled = true;
+      try {
+        await callApi(button.dataset.api);
+        location.reload();
+      } catch (error) {
+        button.disabled = false;
+        button.title = error.message;
+        alert(error.message);
+      }
+    });
+  }
+  for (const form of document.querySelectorAll("form[data-api]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { ...JSON.parse(form.dataset.fixed || "{}") };
+      for (const [name, value] of new FormData(form)) body[name] = String(value).trim();
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        await callApi(form.dataset.api, body);
+        showMessage(form, form.dataset.done || "OK", true);
+        form.reset();
+        setTimeout(() => location.reload(), 600);
+      } catch (error) {
+        showMessage(form, error.message, false);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+  }
+  for (const form of document.querySelectorAll("form[data-confirm]:not([data-api])")) {
+    form.addEventListener("submit", (event) => {
+      if (!confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+
+// -- login ------------------------------------------------------------------------------------
+function wireLogin() {
+  const form = document.getElementById("login-form");
+  if (!form) return;
+  const error = document.getElementById("login-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    const data = new FormData(form);
+    const reply = await fetch("/api/auth/login", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: data.get("username"), password: data.get("password") }),
+    });
+    if (reply.ok) {
+      location.href = form.dataset.next || "/";
+      return;
+    }
+    if (reply.status === 401) error.textContent = word("wrong_login");
+    else if (reply.status === 429) error.textContent = word("locked", { s: reply.headers.get("Retry-After") || "60" });
+    else error.textContent = word("login_failed");
+    error.hidden = false;
+  });
+}
+
+// -- overview ---------------------------------------------------------------------------------
+function doorText(row) {
+  if (row.lockdown) return word("lockdown");
+  if (row.maintenance) return word("maintenance");
+  return WORDS[`door_${row.door_phase}`] || row.door_phase;
+}
+
+function applyRow(tr, row, highlight) {
+  tr.dataset.name = row.name;
+  tr.dataset.online = row.online ? "1" : "0";
+  tr.dataset.fill = String(row.occupancy / row.capacity);
+  tr.dataset.door = row.door_phase;
+  tr.dataset.alarms = String(row.active_alarms);
+  tr.dataset.entry = row.last_entry_at || "";
+  const state = tr.querySelector(".state span");
+  state.className = row.online ? "online" : "offline";
+  state.textContent = word(row.online ? "online" : "offline");
+  tr.querySelector(".state .changed").textContent =
+    row.online_changed_at ? `${word("since")} ${localTime(row.online_changed_at)}` : "";
+  tr.querySelector(".occupancy").textContent = String(row.occupancy);
+  tr.querySelector(".capacity").textContent = String(row.capacity);
+  const bar = tr.querySelector(".bar");
+  bar.classList.toggle("full", row.occupancy >= row.capacity);
+  bar.firstElementChild.style.width = `${Math.min(100, Math.round((100 * row.occupancy) / row.capacity))}%`;
+  const door = tr.querySelector(".door");
+  door.className = `door door-${row.door_phase}`;
+  door.textContent = doorText(row);
+  const alarms = tr.querySelector(".alarms span");
+  alarms.className = row.active_alarms ? "alarm-count" : "muted";
+  alarms.textContent = String(row.active_alarms);
+  tr.querySelector(".entry").textContent = localTime(row.last_entry_at);
+  if (!highlight) return;
+  tr.classList.remove("flash");
+  void tr.offsetWidth; // restart the highlight
+  tr.classList.add("flash");
+}
+
+function wireOverview() {
+  const table = document.getElementById("stations");
+  if (!table) return;
+  const body = table.tBodies[0];
+  const text = document.getElementById("filter-text");
+  const state = document.getElementById("filter-state");
+  const count = document.getElementById("shown-count");
+  const rows = () => [...body.querySelectorAll("tr[data-station]")];
+
+  function filter() {
+    const needle = text.value.trim().toLowerCase();
+    let shown = 0;
+    for (const tr of rows()) {
+      const matches = (!needle || tr.dataset.name.toLowerCase().includes(needle)
+          || tr.dataset.station.toLowerCase().includes(needle))
+        && (state.value === "all"
+          || (state.value === "online" && tr.dataset.online === "1")
+          || (state.value === "offline" && tr.dataset.online === "0")
+          || (state.value === "alarms" && Number(tr.dataset.alarms) > 0));
+      tr.hidden = !matches;
+      if (matches) shown += 1;
+    }
+    count.textContent = word("shown", { n: shown, total: rows().length });
+  }
+  text.addEventListener("input", filter);
+  state.addEventListener("change", filter);
+
+  let sortKey = null;
+  let ascending = true;
+  function sort() {
+    if (!sortKey) return;
+    const numeric = ["online", "fill", "alarms"].includes(sortKey);
+    const sorted = rows().sort((a, b) => {
+      const x = a.dataset[sortKey];
+      const y = b.dataset[sortKey];
+      const order = numeric ? Number(x) - Number(y) : x.localeCompare(y, "zh-CN");
+      return ascending ? order : -order;
+    });
+    body.append(...sorted);
+  }
+  for (const th of table.querySelectorAll("th[data-sort]")) {
+    th.addEventListener("click", () => {
+      ascending = sortKey === th.dataset.sort ? !ascending : true;
+      sortKey = th.dataset.sort;
+      for (const other of table.querySelectorAll("th[data-sort]")) other.removeAttribute("aria-sort");
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      sort();
+    });
+  }
+
+  const live = document.getElementById("live");
+  const source = new EventSource("/api/stream");
+  let snapshot = true; // the first message of each connection has every row
+  source.addEventListener("open", () => {
+    snapshot = true;
+    live.textContent = word("live");
+    live.classList.remove("down");
+  });
+  source.addEventListener("error", async () => {
+    live.textContent = word("reconnecting");
+    live.classList.add("down");
+    // EventSource retries by itself; a session that ended needs the login page instead.
+    try {
+      const me = await fetch("/api/auth/me", { credentials: "same-origin" });
+      if (me.status === 401) {
+        source.close();
+        location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      }
+    } catch (_) { /* the server is away: keep retrying */ }
+  });
+  source.addEventListener("stations", (event) => {
+    let unknown = false;
+    for (const row of JSON.parse(event.data)) {
+      const tr = body.querySelector(`tr[data-station="${CSS.escape(row.id)}"]`);
+      if (tr) applyRow(tr, row, !snapshot);
+      else unknown = true;
+    }
+    snapshot = false;
+    if (unknown) { location.reload(); return; } // a new station: draw the page afresh
+    filter();
+    sort();
+  });
+}
+
+// -- station page: its count and door follow the same stream ----------------------------------
+function wireStation() {
+  const facts = document.getElementById("station-facts");
+  if (!facts) return;
+  const source = new EventSource("/api/stream");
+  source.addEventListener("stations", (event) => {
+    const row = JSON.parse(event.data).find((r) => r.id === facts.dataset.station);
+    if (!row) return;
+    facts.querySelector("#occupancy").textContent = String(row.occupancy);
+    facts.querySelector("#door-state").textContent = doorText(row);
+    const state = facts.querySelector(".state");
+    state.className = `state ${row.online ? "online" : "offline"}`;
+    state.textContent = word(row.online ? "online" : "offline");
+  });
+}
+
+wireActions();
+wireLogin();
+wireOverview();
+wireStation();
