@@ -203,6 +203,16 @@ def _days(since: date | None, until: date | None) -> tuple[date, date]:
         raise HTTPException(422, str(exc)) from None
 
 
+def _report_scope(
+    session: SessionDep, since: date | None, until: date | None, station_id: str | None
+) -> tuple[date, date]:
+    """The days a report covers, after checking the range and the station (422, 404)."""
+    first, last = _days(since, until)
+    if station_id is not None:
+        _station(session, station_id)
+    return first, last
+
+
 PeriodQuery = Annotated[reports.Period, Query(description="day or week (weeks start Monday)")]
 StationQuery = Annotated[str | None, Query(description="one station only")]
 
@@ -217,9 +227,7 @@ def read_visits(
 ) -> VisitsReport:
     """Visits (entries) and unique riders per station per local day or week; by default the
     last 14 days, at most 366."""
-    first, last = _days(since, until)
-    if station_id is not None:
-        _station(session, station_id)
+    first, last = _report_scope(session, since, until, station_id)
     return visits_report(session, period, first, last, station_id)
 
 
@@ -236,9 +244,7 @@ def export_visits(
     until: Day = None,
     station_id: StationQuery = None,
 ) -> Response:
-    first, last = _days(since, until)
-    if station_id is not None:
-        _station(session, station_id)
+    first, last = _report_scope(session, since, until, station_id)
     report = visits_report(session, period, first, last, station_id)
     names = {s.id: s.name for s in crud.list_stations(session)}
     text = reports.to_csv(
@@ -259,9 +265,7 @@ def read_peak_hours(
     station_id: StationQuery = None,
 ) -> PeakHoursReport:
     """Visits by local hour of the day (Asia/Shanghai) over the days asked for."""
-    first, last = _days(since, until)
-    if station_id is not None:
-        _station(session, station_id)
+    first, last = _report_scope(session, since, until, station_id)
     return peak_hours_report(session, first, last, station_id)
 
 
@@ -277,9 +281,7 @@ def export_peak_hours(
     until: Day = None,
     station_id: StationQuery = None,
 ) -> Response:
-    first, last = _days(since, until)
-    if station_id is not None:
-        _station(session, station_id)
+    first, last = _report_scope(session, since, until, station_id)
     report = peak_hours_report(session, first, last, station_id)
     text = reports.to_csv(("hour", "visits"), ((h.hour, h.visits) for h in report.hours))
     return _csv(text, f"peak-hours-{first}-{last}.csv")
