@@ -5,20 +5,18 @@ from __future__ import annotations
 import sys
 import threading
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
+from i18n import rider_message
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
 from protocol.payloads import EventKind, Passage, PayloadError, StationEvent, parse
-from protocol.reasons import rider_message
 from protocol.topics import Family
-
-_LOCAL = ZoneInfo("Asia/Shanghai")
+from server.core.localtime import as_local
 
 
 def describe(event: StationEvent) -> str | None:
     """One console line for the events a person watching the demo cares about."""
-    when = event.occurred_at.astimezone(_LOCAL).strftime("%H:%M:%S")
+    when = as_local(event.occurred_at).strftime("%H:%M:%S")
     if event.kind is EventKind.DOOR_OPENED and event.passage is Passage.ENTRY:
         what = f"ENTRY   {event.rider_id or 'unknown rider'}"
     elif event.kind is EventKind.DOOR_OPENED and event.passage is Passage.EXIT:

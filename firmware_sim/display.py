@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from protocol.reasons import Reason, full_message, rider_message
+from i18n import full_message, rider_message
+from protocol.reasons import Reason
 
 
 @dataclass(frozen=True, slots=True)

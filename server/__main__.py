@@ -7,7 +7,7 @@ import logging
 
 import uvicorn
 
-from server.config import ServerSettings
+from server.core.settings import ServerSettings
 from server.main import create_app
 
 

@@ -12,7 +12,7 @@ import sys
 
 import httpx
 
-from server.models import Platform
+from server.riders.models import Platform
 
 
 def _parser() -> argparse.ArgumentParser:

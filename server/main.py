@@ -1,4 +1,5 @@
-"""The FastAPI application; the MQTT consumer starts and stops with it."""
+"""The FastAPI application: every capability's routes and pages, and in its lifespan the MQTT
+consumer and the scheduler."""
 
 from __future__ import annotations
 
@@ -12,17 +13,50 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from server import __version__, auth
-from server.api.deps import NotLoggedInError, Services
-from server.api.routes import dashboard, keys, operations, riders, staff, stations
-from server.config import ServerSettings
-from server.db import init_db, make_engine, session_scope
-from server.keyholder import KeyHolder
-from server.models import utcnow
-from server.mqtt.consumer import Clock, MqttConsumer
-from server.web import pages, staff_pages
+from server import __version__
+from server.alarms import routes as alarm_routes
+from server.audit import routes as audit_routes
+from server.core.db import init_db, make_engine, session_scope
+from server.core.deps import Services
+from server.core.localtime import Clock, utcnow
+from server.core.settings import ServerSettings
+from server.events import routes as event_routes
+from server.jobs.scheduler import Scheduler
+from server.keys import routes as key_routes
+from server.keys.ring import KeyHolder
+from server.mqtt.consumer import MqttConsumer
+from server.reports import pages as report_pages
+from server.reports import routes as report_routes
+from server.riders import pages as rider_pages
+from server.riders import rider_pass
+from server.riders import routes as rider_routes
+from server.staff import pages as staff_pages
+from server.staff import repo as staff_repo
+from server.staff import routes as staff_routes
+from server.staff.deps import NotLoggedInError
+from server.stations import pages as station_pages
+from server.stations import routes as station_routes
+from server.web.render import STATIC_DIR
 
 log = logging.getLogger(__name__)
+
+API_ROUTERS = (
+    station_routes.router,
+    rider_routes.router,
+    rider_pass.router,
+    key_routes.router,
+    event_routes.router,
+    alarm_routes.router,
+    audit_routes.router,
+    staff_routes.router,
+    report_routes.router,
+)
+PAGE_ROUTERS = (
+    staff_pages.router,
+    report_pages.router,
+    station_pages.router,
+    rider_pages.router,
+)
 
 
 def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
@@ -33,7 +67,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         init_db(engine)
         if settings.admin_password is not None:
             with session_scope(engine) as session:
-                if auth.ensure_admin(
+                if staff_repo.ensure_admin(
                     session,
                     username=settings.admin_user,
                     password=settings.admin_password,
@@ -50,21 +84,21 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                 settings.broker_host,
                 settings.broker_port,
             )
-        consumer.publish_all_configs()
-        app.state.services = Services(settings, engine, key_holder, consumer, clock)
+        publisher = consumer.publisher
+        publisher.publish_all_configs()
+        scheduler = Scheduler(settings, engine, key_holder, publisher, clock)
+        scheduler.start()
+        app.state.services = Services(settings, engine, key_holder, consumer, publisher, clock)
         try:
             yield
         finally:
+            scheduler.stop()
             consumer.stop()
             engine.dispose()
 
     app = FastAPI(title="Warm Station server", version=__version__, lifespan=lifespan)
-    app.include_router(stations.router)
-    app.include_router(riders.router)
-    app.include_router(keys.router)
-    app.include_router(operations.router)
-    app.include_router(staff.router)
-    app.include_router(dashboard.router)
+    for router in API_ROUTERS:
+        app.include_router(router)
 
     @app.exception_handler(NotLoggedInError)
     async def _not_logged_in(request: Request, exc: NotLoggedInError) -> Response:
@@ -72,8 +106,9 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             return JSONResponse({"detail": "log in first"}, status_code=401)
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
-    app.include_router(staff_pages.router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

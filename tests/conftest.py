@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from demo.broker import PrivateBroker
-from server.config import ServerSettings
+from server.core.settings import ServerSettings
 from server.main import create_app
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
 

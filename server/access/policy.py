@@ -34,8 +34,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from protocol.reasons import Reason
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from server.core.localtime import LOCAL_TZ
 
 
 class Emergency(StrEnum):
@@ -86,7 +85,7 @@ class StationRules:
     capacity: int
     soft_limit: float = 0.8  # share of capacity from which staff are warned
     hours: OpeningHours | None = None  # None: open 24 hours
-    tz: ZoneInfo = SHANGHAI
+    tz: ZoneInfo = LOCAL_TZ
     lockdown: bool = False
     maintenance: bool = False
     emergency: Emergency | None = None  # free entry while set

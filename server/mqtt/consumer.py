@@ -1,4 +1,7 @@
-"""The server's MQTT consumer: paho hands messages to a queue; one worker thread handles them.
+"""The server's MQTT consumer, dispatch only: paho hands messages to a queue; one worker thread
+checks each (topic, payload model, station id in the payload = station in the topic) and hands
+it to its capability: ``access.handler`` answers requests, ``events.store`` stores events,
+``stations.repo`` records heartbeats and births/wills. Replies go out through ``Publisher``.
 
 Requests and events arrive through shared subscriptions, so several server workers can split
 them; station state is retained, which shared subscriptions do not deliver, so every worker
@@ -13,7 +16,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -21,33 +23,26 @@ from sqlalchemy import Engine
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
 from protocol.payloads import (
-    MAX_ACKED,
     AccessRequest,
-    EventsAck,
     Heartbeat,
     PayloadError,
-    StationCommand,
     StationEvent,
     StationState,
-    dump,
     parse,
 )
 from protocol.topics import Family
-from server import crud
-from server.config import ServerSettings
-from server.db import session_scope
-from server.jobs import run_station_jobs
-from server.keyholder import KeyHolder
-from server.models import utcnow
-from server.mqtt.access import AccessPolicy, handle_access_request
-from server.station_config import build_config
+from server.access.handler import AccessPolicy, handle_access_request
+from server.core.db import session_scope
+from server.core.localtime import Clock, utcnow
+from server.core.settings import ServerSettings
+from server.events.store import store_events
+from server.keys.ring import KeyHolder
+from server.mqtt.publisher import Publisher
+from server.stations.repo import record_heartbeat, set_station_state
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 BATCH_MAX = 500
-HOUSEKEEPING_TICK_S = 1.0
-STATION_JOBS_EVERY_S = 60.0  # quiet-hour reconciliation, welfare alerts
 
 
 class MqttConsumer:
@@ -60,11 +55,7 @@ class MqttConsumer:
         self._clock = clock
         self._queue: queue.SimpleQueue[Inbound | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._run, name="mqtt-consumer", daemon=True)
-        self._housekeeper = threading.Thread(
-            target=self._housekeeping, name="housekeeping", daemon=True
-        )
         self.events_stored = 0
-        self._stopping = threading.Event()
         self.dropped: Counter[str] = Counter()
         group = settings.share_group
         self._link = Link(
@@ -83,76 +74,20 @@ class MqttConsumer:
                 (topics.all_stations(Family.STATE), 1),
             ],
         )
+        self.publisher = Publisher(self._link, engine, keys, settings)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self._worker.start()
         self._link.start()
-        self._housekeeper.start()
 
     def stop(self) -> None:
-        self._stopping.set()
         self._link.stop()
         self._queue.put(None)
         self._worker.join(timeout=10)
-        self._housekeeper.join(timeout=10)
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._link.wait_connected(timeout_s)
-
-    # -- configuration out -----------------------------------------------------------------
-    def publish_config(self, station_id: str) -> None:
-        """Publish one station's config (retained), freshly built."""
-        with session_scope(self._engine) as session:
-            config = build_config(
-                session,
-                station_id=station_id,
-                ring=self._keys.ring,
-                settings=self._settings,
-                now=utcnow(),
-            )
-        self._link.publish(
-            topics.station_topic(station_id, Family.CONFIG), dump(config), qos=1, retain=True
-        )
-
-    def send_command(self, command: StationCommand) -> None:
-        """QoS 1, never retained, expiring with the command."""
-        ttl = max(1, int((command.expires_at - command.issued_at).total_seconds()))
-        self._link.publish(
-            topics.station_topic(command.station_id, Family.COMMANDS),
-            dump(command),
-            qos=1,
-            expiry_s=ttl,
-        )
-
-    def publish_all_configs(self) -> None:
-        """After a revocation or key change, and periodically: every station learns it."""
-        with session_scope(self._engine) as session:
-            station_ids = [station.id for station in crud.list_stations(session)]
-        for station_id in station_ids:
-            self.publish_config(station_id)
-
-    def _housekeeping(self) -> None:
-        """Every second: stations gone silent. Every config_refresh_s: keys, nonces, configs."""
-        next_refresh = self._clock() + self._settings.config_refresh_s
-        next_jobs = self._clock()
-        while not self._stopping.wait(HOUSEKEEPING_TICK_S):
-            try:
-                with session_scope(self._engine) as session:
-                    for station_id in crud.mark_silent_stations(session, now=utcnow()):
-                        log.warning("%s: heartbeats missed, marked offline", station_id)
-                if self._clock() >= next_jobs:
-                    next_jobs = self._clock() + STATION_JOBS_EVERY_S
-                    with session_scope(self._engine) as session:
-                        run_station_jobs(session, now=utcnow())
-                if self._clock() >= next_refresh:
-                    next_refresh = self._clock() + self._settings.config_refresh_s
-                    self._keys.reload()  # a key rotated by another server worker, say
-                    with session_scope(self._engine) as session:
-                        crud.prune_used_nonces(session, now=utcnow())
-                    self.publish_all_configs()
-            except Exception:
-                log.exception("housekeeping failed; retrying")
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -224,23 +159,17 @@ class MqttConsumer:
         )
         with session_scope(self._engine) as session:
             decision = handle_access_request(session, request=request, policy=policy, now=now)
-        # Answer only on the station's own decision topic, whatever response topic was asked.
-        self._link.publish(
-            topics.station_topic(station_id, Family.ACCESS_DECISION),
-            dump(decision),
-            qos=1,
-            correlation_data=message.correlation_data or request.request_id.encode(),
-            expiry_s=self._settings.decision_ttl_s,
-        )
+        correlation = message.correlation_data or request.request_id.encode()
+        self.publisher.answer(station_id, decision, correlation)
         return None
 
     def _store_batch(self, events: list[StationEvent], heartbeats: list[Heartbeat]) -> None:
         now = utcnow()
         try:
             with session_scope(self._engine) as session:
-                acks = crud.store_events(session, events=events, received_at=now)
+                acks = store_events(session, events=events, received_at=now)
                 for heartbeat in heartbeats:
-                    if not crud.record_heartbeat(session, heartbeat=heartbeat, now=now):
+                    if not record_heartbeat(session, heartbeat=heartbeat, now=now):
                         self.dropped["unknown_station"] += 1
                 session.commit()
         except Exception:
@@ -252,17 +181,7 @@ class MqttConsumer:
         unknown = len(events) - sum(len(ack.acked) for ack in acks)
         if unknown:
             self.dropped["unknown_station"] += unknown
-        for ack in acks:  # only now, after the commit
-            for start in range(0, len(ack.acked), MAX_ACKED):
-                payload = EventsAck(
-                    station_id=ack.station_id,
-                    epoch=ack.epoch,
-                    acked=ack.acked[start : start + MAX_ACKED],
-                    missing=ack.missing,
-                )
-                self._link.publish(
-                    topics.station_topic(ack.station_id, Family.EVENTS_ACK), dump(payload), qos=1
-                )
+        self.publisher.acknowledge(acks)
 
     def _on_state(self, station_id: str, message: Inbound) -> None:
         if not message.payload:
@@ -271,12 +190,12 @@ class MqttConsumer:
         if state.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {state.station_id}")
         with session_scope(self._engine) as session:
-            station = crud.set_station_state(session, state=state, now=datetime.now(UTC))
+            station = set_station_state(session, state=state, now=datetime.now(UTC))
             if station is None:
                 return self._drop(message, "unknown_station", station_id)
         if state.online:
             # Re-sent at every birth: cheap, and heals a broker that lost its retained store.
-            self.publish_config(station_id)
+            self.publisher.publish_config(station_id)
         return None
 
     def _drop(self, message: Inbound, counter: str, why: str) -> None:

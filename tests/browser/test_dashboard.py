@@ -18,7 +18,9 @@ from sqlmodel import Session, select
 
 from firmware_sim.rider import enter
 from protocol.reasons import Reason
-from server.models import Alarm, EventRecord, Station
+from server.alarms.models import Alarm
+from server.events.models import EventRecord
+from server.stations.models import Station
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from tests.browser.conftest import save_screenshot
 from tests.conftest import ADMIN_PASSWORD

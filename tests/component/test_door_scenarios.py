@@ -15,7 +15,7 @@ from protocol import topics
 from protocol.payloads import dump
 from protocol.reasons import Reason
 from protocol.topics import Family
-from server.models import Alarm
+from server.alarms.models import Alarm
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for

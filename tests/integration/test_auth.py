@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from server.config import ServerSettings
+from server.core.settings import ServerSettings
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness
 

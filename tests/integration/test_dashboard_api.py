@@ -21,9 +21,15 @@ from sqlmodel import Session, func, select
 from demo.broker import PrivateBroker
 from demo.processes import free_port
 from demo.server_process import ServerProcess
-from server.dashboard_crud import LiveRows
-from server.db import init_db, make_engine
-from server.models import Alarm, AuditEntry, EventRecord, Rider, StaffSession, Station, as_utc
+from server.alarms.models import Alarm
+from server.audit.models import AuditEntry
+from server.core.db import init_db, make_engine
+from server.core.localtime import as_utc
+from server.events.models import CountCorrection, EventRecord
+from server.reports.overview import LiveRows
+from server.riders.models import Rider
+from server.staff.models import StaffSession
+from server.stations.models import Station
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -222,6 +228,25 @@ def test_occupancy_history_rebuilds_the_count(server: ServerHarness) -> None:
     assert week["step_s"] == 3600
     assert [p["peak"] for p in week["points"]][-5:-1].count(2) >= 1
     assert week["points"][-1]["occupancy"] == 3
+
+    # The correction is stored as values, not as audit text for the history to re-parse.
+    with Session(server.services.engine) as session:
+        [correction] = session.exec(
+            select(CountCorrection).where(CountCorrection.station_id == station_id)
+        ).all()
+        assert (correction.before, correction.after) == (1, 3)
+        assert (correction.source, correction.reason) == ("staff", "counted")
+        assert correction.actor == "admin"
+        [entry] = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.station_id == station_id, AuditEntry.action == "occupancy_corrected"
+            )
+        ).all()
+        entry.detail = "edited by hand"  # the trail's wording is for people, not for figures
+        session.add(entry)
+        session.commit()
+    again = server.client.get(f"/api/stations/{station_id}/occupancy-history").json()
+    assert again["points"] == corrected["points"]
 
 
 @pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)

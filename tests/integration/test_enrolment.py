@@ -15,7 +15,7 @@ from tests.support.stack import ServerHarness
 def _riders(server: ServerHarness) -> int:
     from sqlmodel import Session, func, select
 
-    from server.models import Rider
+    from server.riders.models import Rider
 
     with Session(server.services.engine) as session:
         return session.exec(select(func.count()).select_from(Rider)).one()

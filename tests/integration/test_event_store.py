@@ -14,9 +14,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlmodel import Session, func, select
 
 from protocol.payloads import EventKind, Passage, StationEvent
-from server import crud
-from server.db import init_db, make_engine
-from server.models import EventRecord, Station, StationCreate
+from server.core.db import init_db, make_engine
+from server.events.models import EventRecord
+from server.events.store import get_stream, store_events
+from server.stations.models import Station, StationCreate
+from server.stations.repo import create_station, record_heartbeat
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 STATIONS = ("station-a", "station-b")
@@ -52,7 +54,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         init_db(self.engine)
         with Session(self.engine) as session:
             for station_id in STATIONS:
-                crud.create_station(
+                create_station(
                     session, station_in=StationCreate(id=station_id, name=station_id, capacity=9)
                 )
         self.events = [e for s in STATIONS for e in _stream(s, visits)]
@@ -64,7 +66,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         picks = st.integers(0, len(self.events) - 1)
         batch = [self.events[i] for i in data.draw(st.lists(picks, min_size=1, max_size=12))]
         with Session(self.engine) as session:
-            acks = crud.store_events(session, events=batch, received_at=T0)
+            acks = store_events(session, events=batch, received_at=T0)
         acked = {(a.station_id, seq) for a in acks for seq in a.acked}
         assert acked == {(e.station_id, e.seq) for e in batch}  # every copy acknowledged
         self.delivered |= {e.event_id for e in batch}
@@ -72,12 +74,12 @@ class DeliveryMachine(RuleBasedStateMachine):
     @rule()
     def deliver_everything_in_order(self) -> None:
         with Session(self.engine) as session:
-            acks = crud.store_events(session, events=self.events, received_at=T0)
+            acks = store_events(session, events=self.events, received_at=T0)
         assert all(ack.missing == [] for ack in acks)
         self.delivered |= {e.event_id for e in self.events}
         with Session(self.engine) as session:
             for station_id in STATIONS:
-                stream = crud.get_stream(session, station_id=station_id, epoch=EPOCH)
+                stream = get_stream(session, station_id=station_id, epoch=EPOCH)
                 assert stream is not None
                 assert stream.contiguous_through == stream.highest_seen
                 # Every visit ended with an exit: everyone has left.
@@ -112,12 +114,12 @@ def test_gaps_are_reported_until_filled(tmp_path: Path) -> None:
     init_db(engine)
     events = _stream("station-a", 3)  # 12 events
     with Session(engine) as session:
-        crud.create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
-        [ack] = crud.store_events(session, events=[events[0], events[3], events[6]], received_at=T0)
+        create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
+        [ack] = store_events(session, events=[events[0], events[3], events[6]], received_at=T0)
         assert ack.missing == [(2, 3), (5, 6)]
-        [ack] = crud.store_events(session, events=events[1:3] + events[4:6], received_at=T0)
+        [ack] = store_events(session, events=events[1:3] + events[4:6], received_at=T0)
         assert ack.missing == []
-        stream = crud.get_stream(session, station_id="station-a", epoch=EPOCH)
+        stream = get_stream(session, station_id="station-a", epoch=EPOCH)
         assert stream is not None
         assert stream.contiguous_through == 7
     engine.dispose()
@@ -127,7 +129,7 @@ def test_events_of_unknown_stations_are_neither_stored_nor_acknowledged(tmp_path
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     init_db(engine)
     with Session(engine) as session:
-        assert crud.store_events(session, events=_stream("nobody", 1), received_at=T0) == []
+        assert store_events(session, events=_stream("nobody", 1), received_at=T0) == []
         assert session.exec(select(func.count()).select_from(EventRecord)).one() == 0
     engine.dispose()
 
@@ -141,8 +143,8 @@ def test_effects_wait_for_the_gap_or_for_the_stations_floor(tmp_path: Path) -> N
     init_db(engine)
     entry_1, _close_1, entry_2, _close_2 = _stream("station-a", 2)[:4]
     with Session(engine) as session:
-        crud.create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
-        crud.store_events(session, events=[entry_2], received_at=T0)
+        create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
+        store_events(session, events=[entry_2], received_at=T0)
         station = session.get(Station, "station-a")
         assert station is not None
         assert station.occupancy == 0  # seq 3 waits for seqs 1 and 2
@@ -158,15 +160,15 @@ def test_effects_wait_for_the_gap_or_for_the_stations_floor(tmp_path: Path) -> N
             outbox_floor=4,
             config_version=1,
         )
-        assert crud.record_heartbeat(session, heartbeat=beat, now=T0)
+        assert record_heartbeat(session, heartbeat=beat, now=T0)
         session.commit()
         session.refresh(station)
         assert station.occupancy == 1
-        stream = crud.get_stream(session, station_id="station-a", epoch=EPOCH)
+        stream = get_stream(session, station_id="station-a", epoch=EPOCH)
         assert stream is not None
         assert stream.contiguous_through == 3
         # A late copy of seq 1 is stored, and changes nothing already counted.
-        crud.store_events(session, events=[entry_1], received_at=T0)
+        store_events(session, events=[entry_1], received_at=T0)
         session.refresh(station)
         assert station.occupancy == 1
     engine.dispose()

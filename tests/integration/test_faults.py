@@ -16,8 +16,9 @@ from sqlmodel import Session, col, select
 from demo.broker import PrivateBroker
 from demo.processes import free_port
 from demo.server_process import ServerProcess
-from server.db import make_engine
-from server.models import EventRecord, Station
+from server.core.db import make_engine
+from server.events.models import EventRecord
+from server.stations.models import Station
 from tests.support.stack import ServerHarness, unique_station_id
 from tests.support.station_process import StationProcess
 from tests.support.waiting import wait_for

@@ -12,8 +12,12 @@ from sqlmodel import Session, select
 
 from firmware_sim.rider import enter, leave
 from protocol.reasons import Reason
-from server.jobs import run_station_jobs
-from server.models import Alarm, DecisionRecord, Station, Stay
+from server.access.models import DecisionRecord
+from server.alarms.models import Alarm
+from server.alarms.repo import raise_alarm
+from server.events.models import Stay
+from server.jobs.station_jobs import run_station_jobs
+from server.stations.models import Station
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
@@ -191,13 +195,9 @@ def test_night_jobs_reconcile_counts_and_raise_welfare_alerts(server: ServerHarn
 
 
 def test_alarm_acknowledgement(server: ServerHarness) -> None:
-    from server import crud
-
     station_id = _add(server, 9, 30.0, 120.0, "s")
     with Session(server.services.engine) as session:
-        alarm = crud.raise_alarm(
-            session, station_id=station_id, kind="held_open", at=datetime.now(UTC)
-        )
+        alarm = raise_alarm(session, station_id=station_id, kind="held_open", at=datetime.now(UTC))
         session.commit()
         alarm_id = alarm.id
     assert server.client.post("/api/alarms/999999/acknowledge").status_code == 404

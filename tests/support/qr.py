@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.credentials import render_qr_png
+from server.riders.tokens import render_qr_png
 
 
 def qr_png(text: str) -> bytes:

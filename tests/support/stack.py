@@ -19,8 +19,10 @@ from sqlmodel import Session, col, select
 
 from demo.processes import free_port
 from firmware_sim.station import SimStation
-from server.api.deps import Services
-from server.models import DecisionRecord, EventRecord, Station
+from server.access.models import DecisionRecord
+from server.core.deps import Services
+from server.events.models import EventRecord
+from server.stations.models import Station
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.adapters.mqtt_paho import MqttTransport
 from station_agent.config import AgentSettings

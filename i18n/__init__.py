@@ -1,0 +1,56 @@
+"""Every word people read, one catalogue per language: zh-CN first (``zh``), English (``en``).
+
+Keys are ``family.name``:
+
+- ``page.*``: the staff pages' words;
+- ``code.*``: codes stored in events, alarms and the audit trail (kinds, reasons, actions) as
+  staff read them;
+- ``rider.*``: the rider's pass page;
+- ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, plus
+  ``door.full_with_nearby``.
+
+Pure data and lookups, no I/O and no project imports, so the agent, the server, the simulator
+and the demo all share it. A test checks that both catalogues have the same keys and the same
+``{placeholders}``.
+"""
+
+from __future__ import annotations
+
+from i18n import en, zh
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.MESSAGES, "en": en.MESSAGES}
+
+
+def catalogue(language: str) -> dict[str, str]:
+    """The messages of ``language``; an unknown language gets the default (Chinese)."""
+    return CATALOGUES.get(language, CATALOGUES[DEFAULT_LANGUAGE])
+
+
+def text(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The message ``key`` in ``language``, with ``{placeholders}`` filled from ``values``."""
+    message = catalogue(language)[key]
+    return message.format(**values) if values else message
+
+
+def family(name: str, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Every message of one family, keyed without the family: ``family("rider")["title"]``."""
+    prefix = name + "."
+    return {k[len(prefix) :]: v for k, v in catalogue(language).items() if k.startswith(prefix)}
+
+
+def has(key: str) -> bool:
+    return key in CATALOGUES[DEFAULT_LANGUAGE]
+
+
+def rider_message(reason: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """What the station's display says for a decision's reason code."""
+    return text(f"door.{reason}", language)
+
+
+def full_message(nearby: str | None, language: str = DEFAULT_LANGUAGE) -> str:
+    """What a rider refused at a full station sees: the nearest station with room, if any."""
+    if not nearby:
+        return rider_message("station_full", language)
+    return catalogue(language)["door.full_with_nearby"].replace("{station}", nearby)

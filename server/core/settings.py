@@ -1,0 +1,53 @@
+"""Settings of the server, from the environment (prefix ``WS_SERVER_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
+from server.staff.passwords import check_password_strength
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WS_SERVER_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("data")
+    # Empty: SQLite in data_dir. Production: postgresql+psycopg://...
+    database_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=1883, ge=1, le=65535)
+    broker_username: str | None = None
+    broker_password: str | None = None
+    # Tokens are valid only for this deployment or station group.
+    audience: str = Field(default="ws-demo", min_length=1, max_length=64)
+    token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
+    decision_ttl_s: int = Field(default=5, ge=1, le=60)
+    # A new signing key is published this long before it signs anything.
+    key_propagation_s: int = Field(default=60, ge=0, le=86_400)
+    # Stations refuse a revoked rider's older tokens for this long after the revocation.
+    denylist_retention_s: int = Field(default=86_400, ge=MAX_LIFETIME_S, le=30 * 86_400)
+    # Every config is re-published this often with a fresh issued_at (denylist freshness).
+    config_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
+    # Several server workers split the load through an MQTT 5 shared subscription.
+    share_group: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_-]+$")
+    public_base_url: str = ""
+    # The first admin account, created when there is no staff account yet. There is no
+    # default password: without one, nobody can log in until an admin is created.
+    admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")
+    admin_password: str | None = Field(default=None, repr=False)
+
+    @field_validator("admin_password")
+    @classmethod
+    def _not_guessable(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_password_strength(value)
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'warm_station.db'}"

@@ -1,0 +1,116 @@
+"""Reading the usage log (events) for staff, and storing count corrections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from server.audit.repo import audit
+from server.events.models import CountCorrection, EventRecord
+from server.events.occupancy import ChangeSource, OccupancyChange
+
+_AUDIT_ACTION = {
+    ChangeSource.STAFF: "occupancy_corrected",
+    ChangeSource.QUIET_HOUR: "occupancy_reconciled",
+}
+
+# A CSV export reads at most this many rows: a year of a busy station, not the whole nation.
+CSV_MAX_ROWS = 100_000
+
+
+def _event_filter(
+    *,
+    station_id: str | None,
+    kind: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if station_id is not None:
+        where.append(col(EventRecord.station_id) == station_id)
+    if kind is not None:
+        where.append(col(EventRecord.kind) == kind)
+    if since is not None:
+        where.append(col(EventRecord.occurred_at) >= since)
+    if until is not None:
+        where.append(col(EventRecord.occurred_at) < until)
+    return where
+
+
+def list_events(
+    session: Session,
+    *,
+    station_id: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[EventRecord], int]:
+    """A page of events, newest first, and how many match in all."""
+    where = _event_filter(station_id=station_id, kind=kind, since=since, until=until)
+    total = session.exec(select(func.count()).select_from(EventRecord).where(*where)).one()
+    statement = (
+        select(EventRecord)
+        .where(*where)
+        .order_by(col(EventRecord.occurred_at).desc(), col(EventRecord.seq).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(statement)), total
+
+
+def export_events(
+    session: Session,
+    *,
+    station_id: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[EventRecord]:
+    """Matching events oldest first (a log reads top to bottom), at most CSV_MAX_ROWS."""
+    where = _event_filter(station_id=station_id, kind=kind, since=since, until=until)
+    statement = (
+        select(EventRecord)
+        .where(*where)
+        .order_by(col(EventRecord.occurred_at), col(EventRecord.seq))
+        .limit(CSV_MAX_ROWS)
+    )
+    return list(session.exec(statement))
+
+
+def recent_events(
+    session: Session, *, station_id: str | None = None, limit: int = 20
+) -> list[EventRecord]:
+    statement = select(EventRecord)
+    if station_id is not None:
+        statement = statement.where(EventRecord.station_id == station_id)
+    statement = statement.order_by(col(EventRecord.occurred_at).desc()).limit(limit)
+    return list(session.exec(statement))
+
+
+def record_correction(session: Session, *, change: OccupancyChange) -> CountCorrection:
+    """A count set by staff or by the quiet hour, with the audit entry that tells staff, in
+    the caller's transaction."""
+    correction = CountCorrection(
+        station_id=change.station_id,
+        at=change.at,
+        before=change.before,
+        after=change.after,
+        source=change.source.value,
+        actor=change.by,
+        reason=change.reason,
+    )
+    session.add(correction)
+    audit(
+        session,
+        actor=change.by,
+        action=_AUDIT_ACTION[change.source],
+        at=change.at,
+        station_id=change.station_id,
+        reason=change.reason,
+        detail=f"{change.before} -> {change.after}",
+    )
+    return correction

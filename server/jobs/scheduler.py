@@ -1,0 +1,75 @@
+"""The server's periodic work, in one thread: stations gone silent (every second), station
+jobs (every minute: quiet-hour reconciliation, welfare alerts), and every ``config_refresh_s``
+the keys re-read, used nonces pruned and every config re-published (denylist freshness).
+
+Every worker runs it; each job is safe to run on several workers at once (idempotent, or
+guarded by a per-station date)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import Engine
+
+from server.access.repo import prune_used_nonces
+from server.core.db import session_scope
+from server.core.localtime import Clock, utcnow
+from server.core.settings import ServerSettings
+from server.jobs.station_jobs import run_station_jobs
+from server.keys.ring import KeyHolder
+from server.mqtt.publisher import Publisher
+from server.stations.repo import mark_silent_stations
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+STATION_JOBS_EVERY_S = 60.0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        engine: Engine,
+        keys: KeyHolder,
+        publisher: Publisher,
+        clock: Clock = time.time,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._keys = keys
+        self._publisher = publisher
+        self._clock = clock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        next_refresh = self._clock() + self._settings.config_refresh_s
+        next_jobs = self._clock()
+        while not self._stopping.wait(TICK_S):
+            try:
+                with session_scope(self._engine) as session:
+                    for station_id in mark_silent_stations(session, now=utcnow()):
+                        log.warning("%s: heartbeats missed, marked offline", station_id)
+                if self._clock() >= next_jobs:
+                    next_jobs = self._clock() + STATION_JOBS_EVERY_S
+                    with session_scope(self._engine) as session:
+                        run_station_jobs(session, now=utcnow())
+                if self._clock() >= next_refresh:
+                    next_refresh = self._clock() + self._settings.config_refresh_s
+                    self._keys.reload()  # a key rotated by another server worker, say
+                    with session_scope(self._engine) as session:
+                        prune_used_nonces(session, now=utcnow())
+                    self._publisher.publish_all_configs()
+            except Exception:
+                log.exception("a periodic job failed; retrying")

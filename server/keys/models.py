@@ -1,0 +1,29 @@
+"""The server's signing keys: the table and its API shape (never the private key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from server.core.columns import timestamp_field
+
+
+class SigningKeyRecord(SQLModel, table=True):
+    """An Ed25519 key of the server. Published to stations from creation; signs from
+    ``activates_at`` until ``retires_at``; published until its last token has expired."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=16)
+    private_pem: str
+    created_at: datetime = timestamp_field()
+    activates_at: datetime = timestamp_field()
+    retires_at: datetime | None = timestamp_field(nullable=True)
+
+
+class SigningKeyPublic(SQLModel):
+    kid: str
+    created_at: datetime
+    activates_at: datetime
+    retires_at: datetime | None

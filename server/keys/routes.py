@@ -1,0 +1,38 @@
+"""Signing keys: list, and rotate with overlap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+
+from server.core.deps import ServicesDep, SessionDep
+from server.core.localtime import utcnow
+from server.keys import ring
+from server.keys.models import SigningKeyPublic
+from server.staff.deps import AS_ADMIN
+from server.stations.repo import bump_config_version
+
+router = APIRouter(prefix="/api/keys", tags=["keys"])
+
+
+@router.get("", response_model=list[SigningKeyPublic], dependencies=AS_ADMIN)
+def list_keys(session: SessionDep) -> list[SigningKeyPublic]:
+    return [SigningKeyPublic.model_validate(k) for k in ring.list_keys(session)]
+
+
+@router.post(
+    "/rotate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SigningKeyPublic,
+    dependencies=AS_ADMIN,
+)
+def rotate_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
+    """A new key, published to every station now, signing after the propagation delay."""
+    propagation = timedelta(seconds=services.settings.key_propagation_s)
+    record = ring.rotate(session, now=utcnow(), propagation=propagation)
+    bump_config_version(session)
+    session.commit()
+    services.keys.reload()
+    services.publisher.publish_all_configs()
+    return SigningKeyPublic.model_validate(record)

@@ -1,0 +1,79 @@
+"""API shapes of the staff dashboard's figures: overview rows, summary, occupancy history,
+visit reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import SQLModel
+
+
+class OccupancyPointPublic(SQLModel):
+    start: datetime
+    occupancy: int  # at the end of the bucket
+    peak: int  # the highest count during the bucket
+
+
+class OccupancyHistory(SQLModel):
+    station_id: str
+    range: str
+    step_s: int
+    capacity: int
+    since: datetime
+    until: datetime
+    points: list[OccupancyPointPublic]
+
+
+class VisitRowPublic(SQLModel):
+    station_id: str
+    period_start: date  # local (Asia/Shanghai) date; weeks start on Monday
+    visits: int
+    unique_riders: int
+
+
+class VisitsReport(SQLModel):
+    period: str
+    since: date
+    until: date
+    rows: list[VisitRowPublic]
+    total_visits: int
+    unique_riders: int
+
+
+class PeakHour(SQLModel):
+    hour: int  # local hour, 0-23
+    visits: int
+
+
+class PeakHoursReport(SQLModel):
+    since: date
+    until: date
+    station_id: str | None
+    hours: list[PeakHour]
+
+
+class StationRow(SQLModel):
+    """One overview row, as the page draws it and as the live stream sends it."""
+
+    id: str
+    name: str
+    capacity: int
+    occupancy: int
+    online: bool
+    online_changed_at: datetime | None
+    door_phase: str
+    lockdown: bool
+    maintenance: bool
+    active_alarms: int
+    last_entry_at: datetime | None
+
+
+class Summary(SQLModel):
+    stations: int
+    stations_online: int
+    occupancy: int
+    events_stored: int
+    entries: int
+    exits: int
+    denials: int
+    decisions: int

@@ -1,0 +1,98 @@
+"""The overview (every station, live) and the reports page (visits per day and week, peak
+hours, with charts and CSV links)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from server.core.deps import SessionDep
+from server.core.localtime import local_date, utcnow
+from server.reports import figures
+from server.reports.overview import station_rows
+from server.reports.views import (
+    ReportRangeError,
+    load_entries,
+    peak_hours_report,
+    report_days,
+    visits_report,
+)
+from server.staff.deps import PageStaff
+from server.stations.repo import list_stations
+from server.web.charts import bar_chart
+from server.web.language import Texts, language_of
+from server.web.render import render_page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, staff: PageStaff) -> HTMLResponse:
+    rows = station_rows(session)
+    return render_page(request, "overview.html", staff, {"rows": rows, "nav": "overview"})
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: SessionDep,
+    staff: PageStaff,
+    since: date | None = None,
+    until: date | None = None,
+    station_id: Annotated[str, Query(max_length=63)] = "",
+) -> HTMLResponse:
+    t = Texts(language_of(request))
+    names = {s.id: s.name for s in list_stations(session)}
+    only = station_id if station_id in names else None  # "" or unknown: every station
+    today = local_date(utcnow())
+    problem = None
+    try:
+        first, last = report_days(since, until, today)
+    except ReportRangeError as exc:  # shown above the default report, not a bare error page
+        problem = str(exc)
+        first, last = report_days(None, None, today)
+    found = load_entries(session, first, last, only)
+    daily = visits_report(session, figures.Period.DAY, first, last, only, found)
+    weekly = visits_report(session, figures.Period.WEEK, first, last, only, found)
+    peaks = peak_hours_report(session, first, last, only, found)
+    totals = dict(figures.totals_by_period(figures.VisitRow(**r.model_dump()) for r in daily.rows))
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    chart_days = bar_chart(
+        title=t("visits_per_day"),
+        values=[totals.get(d, 0) for d in days],
+        labels=[d.strftime("%m-%d") for d in days],
+    )
+    chart_hours = bar_chart(
+        title=t("peak_hours"),
+        values=[h.visits for h in peaks.hours],
+        labels=[f"{h.hour:02d}" for h in peaks.hours],
+        max_labels=12,
+    )
+    query = urlencode(
+        {"since": first.isoformat(), "until": last.isoformat()}
+        | ({"station_id": only} if only else {})
+    )
+    return render_page(
+        request,
+        "reports.html",
+        staff,
+        {
+            "nav": "reports",
+            "first": first,
+            "last": last,
+            "daily": daily,
+            "weekly": weekly,
+            "peaks": peaks,
+            "names": names,
+            "chart_days": Markup(chart_days),  # noqa: S704
+            "chart_hours": Markup(chart_hours),  # noqa: S704
+            "query": query,
+            "problem": problem,
+            "only": only,
+        },
+    )

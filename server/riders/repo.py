@@ -1,0 +1,104 @@
+"""Riders in the database: enrolment, personal links, revocation and the denylist it feeds,
+search."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from server.core.errors import ConflictError, NotFoundError
+from server.riders.models import Rider, RiderCreate
+from server.stations.repo import bump_config_version
+
+_RIDER_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0)
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_rider_id() -> str:
+    return "r-" + "".join(secrets.choice(_RIDER_ID_ALPHABET) for _ in range(12))
+
+
+def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> tuple[Rider, str]:
+    """A new rider and the secret of their personal link (stored only as a hash)."""
+    secret = secrets.token_urlsafe(24)
+    rider = Rider.model_validate(
+        rider_in,
+        update={"id": _new_rider_id(), "link_secret_hash": _hash_secret(secret), "created_at": now},
+    )
+    session.add(rider)
+    session.commit()
+    session.refresh(rider)
+    return rider, secret
+
+
+def get_rider(session: Session, *, rider_id: str) -> Rider | None:
+    return session.get(Rider, rider_id)
+
+
+def get_rider_by_link(session: Session, *, secret: str) -> Rider | None:
+    if not 0 < len(secret) <= 64:
+        return None
+    statement = select(Rider).where(Rider.link_secret_hash == _hash_secret(secret))
+    return session.exec(statement).first()
+
+
+def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
+    """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
+    rider = session.get(Rider, rider_id)
+    if rider is None:
+        raise NotFoundError(f"no rider {rider_id!r}")
+    if rider.revoked_at is not None:
+        raise ConflictError(f"rider {rider_id} is already revoked")
+    rider.revoked_at = now
+    rider.credential_version += 1
+    rider.credential_changed_at = now
+    session.add(rider)
+    bump_config_version(session)
+    session.commit()
+    session.refresh(rider)
+    return rider
+
+
+def renew_rider_link(session: Session, *, rider_id: str) -> str:
+    """A new secret link for the rider; the old link stops working at once."""
+    rider = session.get(Rider, rider_id)
+    if rider is None:
+        raise NotFoundError(f"no rider {rider_id!r}")
+    secret = secrets.token_urlsafe(24)
+    rider.link_secret_hash = _hash_secret(secret)
+    session.add(rider)
+    session.commit()
+    return secret
+
+
+def denylist(session: Session, *, since: datetime) -> dict[str, int]:
+    """rider id -> lowest credential version still valid, for credentials changed since."""
+    statement = select(Rider).where(col(Rider.credential_changed_at) >= since)
+    return {rider.id: rider.credential_version for rider in session.exec(statement)}
+
+
+def search_riders(
+    session: Session, *, q: str = "", limit: int = 50, offset: int = 0
+) -> tuple[list[Rider], int]:
+    """Riders whose id or display name contains ``q`` (any case), newest first."""
+    statement = select(Rider)
+    counting = select(func.count()).select_from(Rider)
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        match = or_(
+            func.lower(Rider.id).like(pattern, escape="\\"),
+            func.lower(Rider.display_name).like(pattern, escape="\\"),
+        )
+        statement, counting = statement.where(match), counting.where(match)
+    total = session.exec(counting).one()
+    statement = statement.order_by(col(Rider.created_at).desc(), col(Rider.id)).offset(offset)
+    return list(session.exec(statement.limit(limit))), total

@@ -1,0 +1,83 @@
+"""Riders, for staff: enrol, read, search, revoke, renew the personal link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from server.core.deps import Limit, Offset, ServicesDep, SessionDep
+from server.core.errors import ConflictError, NotFoundError
+from server.core.localtime import utcnow
+from server.riders import repo
+from server.riders.models import RiderCreate, RiderEnrolled, RiderLink, RiderPage, RiderPublic
+from server.staff.deps import AS_OPERATOR, AS_VIEWER
+
+router = APIRouter(tags=["riders"])
+
+
+@router.post(
+    "/api/riders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RiderEnrolled,
+    dependencies=AS_OPERATOR,
+)
+def enrol_rider(rider_in: RiderCreate, session: SessionDep) -> RiderEnrolled:
+    rider, secret = repo.create_rider(session, rider_in=rider_in, now=utcnow())
+    return RiderEnrolled.model_validate(rider, update={"link": f"/r/{secret}"})
+
+
+@router.get(
+    "/api/riders/{rider_id}",
+    response_model=RiderPublic,
+    dependencies=AS_VIEWER,
+)
+def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
+    rider = repo.get_rider(session, rider_id=rider_id)
+    if rider is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rider {rider_id!r}")
+    return RiderPublic.model_validate(rider)
+
+
+@router.post(
+    "/api/riders/{rider_id}/revoke",
+    response_model=RiderPublic,
+    dependencies=AS_OPERATOR,
+)
+def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderPublic:
+    """Disable a rider everywhere: stations learn it through their config within seconds."""
+    try:
+        rider = repo.revoke_rider(session, rider_id=rider_id, now=utcnow())
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    services.publisher.publish_all_configs()
+    return RiderPublic.model_validate(rider)
+
+
+@router.post(
+    "/api/riders/{rider_id}/link",
+    response_model=RiderLink,
+    dependencies=AS_OPERATOR,
+)
+def renew_link(rider_id: str, session: SessionDep) -> RiderLink:
+    """A new personal link (a phone lost, say); the old one stops working at once."""
+    try:
+        secret = repo.renew_rider_link(session, rider_id=rider_id)
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return RiderLink(link=f"/r/{secret}")
+
+
+@router.get("/api/riders", response_model=RiderPage, dependencies=AS_VIEWER)
+def search_riders(
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=80, description="part of a rider id or name")] = "",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RiderPage:
+    rows, total = repo.search_riders(session, q=q.strip(), limit=limit, offset=offset)
+    return RiderPage(
+        items=[RiderPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )

@@ -1,0 +1,33 @@
+"""Every table of the server, imported so that ``SQLModel.metadata`` knows them all: the
+database is created (and, later, migrated) from this one list."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from server.access.models import DecisionRecord, UsedNonce
+from server.alarms.models import Alarm
+from server.audit.models import AuditEntry
+from server.events.models import CountCorrection, EventRecord, EventStream, Stay
+from server.keys.models import SigningKeyRecord
+from server.riders.models import Rider
+from server.staff.models import StaffSession, StaffUser
+from server.stations.models import ConfigState, Station
+
+TABLES: tuple[type[SQLModel], ...] = (
+    Alarm,
+    AuditEntry,
+    ConfigState,
+    CountCorrection,
+    DecisionRecord,
+    EventRecord,
+    EventStream,
+    Rider,
+    SigningKeyRecord,
+    StaffSession,
+    StaffUser,
+    Station,
+    Stay,
+    UsedNonce,
+)
+metadata = SQLModel.metadata

@@ -1,0 +1,76 @@
+"""Who is asking: the staff session behind a request (cookie or bearer token), CSRF for
+cookie-authenticated changes, and the role a route needs."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from server.core.deps import SessionDep
+from server.core.localtime import utcnow
+from server.staff import repo
+from server.staff.models import Role
+
+SESSION_COOKIE = "ws_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotLoggedInError(Exception):
+    """No valid session: APIs answer 401, pages send the browser to the login page."""
+
+
+def session_token(request: Request) -> tuple[str, bool]:
+    """The session token and whether it came from the cookie (then CSRF applies): a bearer
+    header wins over the cookie."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    return request.cookies.get(SESSION_COOKIE, ""), True
+
+
+async def current_staff(request: Request, session: SessionDep) -> repo.Authenticated:
+    token, from_cookie = session_token(request)
+    found = repo.authenticate(session, token=token, now=utcnow())
+    if found is None:
+        raise NotLoggedInError
+    if from_cookie and request.method not in _SAFE_METHODS:
+        # Double submit: a form field or header must repeat the session's CSRF token, which a
+        # page of another site cannot read.
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            sent = str((await request.form()).get("csrf_token", ""))
+        if not hmac.compare_digest(sent, found.csrf_token):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    return found
+
+
+StaffDep = Annotated[repo.Authenticated, Depends(current_staff)]
+
+
+def require(role: Role) -> Callable[[repo.Authenticated], Coroutine[Any, Any, repo.Authenticated]]:
+    async def check(staff: StaffDep) -> repo.Authenticated:
+        if staff.user.role.rank < role.rank:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role")
+        return staff
+
+    return check
+
+
+ViewerDep = Annotated[repo.Authenticated, Depends(require(Role.VIEWER))]
+OperatorDep = Annotated[repo.Authenticated, Depends(require(Role.OPERATOR))]
+AdminDep = Annotated[repo.Authenticated, Depends(require(Role.ADMIN))]
+
+# Pages: the same checks (a page without a session redirects to the login page).
+PageStaff = Annotated[repo.Authenticated, Depends(current_staff)]
+PageOperator = Annotated[repo.Authenticated, Depends(require(Role.OPERATOR))]
+
+# For route decorators: ``dependencies=AS_OPERATOR``.
+AS_VIEWER = [Depends(require(Role.VIEWER))]
+AS_OPERATOR = [Depends(require(Role.OPERATOR))]
+AS_ADMIN = [Depends(require(Role.ADMIN))]

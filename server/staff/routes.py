@@ -1,0 +1,82 @@
+"""Logging in and out, and staff accounts (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from server.core.deps import SessionDep
+from server.core.errors import AlreadyExistsError
+from server.core.localtime import utcnow
+from server.staff import repo
+from server.staff.deps import AS_ADMIN, SESSION_COOKIE, AdminDep, StaffDep, session_token
+from server.staff.models import LoginRequest, LoginResult, StaffCreate, StaffPublic
+from server.staff.passwords import WeakPasswordError
+
+router = APIRouter(prefix="/api", tags=["staff"])
+
+
+def set_session_cookie(response: Response, token: str, request: Request) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(repo.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+@router.post("/auth/login", response_model=LoginResult)
+def login(
+    credentials: LoginRequest, session: SessionDep, request: Request, response: Response
+) -> LoginResult:
+    try:
+        new = repo.login(
+            session, username=credentials.username, password=credentials.password, now=utcnow()
+        )
+    except repo.LoginRefusedError as exc:
+        if exc.retry_after_s is not None:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                str(exc),
+                headers={"Retry-After": str(exc.retry_after_s)},
+            ) from None
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    set_session_cookie(response, new.token, request)
+    return LoginResult(
+        username=new.user.username, role=new.user.role, token=new.token, csrf_token=new.csrf_token
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, session: SessionDep, staff: StaffDep, response: Response) -> None:
+    token, _ = session_token(request)
+    repo.logout(session, token=token)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/auth/me", response_model=StaffPublic)
+def me(staff: StaffDep) -> StaffPublic:
+    return StaffPublic.model_validate(staff.user)
+
+
+@router.get("/staff", response_model=list[StaffPublic], dependencies=AS_ADMIN)
+def list_staff(session: SessionDep) -> list[StaffPublic]:
+    return [StaffPublic.model_validate(u) for u in repo.list_users(session)]
+
+
+@router.post("/staff", status_code=status.HTTP_201_CREATED, response_model=StaffPublic)
+def create_staff(account: StaffCreate, session: SessionDep, staff: AdminDep) -> StaffPublic:
+    try:
+        user = repo.create_user(
+            session,
+            username=account.username,
+            password=account.password,
+            role=account.role,
+            now=utcnow(),
+        )
+    except WeakPasswordError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except AlreadyExistsError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return StaffPublic.model_validate(user)

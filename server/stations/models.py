@@ -1,0 +1,117 @@
+"""Stations: the table (identity, standing rules, what the station last said) and API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from protocol.payloads import CommandKind, StationMode
+from protocol.topics import STATION_ID_PATTERN
+from server.access.policy import Emergency, PassbackMode
+from server.core.columns import timestamp_field
+
+
+class StationBase(SQLModel):
+    name: str = Field(min_length=1, max_length=80)
+    capacity: int = Field(ge=1, le=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class StationCreate(StationBase):
+    id: str = Field(regex=STATION_ID_PATTERN, max_length=63)
+
+
+class StationRulesUpdate(SQLModel):
+    """A staff change to a station's standing rules; every field optional, reason required."""
+
+    capacity: int | None = Field(default=None, ge=1, le=500)
+    soft_limit: float | None = Field(default=None, gt=0, le=1)
+    maintenance: bool | None = None
+    emergency: Emergency | None = None
+    end_emergency: bool = False
+    passback: PassbackMode | None = None
+    # {"weekly": [["08:00", "22:00"], null, ...7 days], "holidays": {"2026-10-01": null}}
+    # or null for 24 hours.
+    opening_hours: dict[str, Any] | None = None
+    open_all_day: bool = False
+    outdoor_temp_c: float | None = Field(default=None, ge=-60, le=60)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class Station(StationBase, table=True):
+    id: str = Field(primary_key=True, max_length=63)
+    occupancy: int = 0
+    online: bool = False
+    online_changed_at: datetime | None = timestamp_field(nullable=True)
+    session_id: str | None = None
+    last_event_at: datetime | None = timestamp_field(nullable=True)
+    # Server time minus station time, seen in the station's last access request.
+    clock_offset_s: float | None = None
+    # Standing rules (server.access.policy).
+    soft_limit: float = 0.8
+    maintenance: bool = False
+    lockdown: bool = False
+    emergency: str | None = Field(default=None, max_length=16)
+    passback: str = Field(default="alert", max_length=8)
+    opening_hours: str | None = None  # JSON, see StationRulesUpdate; None: 24 hours
+    outdoor_temp_c: float | None = None
+    last_reconciled_on: str | None = Field(default=None, max_length=10)  # local date
+    door_phase: str = Field(default="locked", max_length=16)
+    offline_reason: str | None = Field(default=None, max_length=32)
+    lock_type: str | None = Field(default=None, max_length=16)
+    # From the last heartbeat.
+    last_heartbeat_at: datetime | None = timestamp_field(nullable=True)
+    heartbeat_interval_s: float | None = None
+    camera_ok: bool | None = None
+    outbox_depth: int | None = None
+    offline_refusal: str | None = Field(default=None, max_length=32)
+
+
+class StationPublic(StationBase):
+    id: str
+    occupancy: int
+    online: bool
+    online_changed_at: datetime | None
+    offline_reason: str | None
+    last_event_at: datetime | None
+    clock_offset_s: float | None
+    lock_type: str | None
+    last_heartbeat_at: datetime | None
+    camera_ok: bool | None
+    outbox_depth: int | None
+    offline_refusal: str | None
+    soft_limit: float
+    maintenance: bool
+    lockdown: bool
+    emergency: str | None
+    passback: str
+    door_phase: str
+    active_alarms: int = 0
+
+
+class ConfigState(SQLModel, table=True):
+    """One row: the version of what every station's config contains (keys, denylist)."""
+
+    __tablename__ = "config_state"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 1
+
+
+class CommandCreate(SQLModel):
+    kind: CommandKind
+    mode: StationMode | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CommandPublic(SQLModel):
+    command_id: str
+    station_id: str
+    kind: CommandKind
+    issued_at: datetime
+    expires_at: datetime

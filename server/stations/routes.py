@@ -1,0 +1,166 @@
+"""Stations, for staff: provision, list, read, change the standing rules, send a remote
+command. Every change records who, when and why."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+
+from protocol.payloads import CommandKind, StationCommand
+from server.audit.repo import audit
+from server.core.deps import ServicesDep, SessionDep
+from server.core.errors import AlreadyExistsError
+from server.core.localtime import utcnow
+from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
+from server.stations import repo
+from server.stations.deps import station_or_404
+from server.stations.models import (
+    CommandCreate,
+    CommandPublic,
+    StationCreate,
+    StationPublic,
+    StationRulesUpdate,
+)
+from server.stations.rules import parse_opening_hours
+
+router = APIRouter(prefix="/api", tags=["stations"])
+
+COMMAND_TTL = timedelta(seconds=30)
+
+
+@router.post(
+    "/stations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StationPublic,
+    dependencies=AS_ADMIN,
+)
+def create_station(
+    station_in: StationCreate, session: SessionDep, services: ServicesDep
+) -> StationPublic:
+    try:
+        station = repo.create_station(session, station_in=station_in)
+    except AlreadyExistsError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    services.publisher.publish_config(station.id)
+    return StationPublic.model_validate(station)
+
+
+@router.get("/stations", response_model=list[StationPublic], dependencies=AS_VIEWER)
+def list_stations(session: SessionDep) -> list[StationPublic]:
+    return [StationPublic.model_validate(s) for s in repo.list_stations(session)]
+
+
+@router.get(
+    "/stations/{station_id}",
+    response_model=StationPublic,
+    dependencies=AS_VIEWER,
+)
+def read_station(station_id: str, session: SessionDep) -> StationPublic:
+    return StationPublic.model_validate(station_or_404(session, station_id))
+
+
+@router.patch("/stations/{station_id}/rules", response_model=StationPublic)
+def update_rules(
+    station_id: str,
+    change: StationRulesUpdate,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: AdminDep,
+) -> StationPublic:
+    station = station_or_404(session, station_id)
+    if change.opening_hours is not None and change.open_all_day:
+        raise HTTPException(422, "give opening_hours or open_all_day, not both")
+    if change.emergency is not None and change.end_emergency:
+        raise HTTPException(422, "give emergency or end_emergency, not both")
+    if change.opening_hours is not None:
+        try:
+            parse_opening_hours(change.opening_hours)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        station.opening_hours = json.dumps(change.opening_hours)
+    if change.open_all_day:
+        station.opening_hours = None
+    for name in (
+        "capacity",
+        "soft_limit",
+        "maintenance",
+        "outdoor_temp_c",
+        "latitude",
+        "longitude",
+    ):
+        value = getattr(change, name)
+        if value is not None:
+            setattr(station, name, value)
+    if change.emergency is not None:
+        station.emergency = change.emergency.value
+    if change.end_emergency:
+        station.emergency = None
+    if change.passback is not None:
+        station.passback = change.passback.value
+    changed = change.model_dump(exclude_unset=True, exclude={"reason"})
+    audit(
+        session,
+        actor=staff.user.username,
+        action="rules_changed",
+        at=utcnow(),
+        station_id=station_id,
+        reason=change.reason,
+        detail=json.dumps(changed, ensure_ascii=False, default=str),
+    )
+    repo.bump_config_version(session)
+    session.add(station)
+    session.commit()
+    session.refresh(station)
+    services.publisher.publish_config(station_id)
+    return StationPublic.model_validate(station)
+
+
+@router.post(
+    "/stations/{station_id}/commands",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CommandPublic,
+)
+def send_command(
+    station_id: str,
+    request: CommandCreate,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: OperatorDep,
+) -> CommandPublic:
+    """Remote unlock, lockdown and its release: sent now, acted on at most once, audited; the
+    station's answer arrives as a command event in the audit trail."""
+    station = station_or_404(session, station_id)
+    if (request.mode is not None) != (request.kind is CommandKind.SET_MODE):
+        raise HTTPException(422, "mode is given with set_mode and only with it")
+    now = utcnow()
+    command = StationCommand(
+        command_id=uuid.uuid4().hex,
+        station_id=station_id,
+        kind=request.kind,
+        issued_at=now,
+        expires_at=now + COMMAND_TTL,
+        issued_by=staff.user.username,
+        reason=request.reason,
+        mode=request.mode,
+    )
+    if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
+        station.lockdown = request.kind is CommandKind.LOCKDOWN  # standing, via the config too
+        repo.bump_config_version(session)
+        session.add(station)
+    audit(
+        session,
+        actor=staff.user.username,
+        action=f"command_{request.kind.value}",
+        at=now,
+        station_id=station_id,
+        reason=request.reason,
+        detail=f"command {command.command_id}",
+    )
+    session.commit()
+    services.publisher.send_command(command)
+    if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
+        services.publisher.publish_config(station_id)
+    return CommandPublic.model_validate(command.model_dump())

@@ -1,0 +1,78 @@
+"""A station's stored rules as the pure policy sees them, and the opening-hours format."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from typing import Any
+
+from protocol.payloads import StationMode
+from server.access.policy import (
+    Emergency,
+    OpeningHours,
+    PassbackMode,
+    Span,
+    StationRules,
+)
+from server.stations.models import Station
+
+DAYS = 7
+
+
+def _span(value: Any, where: str) -> Span | None:
+    if value is None:
+        return None  # closed all day
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValueError(f'{where}: expected ["HH:MM", "HH:MM"] or null')
+    try:
+        opens, closes = (time.fromisoformat(str(part)) for part in value)
+    except ValueError:
+        raise ValueError(f'{where}: times must look like "08:00"') from None
+    return Span(opens, closes)
+
+
+def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
+    """``{"weekly": [7 spans, Monday first], "holidays": {"YYYY-MM-DD": span}}``; a span is
+    ``["08:00", "22:00"]`` (past midnight when it closes earlier than it opens) or null
+    (closed). Raises ValueError naming what is wrong."""
+    weekly = raw.get("weekly")
+    if not isinstance(weekly, list) or len(weekly) != DAYS:
+        raise ValueError("opening_hours.weekly: seven days, Monday first")
+    holidays_raw = raw.get("holidays", {})
+    if not isinstance(holidays_raw, dict):
+        raise ValueError("opening_hours.holidays: an object of dates")
+    holidays: dict[date, Span | None] = {}
+    for day, span in holidays_raw.items():
+        try:
+            holidays[date.fromisoformat(day)] = _span(span, f"opening_hours.holidays.{day}")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                str(exc)
+                if "opening_hours" in str(exc)
+                else f"opening_hours.holidays: {day!r} is not a date"
+            ) from None
+    spans = tuple(_span(span, f"opening_hours.weekly[{i}]") for i, span in enumerate(weekly))
+    return OpeningHours(weekly=spans, holidays=holidays)
+
+
+def rules_of(station: Station) -> StationRules:
+    hours = (
+        parse_opening_hours(json.loads(station.opening_hours)) if station.opening_hours else None
+    )
+    return StationRules(
+        capacity=station.capacity,
+        soft_limit=station.soft_limit,
+        hours=hours,
+        lockdown=station.lockdown,
+        maintenance=station.maintenance,
+        emergency=Emergency(station.emergency) if station.emergency else None,
+        passback=PassbackMode(station.passback),
+    )
+
+
+def mode_of(station: Station) -> StationMode:
+    if station.maintenance:
+        return StationMode.MAINTENANCE
+    if station.emergency:
+        return StationMode.FREE_ENTRY
+    return StationMode.NORMAL

@@ -1,0 +1,41 @@
+"""The staff pages' language: ``?lang=en`` or ``?lang=zh`` switches and is remembered in a
+cookie; the words themselves are in the catalogue (``i18n``: ``page.*`` and ``code.*``)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+import i18n
+
+LANG_COOKIE = "ws_lang"
+LANGUAGES = i18n.LANGUAGES
+
+
+def language_of(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in LANGUAGES else "zh"
+
+
+class Texts:
+    """``t("key")`` or ``t("key", n=3)`` in a template."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._words = i18n.catalogue(language)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._words["page." + key]
+        return text.format(**values) if values else text
+
+    def code(self, value: str | None) -> str:
+        """A stored code (event kind, alarm, action, reason) in words, or as it is."""
+        if not value:
+            return ""
+        return self._words.get("code." + value, value)
+
+    def as_dict(self, *keys: str) -> dict[str, str]:
+        """A few words for the page's script."""
+        return {key: self._words["page." + key] for key in keys}

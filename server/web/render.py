@@ -1,0 +1,99 @@
+"""How pages are made: the Jinja2 templates and static files every page uses (no CDN: stations
+and offices may have no internet), and ``render_page``, which gives each staff page its
+language, its words, the logged-in account and the CSRF token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from server.core.localtime import as_local
+from server.staff.models import Role
+from server.staff.repo import Authenticated
+from server.web.language import LANG_COOKIE, Texts, language_of
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _local(value: datetime | None) -> str:
+    """Union staff read China time."""
+    return "" if value is None else as_local(value).strftime("%m-%d %H:%M:%S")
+
+
+templates.env.filters["local"] = _local
+
+# The words the pages' script (static/staff.js) needs.
+SCRIPT_WORDS = (
+    "online",
+    "offline",
+    "since",
+    "shown",
+    "live",
+    "reconnecting",
+    "wrong_login",
+    "locked",
+    "login_failed",
+    "error",
+    "forbidden",
+    "door_locked",
+    "door_unlocked",
+    "door_open",
+    "door_closed",
+    "door_held_open",
+    "door_forced_open",
+    "lockdown",
+    "maintenance",
+)
+
+
+def _switch_url(request: Request, language: str, switch_path: str | None) -> str:
+    """The same page in the other language, its query kept (a form's answer: ``switch_path``,
+    since the form's own address cannot be fetched)."""
+    if switch_path is not None:
+        params: dict[str, str] = {}
+    else:
+        params = dict(request.query_params)
+    params["lang"] = "en" if language == "zh" else "zh"
+    return f"{switch_path or request.url.path}?{urlencode(params)}"
+
+
+def render_page(
+    request: Request,
+    template: str,
+    staff: Authenticated | None,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    no_store: bool = False,
+    switch_path: str | None = None,
+) -> HTMLResponse:
+    language = language_of(request)
+    t = Texts(language)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": t,
+            "lang": language,
+            "staff": staff.user if staff else None,
+            "csrf_token": staff.csrf_token if staff else "",
+            "is_operator": staff is not None and staff.user.role.rank >= Role.OPERATOR.rank,
+            "script_words": t.as_dict(*SCRIPT_WORDS),
+            "path": request.url.path,
+            "other_language_url": _switch_url(request, language, switch_path),
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") == language:
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86_400, samesite="lax")
+    if no_store:
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,191 @@
+"""The dashboard's arithmetic: occupancy rebuilt from events, buckets, visits per local day and
+week, peak hours, CSV cells; the SVG charts; the live stream's diffs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from server.core.csv_export import to_csv
+from server.reports.figures import (
+    CountSet,
+    Entry,
+    Passing,
+    Period,
+    Range,
+    bucket_occupancy,
+    history_window,
+    local_day_bounds,
+    occupancy_steps,
+    peak_hours,
+    totals_by_period,
+    unique_riders,
+    visits_by_period,
+)
+from server.reports.live import changed_rows, station_stream
+from server.reports.models import StationRow
+from server.web.charts import bar_chart, step_chart
+
+T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 Monday in Shanghai
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_steps_walk_back_from_the_current_count() -> None:
+    changes = [Passing(at(10), 1), Passing(at(20), 1), Passing(at(30), -1), Passing(at(-5), 1)]
+    start, steps = occupancy_steps(current=3, changes=changes, since=at(0), until=at(60))
+    assert start == 2  # three now, two came in and one left in the window
+    assert steps == [(at(10), 3), (at(20), 4), (at(30), 3)]
+
+
+def test_a_correction_is_undone_to_its_value_before() -> None:
+    changes = [Passing(at(10), 1), CountSet(at(20), before=1, after=5), Passing(at(30), -1)]
+    start, steps = occupancy_steps(current=4, changes=changes, since=at(0), until=at(60))
+    assert (start, [v for _, v in steps]) == (0, [1, 5, 4])
+
+
+def test_undoing_never_goes_below_zero() -> None:
+    start, _ = occupancy_steps(current=0, changes=[Passing(at(1), 1)], since=at(0), until=at(60))
+    assert start == 0
+
+
+def test_buckets_keep_a_short_peak() -> None:
+    steps = [(at(1), 1), (at(2), 0), (at(7), 2)]
+    points = bucket_occupancy(
+        start_value=0, steps=steps, since=at(0), until=at(15), step=timedelta(minutes=5)
+    )
+    assert [(p.occupancy, p.peak) for p in points] == [(0, 1), (2, 2), (2, 2)]
+    assert [p.start for p in points] == [at(0), at(5), at(10)]
+    with pytest.raises(ValueError, match="positive"):
+        bucket_occupancy(start_value=0, steps=[], since=at(0), until=at(1), step=timedelta(0))
+
+
+def test_history_window_is_aligned_and_ends_now() -> None:
+    now = at(62.5)
+    since, until = history_window(Range.DAY, now)
+    assert until == now
+    assert since == at(65) - timedelta(hours=24)  # 288 buckets, the last one running
+    since, until = history_window(Range.WEEK, now)
+    assert since == at(120) - timedelta(days=7)
+
+
+def test_visits_per_local_day_and_week() -> None:
+    late_sunday_utc = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)  # 01:00 Monday 23rd local
+    entries = [
+        Entry("a", late_sunday_utc, "r1"),
+        Entry("a", at(60), "r1"),
+        Entry("a", at(60 * 24 * 2), "r2"),  # Wednesday
+        Entry("a", at(60 * 24 * 7), None),  # next Monday; free entry, no rider
+        Entry("b", at(5), "r1"),
+    ]
+    daily = visits_by_period(entries, Period.DAY)
+    assert [(r.station_id, r.period_start, r.visits, r.unique_riders) for r in daily] == [
+        ("a", date(2026, 11, 23), 2, 1),
+        ("a", date(2026, 11, 25), 1, 1),
+        ("a", date(2026, 11, 30), 1, 0),
+        ("b", date(2026, 11, 23), 1, 1),
+    ]
+    weekly = visits_by_period(entries, Period.WEEK)
+    assert [(r.station_id, r.period_start, r.visits, r.unique_riders) for r in weekly] == [
+        ("a", date(2026, 11, 23), 3, 2),
+        ("a", date(2026, 11, 30), 1, 0),
+        ("b", date(2026, 11, 23), 1, 1),
+    ]
+    assert totals_by_period(daily) == [
+        (date(2026, 11, 23), 3),
+        (date(2026, 11, 25), 1),
+        (date(2026, 11, 30), 1),
+    ]
+    assert unique_riders(entries) == 2
+
+
+def test_peak_hours_are_local() -> None:
+    hours = peak_hours(
+        [Entry("a", at(0), None), Entry("a", at(30), None), Entry("a", at(-60), None)]
+    )
+    assert len(hours) == 24
+    assert (hours[8], hours[7], sum(hours)) == (2, 1, 3)
+
+
+def test_local_day_bounds() -> None:
+    start, end = local_day_bounds(date(2026, 11, 23), date(2026, 11, 24))
+    assert start == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    assert end == datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+
+
+def test_csv_is_excel_friendly_and_safe() -> None:
+    text = to_csv(
+        ("a", "b", "c", "d"), [("=1+2", -3, None, datetime(2026, 11, 23, 0, 0, tzinfo=UTC))]
+    )
+    assert text.startswith("\ufeff")
+    assert text.splitlines()[1] == "'=1+2,-3,,2026-11-23T08:00:00+08:00"
+    assert to_csv(("名",), [("王,五",)]).endswith('"王,五"\r\n')
+
+
+def test_charts_escape_and_scale() -> None:
+    svg = step_chart(title="<x>", values=[0, 3], peaks=[1, 4], labels=["a&b", ""], capacity=10)
+    assert svg.startswith("<svg")
+    assert "&lt;x&gt;" in svg
+    assert "a&amp;b" in svg
+    assert 'class="cap"' in svg
+    assert ">10</text>" in svg  # the axis reaches the capacity
+    bars = bar_chart(title="t", values=[1, 7, 0], labels=["x", "y", "z"])
+    assert bars.count('class="col"') == 3
+    assert "<title>y: 7</title>" in bars
+    assert ">10</text>" in bars  # 7 rounds up to a tidy 10
+    with pytest.raises(ValueError, match="same length"):
+        bar_chart(title="t", values=[1], labels=[])
+
+
+def _row(station_id: str, occupancy: int) -> StationRow:
+    return StationRow(
+        id=station_id,
+        name=station_id,
+        capacity=10,
+        occupancy=occupancy,
+        online=True,
+        online_changed_at=None,
+        door_phase="locked",
+        lockdown=False,
+        maintenance=False,
+        active_alarms=0,
+        last_entry_at=None,
+    )
+
+
+def test_only_changed_rows_are_sent() -> None:
+    sent, changed = changed_rows({}, [_row("a", 0), _row("b", 0)])
+    assert [r.id for r in changed] == ["a", "b"]
+    sent, changed = changed_rows(sent, [_row("a", 0), _row("b", 1)])
+    assert [r.id for r in changed] == ["b"]
+    _, changed = changed_rows(sent, [_row("a", 0), _row("b", 1)])
+    assert changed == []
+
+
+def test_stream_sends_changes_and_heartbeats() -> None:
+    counts = iter([0, 0, 1, 1, 1])
+    ticks = iter(range(100))
+
+    def read() -> list[StationRow]:
+        return [_row("a", next(counts))]
+
+    async def collect(stream: AsyncIterator[str]) -> list[str]:
+        return [message async for message in stream]
+
+    stream = station_stream(
+        read, poll_s=0, heartbeat_s=2, max_s=11, clock=lambda: float(next(ticks))
+    )
+    # A thread of its own: Playwright's session-wide browser keeps an event loop running in
+    # this one when the browser tests ran first.
+    with ThreadPoolExecutor(1) as pool:
+        messages = pool.submit(asyncio.run, collect(stream)).result()
+    assert messages[0] == "retry: 3000\n\n"
+    kinds = [m.split("\n")[0] for m in messages[1:]]
+    assert kinds == ["event: stations", ": keepalive", "event: stations", ": keepalive"]
+    assert '"occupancy": 1' in messages[3]
