@@ -32,8 +32,9 @@ from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.config import AgentSettings
+from station_agent.loop import StationAgent
+from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
-from station_agent.service import Hardware, StationAgent
 
 STATION_NAMES = (
     "人民路暖心驿站",

@@ -6,12 +6,13 @@ Hardware callbacks (door contact, exit button) may run on any thread; the agent 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from protocol.payloads import AccessRequest, Heartbeat, StationEvent, StationState
+from protocol.payloads import AccessRequest, Heartbeat, StationEvent
 from protocol.reasons import Reason
 
 Frame = npt.NDArray[np.uint8]
@@ -106,4 +107,19 @@ class Transport(Protocol):
 
     def publish_heartbeat(self, heartbeat: Heartbeat) -> None: ...
 
-    def publish_state(self, state: StationState) -> None: ...
+    def publish_state(self, *, online: bool) -> None:
+        """The retained state message: online at every connect; offline as the last will, and
+        as the goodbye of a clean stop."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """The devices of one station, as the agent is given them."""
+
+    camera: Camera
+    decoder: QrDecoder
+    lock: Lock
+    door: DoorSensor
+    exit_button: ExitButton
+    display: Display

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import queue
 import uuid
 
 from station_agent.adapters.mqtt_paho import MqttTransport
 from station_agent.adapters.store_sqlite import AgentStore
 from station_agent.config import AgentSettings
-from station_agent.ports import Clock
-from station_agent.service import AgentInput, Hardware, StationAgent
+from station_agent.inbox import Inbox
+from station_agent.loop import StationAgent
+from station_agent.ports import Clock, Hardware
 
 
 def build_agent(
     settings: AgentSettings, hardware: Hardware, clock: Clock
 ) -> tuple[StationAgent, MqttTransport]:
-    inbox: queue.SimpleQueue[AgentInput] = queue.SimpleQueue()
+    inbox: Inbox = Inbox()
     session_id = uuid.uuid4().hex
     transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock)
     store = AgentStore(settings.store_path)  # port Store

@@ -1,10 +1,11 @@
 """The agent's Transport over MQTT 5: requests with response topic and correlation data,
-events at QoS 1, a retained birth message and a last will that marks the station offline."""
+events at QoS 1, a retained birth message, and a last will (or, on a clean stop, a goodbye)
+that marks the station offline. Every message received becomes an ``inbox`` value."""
 
 from __future__ import annotations
 
 import logging
-import queue
+from datetime import UTC, datetime
 
 from mqttlink import Inbound, Link, LinkSettings, Will
 from protocol import topics
@@ -21,17 +22,17 @@ from protocol.payloads import (
     parse,
 )
 from protocol.topics import Family
+from station_agent import __version__
 from station_agent.config import AgentSettings
-from station_agent.ports import Clock
-from station_agent.service import (
+from station_agent.inbox import (
     AckArrived,
-    AgentInput,
     CommandArrived,
     ConfigArrived,
     DecisionArrived,
+    Inbox,
     LinkChanged,
-    station_state,
 )
+from station_agent.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class MqttTransport:
     def __init__(
         self,
         settings: AgentSettings,
-        inbox: queue.SimpleQueue[AgentInput],
+        inbox: Inbox,
         *,
         session_id: str,
         clock: Clock,
@@ -57,9 +58,6 @@ class MqttTransport:
         self._state_topic = topics.station_topic(self.station_id, Family.STATE)
         self._events_topic = topics.station_topic(self.station_id, Family.EVENTS)
         self._heartbeat_topic = topics.station_topic(self.station_id, Family.HEARTBEAT)
-        offline = station_state(
-            self.station_id, session_id, online=False, now=clock(), lock_type=self._lock_type
-        )
         self._link = Link(
             client_id=f"station-{self.station_id}",
             settings=LinkSettings(
@@ -75,7 +73,7 @@ class MqttTransport:
                 (topics.station_topic(self.station_id, Family.EVENTS_ACK), 1),
                 (topics.station_topic(self.station_id, Family.COMMANDS), 1),
             ],
-            will=Will(self._state_topic, dump(offline)),
+            will=Will(self._state_topic, dump(self._state(online=False))),
             on_connected=self._on_connected,
             on_disconnected=lambda: inbox.put(LinkChanged(connected=False)),
         )
@@ -108,21 +106,25 @@ class MqttTransport:
     def publish_heartbeat(self, heartbeat: Heartbeat) -> None:
         self._link.publish(self._heartbeat_topic, dump(heartbeat), qos=0)
 
-    def publish_state(self, state: StationState) -> None:
+    def publish_state(self, *, online: bool) -> None:
+        state = self._state(online=online)
         info = self._link.publish(self._state_topic, dump(state), qos=1, retain=True)
-        if not state.online and self.is_connected():
+        if not online and self.is_connected():
             info.wait_for_publish(timeout=2.0)  # the goodbye must leave before we disconnect
 
-    def _on_connected(self) -> None:
-        self.publish_state(
-            station_state(
-                self.station_id,
-                self.session_id,
-                online=True,
-                now=self._clock(),
-                lock_type=self._lock_type,
-            )
+    def _state(self, *, online: bool) -> StationState:
+        """Birth (online), last will and goodbye (offline) of this session."""
+        return StationState(
+            station_id=self.station_id,
+            online=online,
+            session_id=self.session_id,
+            agent_version=__version__,
+            at=datetime.fromtimestamp(self._clock(), UTC),
+            lock_type=self._lock_type,
         )
+
+    def _on_connected(self) -> None:
+        self.publish_state(online=True)
         self._inbox.put(LinkChanged(connected=True))
 
     def _on_message(self, message: Inbound) -> None:

@@ -26,8 +26,9 @@ from server.stations.models import Station
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.adapters.mqtt_paho import MqttTransport
 from station_agent.config import AgentSettings
+from station_agent.loop import StationAgent
+from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
-from station_agent.service import Hardware, StationAgent
 from tests.support.waiting import wait_for
 
 

@@ -1,0 +1,233 @@
+"""The agent's loop: one thread owns all state; the camera is polled, everything else is queued.
+
+Hardware callbacks and the MQTT adapter only put ``inbox`` values into the queue, so no state
+is shared between threads and no handler runs inside a network callback. The loop takes each
+input to the flow it belongs to, and on every turn reads a frame when one is due, then runs the
+timers (decision deadlines, the door's), drains the outbox and sends the heartbeat when due:
+
+- ``access.py``: scan → local check → request → decision (or the station's own) → grant/deny;
+- ``control.py``: config, commands, lockdown and mode;
+- ``outbox.py``: events committed, sent in order, deleted on the server's acknowledgement;
+- ``doorway.py``: the door machine of ``core/door.py`` driving the lock;
+- ``heartbeat.py``: the station's health, every ``heartbeat_s``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+from protocol.payloads import EventKind, Passage, StationMode
+from station_agent.access import AccessFlow
+from station_agent.config import AgentSettings
+from station_agent.control import Control
+from station_agent.core.camera_health import classify
+from station_agent.core.door import DoorTimings
+from station_agent.core.scan import StationView
+from station_agent.doorway import Doorway
+from station_agent.heartbeat import HeartbeatSender
+from station_agent.inbox import (
+    AckArrived,
+    AgentInput,
+    CommandArrived,
+    ConfigArrived,
+    DecisionArrived,
+    DoorChanged,
+    ExitPressed,
+    Inbox,
+    LinkChanged,
+)
+from station_agent.outbox import OutboxSender
+from station_agent.ports import Clock, Hardware, Store, Transport
+from station_agent.state import AgentState
+
+
+class StationAgent:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        hardware: Hardware,
+        transport: Transport,
+        inbox: Inbox,
+        clock: Clock,
+        session_id: str,
+        store: Store,
+    ) -> None:
+        self.settings = settings
+        self.station_id = settings.station_id
+        self.session_id = session_id
+        self.stopping = threading.Event()
+        self.state = AgentState()
+        self.final_outbox_depth = 0  # left unacknowledged at the last stop
+        self._hw = hardware
+        self._transport = transport
+        self._inbox = inbox
+        self._clock = clock
+        self._store = store
+        now = clock()
+        self._outbox = OutboxSender(
+            self.station_id,
+            store,
+            transport,
+            window=settings.outbox_window,
+            resend_s=settings.outbox_resend_s,
+        )
+        timings = DoorTimings(
+            unlock_s=settings.unlock_s,
+            held_open_s=settings.held_open_s,
+            debounce_s=settings.door_debounce_s,
+            camera_trouble_s=settings.camera_trouble_s,
+        )
+        self._doorway = Doorway(hardware.lock, self._outbox, timings, clock)
+        self._access = AccessFlow(
+            settings,
+            self.state,
+            store=store,
+            transport=transport,
+            outbox=self._outbox,
+            doorway=self._doorway,
+            display=hardware.display,
+            now=now,
+        )
+        self._control = Control(settings, self.state, outbox=self._outbox, doorway=self._doorway)
+        self._heartbeat = HeartbeatSender(
+            settings, self.state, session_id=session_id, store=store, transport=transport, now=now
+        )
+        self._next_frame = now
+        hardware.door.subscribe(lambda is_open: inbox.put(DoorChanged(is_open, clock())))
+        hardware.exit_button.subscribe(lambda: inbox.put(ExitPressed(clock())))
+
+    # -- what the demo and tests read --------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return self.state.configured
+
+    @property
+    def mode(self) -> StationMode:
+        return self.state.mode
+
+    @property
+    def lockdown(self) -> bool:
+        return self.state.lockdown
+
+    @property
+    def outbox_depth(self) -> int:
+        return self._outbox.depth
+
+    @property
+    def events_emitted(self) -> int:
+        """Events this process has put into the outbox."""
+        return self._outbox.events_emitted
+
+    # Integration and browser tests reach in under these private names (read and replace the
+    # view, read the highest seq sent); kept until they use ``state`` and the public ones.
+    @property
+    def _view(self) -> StationView | None:
+        return self.state.view
+
+    @_view.setter
+    def _view(self, view: StationView | None) -> None:
+        self.state.view = view
+
+    @property
+    def _highest_sent(self) -> int:
+        return self._outbox.highest_sent
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self) -> None:
+        """Run until ``stopping`` is set; then relock and say goodbye."""
+        self._transport.start()
+        self._next_frame = self._clock()
+        try:
+            while not self.stopping.is_set():
+                wake_at = min(self._next_frame, self._heartbeat.due_at)
+                self.run_once(wait_s=max(0.0, wake_at - self._clock()))
+            self._record_what_is_queued()
+            self._hw.lock.lock()
+            self._flush(self._clock() + self.settings.shutdown_flush_s)
+        finally:
+            self.final_outbox_depth = self._store.depth()
+            self._hw.lock.lock()
+            self._transport.publish_state(online=False)
+            self._transport.stop()
+            self._hw.camera.close()
+            self._store.close()
+
+    def run_once(self, wait_s: float = 0.0) -> None:
+        """One turn: whatever is queued (waiting up to ``wait_s`` for the first), a frame when
+        one is due, then the timers, the outbox and the heartbeat."""
+        try:
+            self.handle(self._inbox.get(timeout=wait_s))
+            while True:  # drain whatever else is waiting before the next frame
+                self.handle(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        now = self._clock()
+        if now >= self._next_frame:
+            self._next_frame = now + self.settings.frame_interval_s
+            self._read_frame()
+        now = self._clock()
+        self._access.expire(now)
+        self._doorway.tick(now)
+        self._drain(now)
+        self._heartbeat.tick(now)
+
+    def handle(self, item: AgentInput) -> None:
+        now = self._clock()
+        match item:
+            case DecisionArrived(decision):
+                self._access.on_decision(decision, now)
+            case ConfigArrived(config):
+                self._control.on_config(config, now)
+            case AckArrived(ack):
+                self._outbox.on_ack(ack)
+            case LinkChanged(connected):
+                self.state.connected = connected
+                self._outbox.link_changed()
+                if not connected:
+                    self._access.link_lost(now)
+            case CommandArrived(command, retained):
+                self._control.on_command(command, retained, now)
+            case DoorChanged(is_open, at):
+                self._doorway.contact(is_open, at)
+            case ExitPressed(at):
+                self._outbox.emit(EventKind.EXIT_PRESSED, at)
+                self._doorway.release(Passage.EXIT, at)
+
+    def _read_frame(self) -> None:
+        frame = self._hw.camera.read()
+        now = self._clock()
+        self._doorway.camera(classify(frame), now)
+        if frame is None:
+            return
+        self._heartbeat.frame_seen(now)
+        for text in self._hw.decoder.decode(frame):
+            self._access.on_scan(text, self._clock())
+
+    def _drain(self, now: float) -> None:
+        if self.state.connected:
+            self._outbox.drain(now)
+
+    # -- stopping ----------------------------------------------------------------------
+    def _record_what_is_queued(self) -> None:
+        """On the way out: door and button changes already queued still get into the outbox."""
+        try:
+            while True:
+                item = self._inbox.get_nowait()
+                if isinstance(item, DoorChanged | ExitPressed):
+                    self.handle(item)
+        except queue.Empty:
+            return
+
+    def _flush(self, deadline: float) -> None:
+        """On the way out, give the outbox a bounded moment to empty; what stays is sent at
+        the next start."""
+        while self.state.connected and self._store.depth() and self._clock() < deadline:
+            try:
+                item = self._inbox.get(timeout=0.05)
+            except queue.Empty:
+                pass
+            else:
+                if isinstance(item, AckArrived | LinkChanged):
+                    self.handle(item)
+            self._drain(self._clock())

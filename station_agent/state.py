@@ -1,0 +1,36 @@
+"""What the station knows right now, shared by the flows of the agent.
+
+The loop owns one ``AgentState``; the flows it dispatches to read it and change it, all on the
+loop's thread. Each flow keeps its own bookkeeping (pending requests, events in flight, commands
+seen) to itself; only what several of them need lives here. (The retained online/offline
+``state`` message on MQTT is another thing: the transport builds it.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol.payloads import StationMode
+from protocol.reasons import Reason
+from station_agent.core.scan import StationView
+
+
+@dataclass(slots=True)
+class AgentState:
+    view: StationView | None = None  # keys, audience, denylist: from the last config applied
+    mode: StationMode = StationMode.NORMAL
+    lockdown: bool = False
+    connected: bool = False  # the link to the broker, as the transport last reported it
+    clock_offset_s: float | None = None  # server minus station, measured from decisions
+
+    @property
+    def configured(self) -> bool:
+        return self.view is not None
+
+    def standing_refusal(self) -> Reason | None:
+        """Why the station is closed to everyone now (no need to ask the server), or None."""
+        if self.lockdown:
+            return Reason.LOCKDOWN
+        if self.mode is StationMode.MAINTENANCE:
+            return Reason.MAINTENANCE
+        return None

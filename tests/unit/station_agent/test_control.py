@@ -1,0 +1,151 @@
+"""Commands and config through the agent's loop: each command acts at most once and is answered;
+a config applies when it is not older than the one the station has."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_sim.display import Shown
+from protocol.payloads import CommandKind, EventKind, StationConfig, StationMode
+from protocol.reasons import Reason
+from station_agent.inbox import CommandArrived, ConfigArrived
+from tests.unit.station_agent.rig import KID, NOW, Rig, command, config, token
+
+
+def _answers(rig: Rig) -> list[tuple[EventKind, str | None]]:
+    return [
+        (event.kind, event.detail)
+        for event in rig.events(EventKind.COMMAND_DONE, EventKind.COMMAND_REFUSED)
+    ]
+
+
+def test_a_remote_unlock_is_done_once_and_answered() -> None:
+    rig = Rig.build()
+    unlock = command(CommandKind.REMOTE_UNLOCK)
+
+    rig.send(unlock)
+    assert rig.lock.unlocked
+    [done] = rig.events(EventKind.COMMAND_DONE)
+    assert done.command_id == unlock.command.command_id
+    assert done.detail == "remote_unlock by staff-wang: test"
+
+    rig.turn(rig.settings.unlock_s + 0.1)
+    assert not rig.lock.unlocked
+    rig.send(unlock)  # the same command again: a replayed message
+    assert rig.lock.unlock_count == 1
+    assert _answers(rig)[-1] == (EventKind.COMMAND_REFUSED, "remote_unlock: repeated")
+
+
+@pytest.mark.parametrize(
+    ("arrived", "detail"),
+    [
+        (command(CommandKind.REMOTE_UNLOCK, retained=True), "remote_unlock: retained"),
+        (command(CommandKind.REMOTE_UNLOCK, now=NOW - 60), "remote_unlock: expired"),
+        (command(CommandKind.REMOTE_UNLOCK, expires_in_s=600), "remote_unlock: too_far_ahead"),
+        (command(CommandKind.SET_MODE), "set_mode: incomplete"),  # which mode?
+    ],
+    ids=["retained", "expired", "too far ahead", "incomplete"],
+)
+def test_a_command_refused_does_nothing_and_is_answered(
+    arrived: CommandArrived, detail: str
+) -> None:
+    rig = Rig.build()
+    rig.send(arrived)
+
+    assert rig.lock.unlock_count == 0
+    assert rig.agent.mode is StationMode.NORMAL
+    assert _answers(rig) == [(EventKind.COMMAND_REFUSED, detail)]
+
+
+def test_a_command_for_another_station_is_not_even_answered() -> None:
+    rig = Rig.build()
+    rig.send(command(CommandKind.REMOTE_UNLOCK, station_id="station-02"))
+    assert rig.lock.unlock_count == 0
+    assert rig.events() == []
+
+
+def test_lockdown_relocks_and_refuses_everyone_until_released() -> None:
+    rig = Rig.build()
+    rig.exit_button.press()
+    rig.turn()
+    assert rig.lock.unlocked  # someone on the way out
+
+    rig.send(command(CommandKind.LOCKDOWN))
+    assert rig.agent.lockdown
+    assert not rig.lock.unlocked
+    rig.send(command(CommandKind.REMOTE_UNLOCK))
+    text, _ = token()
+    rig.scan(text)
+    assert rig.lock.unlock_count == 1
+    assert rig.shown == [Shown(allowed=False, reason=Reason.LOCKDOWN)]
+    assert rig.transport.requests == []
+
+    rig.send(command(CommandKind.LOCKDOWN_RELEASE))
+    assert not rig.agent.lockdown
+    rig.send(command(CommandKind.REMOTE_UNLOCK))
+    assert rig.lock.unlock_count == 2
+    assert _answers(rig) == [
+        (EventKind.COMMAND_DONE, "lockdown by staff-wang: test"),
+        (EventKind.COMMAND_REFUSED, "remote_unlock: station in lockdown"),
+        (EventKind.COMMAND_DONE, "lockdown_release by staff-wang: test"),
+        (EventKind.COMMAND_DONE, "remote_unlock by staff-wang: test"),
+    ]
+
+
+def test_set_mode_changes_what_the_door_does() -> None:
+    rig = Rig.build()
+    rig.send(command(CommandKind.SET_MODE, mode=StationMode.MAINTENANCE))
+
+    assert rig.agent.mode is StationMode.MAINTENANCE
+    text, _ = token()
+    rig.scan(text)
+    assert rig.shown == [Shown(allowed=False, reason=Reason.MAINTENANCE)]
+    assert _answers(rig) == [(EventKind.COMMAND_DONE, "set_mode by staff-wang: test")]
+
+
+def test_a_newer_config_is_applied_and_an_older_one_ignored() -> None:
+    rig = Rig.build()
+    view = rig.agent.state.view
+    assert view is not None
+    assert view.config_version == 1
+
+    rig.send(ConfigArrived(config(3, mode=StationMode.FREE_ENTRY, denylist={"r-9": 2})))
+    view = rig.agent.state.view
+    assert view is not None
+    assert (view.config_version, dict(view.denylist)) == (3, {"r-9": 2})
+    assert rig.agent.mode is StationMode.FREE_ENTRY
+
+    rig.send(ConfigArrived(config(2, mode=StationMode.MAINTENANCE)))
+    assert rig.agent.state.view is view
+    assert rig.agent.mode is StationMode.FREE_ENTRY
+
+    # The same version published again later: a fresher denylist, so offline entry stays on.
+    rig.send(ConfigArrived(config(3, issued_at=NOW + 300)))
+    view = rig.agent.state.view
+    assert view is not None
+    assert view.issued_at == NOW + 300
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [config(5, station_id="station-02"), config(5, keys={KID: "not a key"})],
+    ids=["another station", "a key that does not parse"],
+)
+def test_a_config_for_another_station_or_with_a_bad_key_is_ignored(stray: StationConfig) -> None:
+    rig = Rig.build()
+    before = rig.agent.state.view
+    rig.send(ConfigArrived(stray))
+    assert rig.agent.state.view is before
+
+
+def test_a_config_in_lockdown_relocks_the_door() -> None:
+    rig = Rig.build()
+    rig.exit_button.press()
+    rig.turn()
+    assert rig.lock.unlocked
+
+    rig.send(ConfigArrived(config(2, lockdown=True)))
+
+    assert rig.agent.lockdown
+    assert not rig.lock.unlocked
+    assert rig.events(EventKind.COMMAND_DONE) == []  # a config is not a command: no answer
