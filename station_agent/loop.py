@@ -23,7 +23,6 @@ from station_agent.config import AgentSettings
 from station_agent.control import Control
 from station_agent.core.camera_health import classify
 from station_agent.core.door import DoorTimings
-from station_agent.core.scan import StationView
 from station_agent.doorway import Doorway
 from station_agent.heartbeat import HeartbeatSender
 from station_agent.inbox import (
@@ -119,19 +118,15 @@ class StationAgent:
         """Events this process has put into the outbox."""
         return self._outbox.events_emitted
 
-    # Integration and browser tests reach in under these private names (read and replace the
-    # view, read the highest seq sent); kept until they use ``state`` and the public ones.
     @property
-    def _view(self) -> StationView | None:
-        return self.state.view
-
-    @_view.setter
-    def _view(self, view: StationView | None) -> None:
-        self.state.view = view
-
-    @property
-    def _highest_sent(self) -> int:
+    def highest_sent(self) -> int:
+        """The highest outbox seq sent to the server so far."""
         return self._outbox.highest_sent
+
+    @property
+    def store(self) -> Store:
+        """The outbox and replay cache (for tools and tests to read)."""
+        return self._store
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:

@@ -238,7 +238,7 @@ def test_enrol_and_revoke_then_refused_at_the_door(
     expect(row.locator(".status")).to_contain_text("已停用")
 
     wait_for(
-        lambda: station.agent._view is not None and rider_id in station.agent._view.denylist,
+        lambda: rider_id in getattr(station.agent.state.view, "denylist", {}),
         what="the denylist to reach the station",
     )
     shown = enter(station.sim, qr_png(token), random.Random(2), _no_pause)

@@ -42,7 +42,7 @@ def test_revoked_rider_is_refused_within_seconds(
     station = _station(server, make_station)
     rider_id, link = server.enrol()
     token = server.token(link)  # a code already on the rider's screen
-    config_before = station.agent._view
+    config_before = station.agent.state.view
     assert config_before is not None
 
     reply = server.client.post(f"/api/riders/{rider_id}/revoke")
@@ -51,7 +51,7 @@ def test_revoked_rider_is_refused_within_seconds(
     assert reply.json()["revoked_at"] is not None
     # The station learns it from its config, without asking anyone (here: within 5 s).
     wait_for(
-        lambda: station.agent._view is not None and rider_id in station.agent._view.denylist,
+        lambda: rider_id in getattr(station.agent.state.view, "denylist", {}),
         timeout_s=5,
         what="the denylist to reach the station",
     )
@@ -70,13 +70,13 @@ def test_server_refuses_a_revoked_rider_even_if_a_station_missed_the_denylist(
     rider_id, link = server.enrol()
     token = server.token(link)
     server.client.post(f"/api/riders/{rider_id}/revoke").raise_for_status()
-    wait_for(lambda: station.agent._view and rider_id in station.agent._view.denylist)
+    wait_for(lambda: station.agent.state.view and rider_id in station.agent.state.view.denylist)
     # Simulate a station whose config is behind: forget the denylist locally.
-    view = station.agent._view
+    view = station.agent.state.view
     assert view is not None
     from dataclasses import replace
 
-    station.agent._view = replace(view, denylist={})
+    station.agent.state.view = replace(view, denylist={})
 
     assert _show(station, qr_png(token)) == (False, Reason.REVOKED)
     [decision] = server.decisions(station.station_id)
@@ -135,17 +135,17 @@ def test_key_rotation_keeps_old_codes_valid_and_new_ones_work(
     station = _station(server, make_station)
     _, link = server.enrol()
     old_code = server.qr_png(link)
-    old_kids = set(station.agent._view.keys) if station.agent._view else set()
+    old_kids = set(station.agent.state.view.keys) if station.agent.state.view else set()
 
     reply = server.client.post("/api/keys/rotate")
 
     assert reply.status_code == 201, reply.text
     new_kid = reply.json()["kid"]
     wait_for(
-        lambda: station.agent._view is not None and new_kid in station.agent._view.keys,
+        lambda: station.agent.state.view is not None and new_kid in station.agent.state.view.keys,
         what="the new key to reach the station before it signs",
     )
-    assert old_kids <= set(station.agent._view.keys)
+    assert old_kids <= set(station.agent.state.view.keys)
     # Propagation delay (60 s by default) not yet over: codes are still signed by the old key.
     now = datetime.now(UTC)
     assert server.services.keys.ring.signer(now).kid in old_kids

@@ -52,7 +52,7 @@ def test_valid_code_enters_when_the_server_is_silent(
     assert station.sim.lock.unlock_count == 1
     # Recorded locally, waiting for a server to acknowledge it.
     wait_for(lambda: station.agent.outbox_depth == 3, what="grant, opened, closed in the outbox")
-    [(_, payload)] = station.agent._store.pending(limit=1)
+    [(_, payload)] = station.agent.store.pending(limit=1)
     grant = json.loads(payload)
     assert (grant["kind"], grant["decided_by"]) == ("access_granted", "station")
 
@@ -88,8 +88,8 @@ def test_bad_acknowledgements_delete_nothing(
     station, _ = _silent_station(broker, make_station)
     for i in range(3):
         assert _show(station, qr_png(f"https://example.com/{i}"))[0] is False
-    wait_for(lambda: station.agent._highest_sent == 3, what="three events sent")
-    epoch = station.agent._store.epoch
+    wait_for(lambda: station.agent.highest_sent == 3, what="three events sent")
+    epoch = station.agent.store.epoch
     ack_topic = topics.station_topic(station.station_id, Family.EVENTS_ACK)
 
     def ack(**fields: object) -> bytes:
