@@ -1,10 +1,12 @@
-"""One MQTT 5 connection: TCP_NODELAY, resubscribe on every connect, thread-safe publish."""
+"""One MQTT 5 connection: TLS that verifies the broker, TCP_NODELAY, resubscribe on every
+connect, thread-safe publish, MQTT 5 user properties both ways (signatures travel in them)."""
 
 from __future__ import annotations
 
 import logging
 import random
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,11 @@ class Inbound:
     retain: bool
     response_topic: str | None = None
     correlation_data: bytes | None = None
+    user_properties: tuple[tuple[str, str], ...] = ()
+
+    def user_property(self, name: str) -> str | None:
+        """The first user property of that name (MQTT 5 allows repeats; we never send any)."""
+        return next((value for key, value in self.user_properties if key == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,7 @@ class Will:
     payload: bytes
     qos: int = 1
     retain: bool = True
+    user_properties: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,9 @@ class LinkSettings:
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    # TLS: the CA that signed the broker's certificate (PEM file). None: plain MQTT, which the
+    # project uses only on loopback where a test needs it.
+    ca_file: str | None = None
     keepalive_s: int = 30
     # The first retry after a lost connection waits min + a random share of jitter, and each
     # failed retry doubles that, up to max: after a broker restart, stations come back spread
@@ -78,8 +89,23 @@ class Link:
         )
         if self.settings.username is not None:
             client.username_pw_set(self.settings.username, self.settings.password)
+        if self.settings.ca_file is not None:
+            # Verifies the broker's certificate and its host name; TLS 1.2 at least.
+            context = ssl.create_default_context(cafile=self.settings.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            client.tls_set_context(context)
         if self.will is not None:
-            client.will_set(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
+            will_properties = None
+            if self.will.user_properties:
+                will_properties = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
+                will_properties.UserProperty = list(self.will.user_properties)
+            client.will_set(
+                self.will.topic,
+                self.will.payload,
+                self.will.qos,
+                self.will.retain,
+                properties=will_properties,
+            )
         self._rng = random.Random()
         self.reconnects = 0
         self._client = client
@@ -126,10 +152,18 @@ class Link:
         response_topic: str | None = None,
         correlation_data: bytes | None = None,
         expiry_s: int | None = None,
+        user_properties: Sequence[tuple[str, str]] = (),
     ) -> mqtt.MQTTMessageInfo:
         properties: Properties | None = None
-        if response_topic is not None or correlation_data is not None or expiry_s is not None:
+        if (
+            response_topic is not None
+            or correlation_data is not None
+            or expiry_s is not None
+            or user_properties
+        ):
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if user_properties:
+                properties.UserProperty = list(user_properties)
             if response_topic is not None:
                 properties.ResponseTopic = response_topic
             if correlation_data is not None:
@@ -179,6 +213,7 @@ class Link:
         props = message.properties
         response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        user = getattr(props, "UserProperty", None) if props is not None else None
         try:
             self.on_message(
                 Inbound(
@@ -187,6 +222,7 @@ class Link:
                     retain=bool(message.retain),
                     response_topic=response_topic,
                     correlation_data=correlation,
+                    user_properties=tuple((str(k), str(v)) for k, v in user or ()),
                 )
             )
         except Exception:

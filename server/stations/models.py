@@ -70,6 +70,10 @@ class Station(StationBase, table=True):
     camera_ok: bool | None = None
     outbox_depth: int | None = None
     offline_refusal: str | None = Field(default=None, max_length=32)
+    # Identity, from provisioning: the station's Ed25519 public key (it signs what it reports)
+    # and its broker password, stored only as Mosquitto's own hash ($7$: PBKDF2-SHA512).
+    public_key: str | None = Field(default=None, max_length=64)
+    broker_password_hash: str | None = Field(default=None, max_length=200)
 
 
 class StationPublic(StationBase):
