@@ -29,7 +29,7 @@ from demo.processes import free_port
 from demo.server_process import ServerProcess
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
-from protocol.payloads import StationState, parse
+from protocol.payloads import ProvisioningBundle, StationState, parse
 from protocol.topics import Family
 from tests.support.station_process import StationProcess
 
@@ -91,15 +91,18 @@ def main() -> None:
     ids = [f"soak-{i:03d}" for i in range(args.stations)]
     with closing(server.client()) as http:
         links = {}
+        bundles = {}
         for sid in ids:
-            http.post("/api/stations", json={"id": sid, "name": sid, "capacity": 50})
+            reply = http.post("/api/stations", json={"id": sid, "name": sid, "capacity": 50})
+            bundles[sid] = ProvisioningBundle.model_validate(
+                reply.raise_for_status().json()["bundle"]
+            )
             links[sid] = [
                 http.post("/api/riders", json={}).json()["link"] for _ in range(args.riders)
             ]
     stations = {
         sid: StationProcess(
-            sid,
-            broker_port=broker.port,
+            bundles[sid],
             data_dir=work / sid,
             server_url=server.base_url,
             rider_links=links[sid],
@@ -152,7 +155,7 @@ def main() -> None:
     produced = 0
     for sid, station in stations.items():
         station.stop()
-        drainer = StationProcess(sid, broker_port=broker.port, data_dir=work / sid)
+        drainer = StationProcess(bundles[sid], data_dir=work / sid)
         drainer.wait_ready()
         deadline = time.monotonic() + 60
         while outbox_depth(work / sid) and time.monotonic() < deadline:

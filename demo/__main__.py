@@ -30,8 +30,9 @@ from demo.server_process import ServerProcess, staff_client
 from demo.tap import EventTap
 from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
+from protocol.payloads import ProvisioningBundle
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
-from station_agent.config import AgentSettings
+from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
@@ -74,16 +75,11 @@ class Stations:
         self.sims: list[SimStation] = []
         self._agents: list[tuple[StationAgent, threading.Thread]] = []
 
-    def start(
-        self, station_id: str, broker_host: str, broker_port: int, seed: int, data_dir: Path
-    ) -> None:
+    def start(self, bundle: ProvisioningBundle, seed: int, data_dir: Path) -> None:
         sim = SimStation.build(seed=seed)
-        settings = AgentSettings(
-            station_id=station_id,
-            broker_host=broker_host,
-            broker_port=broker_port,
-            frame_interval_s=0.15,
-            data_dir=data_dir / "stations" / station_id,
+        station_id = bundle.station_id
+        settings = settings_from_bundle(
+            bundle, data_dir=data_dir / "stations" / station_id, frame_interval_s=0.15
         )
         hardware = Hardware(
             sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
@@ -183,11 +179,13 @@ def run(argv: list[str] | None = None) -> int:
                 "/api/stations",
                 json={"id": station_id, "name": STATION_NAMES[i], "capacity": args.capacity},
             )
-            if reply.status_code != 409:  # attached to a server that knows it already
-                reply.raise_for_status()
-            stations.start(
-                station_id, broker_host, broker_port, seed=args.seed + i, data_dir=args.data_dir
-            )
+            if reply.status_code == 409:  # attached to a server that knows it already
+                reply = http.post(
+                    f"/api/stations/{station_id}/provision", json={"reason": "demo restarted"}
+                )
+            reply.raise_for_status()
+            bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
+            stations.start(bundle, seed=args.seed + i, data_dir=args.data_dir)
         tap = EventTap(broker_host, broker_port)
         tap.start()
         stack.callback(tap.stop)

@@ -19,16 +19,18 @@ from types import FrameType
 
 from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
+from protocol.payloads import PayloadError, ProvisioningBundle, parse
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
-from station_agent.config import AgentSettings
+from station_agent.enrolment import settings_from_bundle
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m firmware_sim", description=__doc__)
-    parser.add_argument("--station-id", required=True)
-    parser.add_argument("--broker-port", type=int, required=True)
+    parser.add_argument(
+        "--bundle", type=Path, required=True, help="the station's provisioning bundle (JSON)"
+    )
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--server-url", help="where riders fetch their codes")
     parser.add_argument("--riders-file", type=Path, help="JSON list of rider links")
@@ -36,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat-s", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {args.station_id} %(message)s")
+    try:
+        bundle = parse(ProvisioningBundle, args.bundle.read_bytes())
+    except (OSError, PayloadError) as exc:
+        print(f"error: cannot use the bundle {args.bundle}: {exc}", file=sys.stderr)
+        return 2
+    station_id = bundle.station_id
+    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {station_id} %(message)s")
     # A flag, not an exception: an exception raised into Thread.join() can leave the thread
     # marked stopped while it still runs (CPython 3.11), and the agent must finish cleanly.
     stop_requested = threading.Event()
@@ -48,12 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
 
     sim = SimStation.build(seed=args.seed)
-    settings = AgentSettings(
-        station_id=args.station_id,
-        broker_port=args.broker_port,
-        data_dir=args.data_dir,
-        heartbeat_s=args.heartbeat_s,
-        frame_interval_s=0.1,
+    settings = settings_from_bundle(
+        bundle, data_dir=args.data_dir, heartbeat_s=args.heartbeat_s, frame_interval_s=0.1
     )
     hardware = Hardware(
         sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     agent, _ = build_agent(settings, hardware, time.time)
     runner = threading.Thread(target=agent.run, name="agent", daemon=True)
     runner.start()
-    print(json.dumps({"station_id": args.station_id, "ready": True}), flush=True)
+    print(json.dumps({"station_id": station_id, "ready": True}), flush=True)
     crowd = None
     if args.riders_file and args.server_url:
         crowd = RiderCrowd(
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         json.dumps(
             {
-                "station_id": args.station_id,
+                "station_id": station_id,
                 "events_emitted": agent.events_emitted,
                 "unlocks": sim.lock.unlock_count,
                 "visits": crowd.visits if crowd else 0,

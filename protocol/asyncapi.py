@@ -20,6 +20,7 @@ from protocol.payloads import (
     StationEvent,
     StationState,
 )
+from protocol.signing import SIGNATURE_PROPERTY
 from protocol.topics import Family
 
 _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
@@ -71,6 +72,22 @@ _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
 ]
 
 
+_SIGNATURE_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "MQTT 5 user properties.",
+    "properties": {
+        SIGNATURE_PROPERTY: {
+            "type": "string",
+            "description": (
+                "<kid>.<base64url Ed25519 signature> of 'WS1|<family>|<station id>|' + the "
+                "payload bytes; up to four (one per key during a rotation)."
+            ),
+        }
+    },
+    "required": [SIGNATURE_PROPERTY],
+}
+
+
 def document() -> dict[str, Any]:
     mode: Literal["validation"] = "validation"
     models = [(model, mode) for _, model, *_ in _CHANNELS]
@@ -84,6 +101,7 @@ def document() -> dict[str, Any]:
             "name": model.__name__,
             "contentType": "application/json",
             "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+            "headers": _SIGNATURE_HEADERS,
             "bindings": {"mqtt": {"qos": qos, "retain": retain}},
         }
         channels[name] = {
@@ -106,7 +124,10 @@ def document() -> dict[str, Any]:
                 "MQTT 5 topics between station agents and the central server, seen from the "
                 "server. Every payload carries its schema version v; receivers validate, log "
                 "and drop what does not validate. Rider tokens are described in "
-                "protocol/credential.py."
+                "protocol/credential.py. Every message is signed (protocol/signing.py): by the "
+                "station's own key when a station sends it, by the server's control keys when "
+                "the server does; the signature travels in the MQTT 5 user property ws-sig and "
+                "an unsigned or mis-signed message is dropped unread."
             ),
         },
         "defaultContentType": "application/json",

@@ -190,6 +190,7 @@ class StationState(_Payload):
 
 
 MAX_DENYLIST = 100_000
+MAX_CONTROL_KEYS = 4
 
 
 class StationConfig(_Payload):
@@ -210,6 +211,10 @@ class StationConfig(_Payload):
     # The station's standing rules, so a station that restarts or decides offline keeps them.
     mode: StationMode = StationMode.NORMAL
     lockdown: bool = False
+    # The server's control keys (kid -> public key) the station pins from now on: the config
+    # itself is signed by a key the station already pins, so a new key is announced under
+    # the old one and a rotation needs no site visit. Empty: keep the keys pinned now.
+    control_keys: Annotated[dict[str, str], Field(max_length=MAX_CONTROL_KEYS)] = {}
 
 
 ModelT = TypeVar("ModelT", bound=_Payload)
@@ -233,3 +238,25 @@ def parse(model: type[ModelT], payload: bytes) -> ModelT:
 
 def dump(message: _Payload) -> bytes:
     return message.model_dump_json(exclude_none=True).encode()
+
+
+BUNDLE_FORMAT: Literal["ws-station-bundle/1"] = "ws-station-bundle/1"
+
+
+class ProvisioningBundle(_Payload):
+    """Everything a station needs to join, made by the server when staff provision it and
+    shown once: where the broker is and how to trust it, the station's broker account, the
+    server's control keys to pin, and the station's own signing key (the server keeps only
+    its public half). Keep it like a password."""
+
+    format: Literal["ws-station-bundle/1"] = BUNDLE_FORMAT
+    station_id: StationId
+    issued_at: Timestamp
+    broker_host: Annotated[str, Field(min_length=1, max_length=253)]
+    broker_port: Annotated[int, Field(ge=1, le=65535)]
+    # PEM of the CA that signed the broker's certificate; None only for plain MQTT on loopback.
+    broker_ca_pem: Annotated[str | None, Field(max_length=16_384)] = None
+    broker_username: StationId
+    broker_password: Annotated[str, Field(min_length=16, max_length=200)]
+    control_keys: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_CONTROL_KEYS)]
+    station_key: Annotated[str, Field(min_length=40, max_length=64)]

@@ -1,4 +1,5 @@
-"""Staff commands against a running server: enrol, revoke, new-link, rotate-key.
+"""Staff commands against a running server: provision, reprovision, enrol, revoke, new-link,
+rotate-key, rotate-control-key.
 
 Each prints what it did, or one line saying what went wrong, and exits non-zero on failure.
 """
@@ -9,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -25,6 +27,19 @@ def _parser() -> argparse.ArgumentParser:
         help="default: the environment variable WS_STAFF_PASSWORD",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    provision = commands.add_parser(
+        "provision", help="add a station; writes its bundle (keep it like a password)"
+    )
+    provision.add_argument("station_id")
+    provision.add_argument("--name", required=True)
+    provision.add_argument("--capacity", type=int, required=True)
+    provision.add_argument("--bundle", required=True, help="file to write the bundle to")
+    reprovision = commands.add_parser(
+        "reprovision", help="new identity for a station (a stolen or replaced box)"
+    )
+    reprovision.add_argument("station_id")
+    reprovision.add_argument("--reason", required=True)
+    reprovision.add_argument("--bundle", required=True, help="file to write the bundle to")
     enrol = commands.add_parser("enrol", help="enrol a rider; prints the personal link")
     enrol.add_argument("--name", default="", help="display name, for staff only")
     enrol.add_argument("--platform", choices=[p.value for p in Platform], default="other")
@@ -32,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("rider_id")
     link = commands.add_parser("new-link", help="replace a rider's link (old one stops)")
     link.add_argument("rider_id")
-    commands.add_parser("rotate-key", help="add a signing key; the current one retires")
+    commands.add_parser("rotate-key", help="add a rider-token key; the current one retires")
+    commands.add_parser(
+        "rotate-control-key", help="add a control key; stations learn it under the old one"
+    )
     return parser
 
 
@@ -42,6 +60,14 @@ def _detail(reply: httpx.Response) -> str:
     except ValueError:
         detail = reply.text
     return detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Owner-only from the start: the bundle holds the station's password and key."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text + "\n")
+    path.chmod(0o600)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +85,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: cannot log in: {_detail(login)}", file=sys.stderr)
                 return 1
             http.headers["Authorization"] = f"Bearer {login.json()['token']}"
-            if args.command == "enrol":
+            if args.command == "provision":
+                reply = http.post(
+                    "/api/stations",
+                    json={"id": args.station_id, "name": args.name, "capacity": args.capacity},
+                )
+            elif args.command == "reprovision":
+                reply = http.post(
+                    f"/api/stations/{args.station_id}/provision", json={"reason": args.reason}
+                )
+            elif args.command == "enrol":
                 reply = http.post(
                     "/api/riders", json={"display_name": args.name, "platform": args.platform}
                 )
@@ -67,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 reply = http.post(f"/api/riders/{args.rider_id}/revoke")
             elif args.command == "new-link":
                 reply = http.post(f"/api/riders/{args.rider_id}/link")
+            elif args.command == "rotate-control-key":
+                reply = http.post("/api/keys/control/rotate")
             else:
                 reply = http.post("/api/keys/rotate")
     except httpx.TransportError as exc:
@@ -76,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {reply.status_code}: {_detail(reply)}", file=sys.stderr)
         return 1
     body = reply.json()
+    if "bundle" in body:
+        _write_secret(Path(args.bundle), json.dumps(body.pop("bundle"), indent=2))
+        body["bundle_written_to"] = args.bundle
     if "link" in body:
         body["link"] = base + body["link"]
     print(json.dumps(body, ensure_ascii=False, indent=2))

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from server import __version__
 from server.alarms import routes as alarm_routes
 from server.audit import routes as audit_routes
+from server.broker.sync import BrokerSync
 from server.core.db import init_db, make_engine, session_scope
 from server.core.deps import Services
 from server.core.localtime import Clock, utcnow
@@ -74,8 +76,12 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                     now=utcnow(),
                 ):
                     log.info("created the first admin account %r", settings.admin_user)
-        key_holder = KeyHolder(engine)
+        key_holder = KeyHolder(
+            engine, control_grace=timedelta(seconds=settings.control_key_grace_s)
+        )
         key_holder.reload()
+        broker = BrokerSync(settings, engine)
+        broker.sync()  # the broker admits the server (and every station) before it connects
         consumer = MqttConsumer(settings, engine, key_holder, clock)
         consumer.start()
         if not consumer.wait_connected(10):
@@ -88,7 +94,9 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         publisher.publish_all_configs()
         scheduler = Scheduler(settings, engine, key_holder, publisher, clock)
         scheduler.start()
-        app.state.services = Services(settings, engine, key_holder, consumer, publisher, clock)
+        app.state.services = Services(
+            settings, engine, key_holder, consumer, publisher, broker, clock
+        )
         try:
             yield
         finally:

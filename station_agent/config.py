@@ -5,10 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocol.credential import public_key_from_text
 from protocol.payloads import LockType
+from protocol.signing import SigningKey
 from protocol.topics import STATION_ID_PATTERN
 
 
@@ -26,7 +28,13 @@ class AgentSettings(BaseSettings):
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=1883, ge=1, le=65535)
     broker_username: str | None = None
-    broker_password: str | None = None
+    broker_password: SecretStr | None = None
+    # The CA that signed the broker's certificate (PEM). None: plain MQTT, loopback only.
+    broker_ca_file: Path | None = None
+    # From provisioning: the server's control keys to pin (kid -> base64 public key; later
+    # configs may announce new ones) and this station's own signing key (base64url seed).
+    control_keys: dict[str, str] = Field(min_length=1, max_length=4)
+    station_key: SecretStr
     frame_interval_s: float = Field(default=0.1, gt=0, le=5)
     unlock_s: float = Field(default=5.0, gt=0, le=60)
     held_open_s: float = Field(default=60.0, gt=0, le=3600)
@@ -53,6 +61,26 @@ class AgentSettings(BaseSettings):
     # Offline decisions need a denylist newer than this and a clock the server agrees with.
     max_denylist_age_s: float = Field(default=86_400, gt=0)
     max_clock_offset_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("control_keys")
+    @classmethod
+    def _keys_parse(cls, keys: dict[str, str]) -> dict[str, str]:
+        for kid, text in keys.items():
+            try:
+                public_key_from_text(text)
+            except ValueError as exc:
+                raise ValueError(f"control key {kid!r}: {exc}") from None
+        return keys
+
+    @field_validator("station_key")
+    @classmethod
+    def _station_key_parses(cls, key: SecretStr) -> SecretStr:
+        SigningKey.from_text(key.get_secret_value())  # ValueError names the problem
+        return key
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return SigningKey.from_text(self.station_key.get_secret_value())
 
     @property
     def store_path(self) -> Path:

@@ -19,7 +19,9 @@ from station_agent.core.commands import Command, accept_command
 from station_agent.core.scan import StationView
 from station_agent.doorway import Doorway
 from station_agent.outbox import OutboxSender
+from station_agent.ports import Store
 from station_agent.state import AgentState
+from station_agent.trust import PinnedKeys
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,16 @@ class Control:
         *,
         outbox: OutboxSender,
         doorway: Doorway,
+        pinned: PinnedKeys,
+        store: Store,
     ) -> None:
         self._settings = settings
         self._station_id = settings.station_id
         self._state = state
         self._outbox = outbox
         self._doorway = doorway
+        self._pinned = pinned
+        self._store = store
         self._seen_commands: Mapping[str, float] = {}  # command id -> its expiry
 
     # -- config ------------------------------------------------------------------------
@@ -65,7 +71,21 @@ class Control:
         )
         self._state.mode = config.mode
         self._set_lockdown(config.lockdown, now)
+        self._pin(config)
         log.info("%s: config v%d applied", self._station_id, config.config_version)
+
+    def _pin(self, config: StationConfig) -> None:
+        """The control keys a verified config announces are the ones to trust from now on
+        (kept across restarts): a key rotation reaches the station without a visit."""
+        if not config.control_keys or dict(config.control_keys) == dict(self._pinned.text):
+            return
+        try:
+            self._pinned.replace(config.control_keys)
+        except ValueError as exc:
+            log.warning("%s: kept the pinned control keys: %s", self._station_id, exc)
+            return
+        self._store.pin_control_keys(config.control_keys)
+        log.info("%s: pinned control keys %s", self._station_id, sorted(config.control_keys))
 
     def _set_lockdown(self, on: bool, now: float) -> None:
         if on and not self._state.lockdown:

@@ -39,6 +39,7 @@ from station_agent.inbox import (
 from station_agent.outbox import OutboxSender
 from station_agent.ports import Clock, Hardware, Store, Transport
 from station_agent.state import AgentState
+from station_agent.trust import PinnedKeys
 
 
 class StationAgent:
@@ -51,6 +52,8 @@ class StationAgent:
         clock: Clock,
         session_id: str,
         store: Store,
+        *,
+        pinned: PinnedKeys | None = None,
     ) -> None:
         self.settings = settings
         self.station_id = settings.station_id
@@ -88,7 +91,16 @@ class StationAgent:
             display=hardware.display,
             now=now,
         )
-        self._control = Control(settings, self.state, outbox=self._outbox, doorway=self._doorway)
+        # The transport checks signatures against these; a verified config may replace them.
+        self.pinned = pinned or PinnedKeys(store.pinned_control_keys() or settings.control_keys)
+        self._control = Control(
+            settings,
+            self.state,
+            outbox=self._outbox,
+            doorway=self._doorway,
+            pinned=self.pinned,
+            store=store,
+        )
         self._heartbeat = HeartbeatSender(
             settings, self.state, session_id=session_id, store=store, transport=transport, now=now
         )

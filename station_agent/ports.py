@@ -5,7 +5,7 @@ Hardware callbacks (door contact, exit button) may run on any thread; the agent 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,6 +86,12 @@ class Store(Protocol):
     def depth(self) -> int: ...
 
     def floor(self) -> int: ...
+
+    def pinned_control_keys(self) -> dict[str, str] | None:
+        """The control keys pinned by the last verified config, or None (then the settings')."""
+        ...
+
+    def pin_control_keys(self, keys: Mapping[str, str]) -> None: ...
 
     def close(self) -> None: ...
 

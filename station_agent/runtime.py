@@ -10,6 +10,7 @@ from station_agent.config import AgentSettings
 from station_agent.inbox import Inbox
 from station_agent.loop import StationAgent
 from station_agent.ports import Clock, Hardware
+from station_agent.trust import PinnedKeys
 
 
 def build_agent(
@@ -17,7 +18,11 @@ def build_agent(
 ) -> tuple[StationAgent, MqttTransport]:
     inbox: Inbox = Inbox()
     session_id = uuid.uuid4().hex
-    transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock)
     store = AgentStore(settings.store_path)  # port Store
-    agent = StationAgent(settings, hardware, transport, inbox, clock, session_id, store)
+    # Keys a verified config pinned since provisioning win over the provisioning bundle's.
+    pinned = PinnedKeys(store.pinned_control_keys() or settings.control_keys)
+    transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock, pinned=pinned)
+    agent = StationAgent(
+        settings, hardware, transport, inbox, clock, session_id, store, pinned=pinned
+    )
     return agent, transport

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from demo.broker import PrivateBroker
+from protocol.payloads import ProvisioningBundle
 from server.core.settings import ServerSettings
 from server.main import create_app
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
@@ -42,7 +43,10 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite"])
 def server(
-    request: pytest.FixtureRequest, broker: PrivateBroker, tmp_path: Path
+    request: pytest.FixtureRequest,
+    broker: PrivateBroker,
+    tmp_path: Path,
+    bundles: dict[str, ProvisioningBundle],
 ) -> Iterator[ServerHarness]:
     """The server on SQLite; parametrize indirectly with "postgres" for PostgreSQL."""
     database_url = ""
@@ -61,16 +65,25 @@ def server(
             "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
         )
         client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services)
+        yield ServerHarness(client, app.state.services, bundles)
 
 
 @pytest.fixture
-def make_station(broker: PrivateBroker, tmp_path: Path) -> Iterator[Callable[..., StationHarness]]:
+def bundles() -> dict[str, ProvisioningBundle]:
+    """Provisioning bundles by station id: the server harness (or a test's stand-in for the
+    server) puts them here, ``make_station`` takes them."""
+    return {}
+
+
+@pytest.fixture
+def make_station(
+    tmp_path: Path, bundles: dict[str, ProvisioningBundle]
+) -> Iterator[Callable[..., StationHarness]]:
     started: list[StationHarness] = []
 
     def make(station_id: str, *, wait_config: bool = True, **settings: Any) -> StationHarness:
         harness = start_station(
-            station_id, broker.port, tmp_path / "stations", wait_config=wait_config, **settings
+            bundles[station_id], tmp_path / "stations", wait_config=wait_config, **settings
         )
         started.append(harness)
         return harness

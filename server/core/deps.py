@@ -16,6 +16,7 @@ from server.core.settings import ServerSettings
 from server.keys.ring import KeyHolder
 
 if TYPE_CHECKING:  # the MQTT side imports the capabilities, which import this module
+    from server.broker.sync import BrokerSync
     from server.mqtt.consumer import MqttConsumer
     from server.mqtt.publisher import Publisher
 
@@ -27,6 +28,7 @@ class Services:
     keys: KeyHolder
     consumer: MqttConsumer
     publisher: Publisher
+    broker: BrokerSync
     clock: Clock
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
@@ -21,8 +21,21 @@ class ServerSettings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=1883, ge=1, le=65535)
-    broker_username: str | None = None
-    broker_password: str | None = None
+    broker_username: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_.-]{2,64}$")
+    broker_password: SecretStr | None = Field(default=None, repr=False)
+    # TLS: the CA that signed the broker's certificate. None: plain MQTT (loopback tests only).
+    broker_ca_file: Path | None = None
+    # The broker as stations reach it, written into their provisioning bundles (default: the
+    # server's own broker_host and broker_port).
+    station_broker_host: str | None = None
+    station_broker_port: int | None = Field(default=None, ge=1, le=65535)
+    # Where the server writes Mosquitto's password and ACL files from the database, and the
+    # broker's pid file to signal (SIGHUP) so it reloads them. None: the broker's accounts are
+    # managed elsewhere.
+    broker_auth_dir: Path | None = None
+    broker_pid_file: Path | None = None
+    # An optional read-only broker account for monitoring; it never sees rider tokens.
+    broker_monitor_password: SecretStr | None = Field(default=None, repr=False)
     # Tokens are valid only for this deployment or station group.
     audience: str = Field(default="ws-demo", min_length=1, max_length=64)
     token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
@@ -31,6 +44,13 @@ class ServerSettings(BaseSettings):
     key_propagation_s: int = Field(default=60, ge=0, le=86_400)
     # Stations refuse a revoked rider's older tokens for this long after the revocation.
     denylist_retention_s: int = Field(default=86_400, ge=MAX_LIFETIME_S, le=30 * 86_400)
+    # Access requests one station may send: a burst, then this many a second (a door serves a
+    # rider every few seconds); the rest are dropped before the database.
+    access_request_burst: int = Field(default=20, ge=1, le=10_000)
+    access_requests_per_s: float = Field(default=5.0, gt=0, le=10_000)
+    # A retired control key still signs (beside its successor) this long: a station offline
+    # for longer than this after a control key rotation must be provisioned again.
+    control_key_grace_s: int = Field(default=30 * 86_400, ge=3600, le=365 * 86_400)
     # Every config is re-published this often with a fresh issued_at (denylist freshness).
     config_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
     # Several server workers split the load through an MQTT 5 shared subscription.

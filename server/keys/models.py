@@ -16,6 +16,9 @@ class SigningKeyRecord(SQLModel, table=True):
     __tablename__ = "signing_key"
 
     kid: str = Field(primary_key=True, max_length=16)
+    # "rider": signs riders' codes (one signer at a time, published ahead of signing);
+    # "control": signs what the server tells stations (every published key signs).
+    purpose: str = Field(default="rider", max_length=16, index=True)
     private_pem: str
     created_at: datetime = timestamp_field()
     activates_at: datetime = timestamp_field()
@@ -24,6 +27,7 @@ class SigningKeyRecord(SQLModel, table=True):
 
 class SigningKeyPublic(SQLModel):
     kid: str
+    purpose: str
     created_at: datetime
     activates_at: datetime
     retires_at: datetime | None

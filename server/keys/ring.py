@@ -5,13 +5,18 @@ A new key is published to every station as soon as it exists but signs only from
 it replaces stops signing then, and stays published until the last token it signed has
 expired (``retires_at`` + longest lifetime + clock skew).
 
+Control keys (purpose ``control``) sign what the server tells stations: decisions, commands,
+configs, acknowledgements. Stations pin them at provisioning; every published control key
+signs, so a new one is announced (in configs signed by the old one too) and the old one
+retired later, without a site visit; a retired control key stays published and signing for
+``control_key_grace_s`` (a station offline longer than that must be provisioned again).
+
 ``KeyHolder`` is the ring as this server process currently knows it, shared by the HTTP and
 MQTT threads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,12 +27,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S, raw_public_key
+from protocol.signing import SigningKey, key_id
 from server.core.db import session_scope
 from server.core.localtime import as_utc, utcnow
 from server.keys.models import SigningKeyRecord
 
-# How long a retired key is still published and accepted.
+# How long a retired rider-token key is still published and accepted.
 RETIRED_KEY_GRACE = timedelta(seconds=MAX_LIFETIME_S + DEFAULT_SKEW_S)
+RIDER, CONTROL = "rider", "control"
 
 
 class NoSigningKeyError(RuntimeError):
@@ -45,10 +52,21 @@ class KeyEntry:
     def public_key(self) -> bytes:
         return raw_public_key(self.private_key)
 
+    @property
+    def signing_key(self) -> SigningKey:
+        """The same key for libsodium (message signatures, ``protocol.signing``)."""
+        seed = self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return SigningKey(seed)
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
     entries: tuple[KeyEntry, ...]
+    grace: timedelta = RETIRED_KEY_GRACE
 
     def signer(self, now: datetime) -> KeyEntry:
         """The newest key that may sign now."""
@@ -66,12 +84,24 @@ class KeyRing:
         return {
             e.kid: e.public_key
             for e in self.entries
-            if e.retires_at is None or now < e.retires_at + RETIRED_KEY_GRACE
+            if e.retires_at is None or now < e.retires_at + self.grace
         }
 
 
-def key_id(public_key: bytes) -> str:
-    return hashlib.sha256(public_key).hexdigest()[:8]
+@dataclass(frozen=True, slots=True)
+class ControlKeys:
+    """The server's control keys as signers: every published one signs."""
+
+    ring: KeyRing
+    signers: tuple[SigningKey, ...]
+
+    @classmethod
+    def of(cls, ring: KeyRing, now: datetime) -> ControlKeys:
+        published = ring.published(now)
+        return cls(ring, tuple(e.signing_key for e in ring.entries if e.kid in published))
+
+    def published(self, now: datetime) -> dict[str, bytes]:
+        return self.ring.published(now)
 
 
 def _entry(record: SigningKeyRecord) -> KeyEntry:
@@ -82,12 +112,18 @@ def _entry(record: SigningKeyRecord) -> KeyEntry:
     return KeyEntry(record.kid, key, as_utc(record.activates_at), retires)
 
 
-def load(session: Session) -> KeyRing:
-    records = session.exec(select(SigningKeyRecord).order_by(col(SigningKeyRecord.activates_at)))
-    return KeyRing(tuple(_entry(r) for r in records))
+def load(
+    session: Session, *, purpose: str = RIDER, grace: timedelta = RETIRED_KEY_GRACE
+) -> KeyRing:
+    records = session.exec(
+        select(SigningKeyRecord)
+        .where(SigningKeyRecord.purpose == purpose)
+        .order_by(col(SigningKeyRecord.activates_at))
+    )
+    return KeyRing(tuple(_entry(r) for r in records), grace)
 
 
-def _new_record(now: datetime, activates_at: datetime) -> SigningKeyRecord:
+def _new_record(now: datetime, activates_at: datetime, purpose: str) -> SigningKeyRecord:
     private_key = Ed25519PrivateKey.generate()
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
@@ -96,29 +132,38 @@ def _new_record(now: datetime, activates_at: datetime) -> SigningKeyRecord:
     ).decode()
     return SigningKeyRecord(
         kid=key_id(raw_public_key(private_key)),
+        purpose=purpose,
         private_pem=pem,
         created_at=now,
         activates_at=activates_at,
     )
 
 
-def ensure_key(session: Session, *, now: datetime) -> bool:
+def ensure_key(session: Session, *, now: datetime, purpose: str = RIDER) -> bool:
     """Create the first key, active at once (no station can know an older one). True if made."""
-    if session.exec(select(SigningKeyRecord)).first() is not None:
+    if (
+        session.exec(select(SigningKeyRecord).where(SigningKeyRecord.purpose == purpose)).first()
+        is not None
+    ):
         return False
-    session.add(_new_record(now, now))
+    session.add(_new_record(now, now, purpose))
     session.commit()
     return True
 
 
-def rotate(session: Session, *, now: datetime, propagation: timedelta) -> SigningKeyRecord:
-    """Add a key that signs after ``propagation``; the current signer retires then.
+def rotate(
+    session: Session, *, now: datetime, propagation: timedelta, purpose: str = RIDER
+) -> SigningKeyRecord:
+    """Add a key that signs after ``propagation``; the current signer retires then. (Control
+    keys: pass no propagation; every published control key signs anyway.)
 
     The caller bumps the config version and publishes, in that order, right away.
     """
-    new = _new_record(now, now + propagation)
+    new = _new_record(now, now + propagation, purpose)
     current = session.exec(
-        select(SigningKeyRecord).where(col(SigningKeyRecord.retires_at).is_(None))
+        select(SigningKeyRecord).where(
+            col(SigningKeyRecord.retires_at).is_(None), SigningKeyRecord.purpose == purpose
+        )
     ).all()
     for record in current:
         record.retires_at = new.activates_at
@@ -136,18 +181,29 @@ def list_keys(session: Session) -> list[SigningKeyRecord]:
 class KeyHolder:
     """The key ring of this process: read from the database, replaced whole on reload."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, control_grace: timedelta = timedelta(days=30)) -> None:
         self._engine = engine
         self._lock = threading.Lock()
+        self._control_grace = control_grace
         self._ring = KeyRing(())
+        self._control = ControlKeys(KeyRing((), control_grace), ())
 
     @property
     def ring(self) -> KeyRing:
-        return self._ring  # replaced whole, never mutated: reading needs no lock
+        """The rider-token keys (replaced whole, never mutated: reading needs no lock)."""
+        return self._ring
+
+    @property
+    def control(self) -> ControlKeys:
+        return self._control
 
     def reload(self) -> KeyRing:
-        """Read the keys from the database, creating the first one if there is none."""
+        """Read the keys from the database, creating the first of each kind if there is none."""
+        now = utcnow()
         with self._lock, session_scope(self._engine) as session:
-            ensure_key(session, now=utcnow())
-            self._ring = load(session)
+            ensure_key(session, now=now, purpose=RIDER)
+            ensure_key(session, now=now, purpose=CONTROL)
+            self._ring = load(session, purpose=RIDER)
+            control = load(session, purpose=CONTROL, grace=self._control_grace)
+            self._control = ControlKeys.of(control, now)
             return self._ring

@@ -1,4 +1,4 @@
-"""Signing keys: list, and rotate with overlap."""
+"""Signing keys: list, and rotate with overlap (rider-token keys and control keys)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,27 @@ def list_keys(session: SessionDep) -> list[SigningKeyPublic]:
     dependencies=AS_ADMIN,
 )
 def rotate_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
-    """A new key, published to every station now, signing after the propagation delay."""
+    """A new rider-token key, published to every station now, signing after the propagation
+    delay."""
     propagation = timedelta(seconds=services.settings.key_propagation_s)
     record = ring.rotate(session, now=utcnow(), propagation=propagation)
+    bump_config_version(session)
+    session.commit()
+    services.keys.reload()
+    services.publisher.publish_all_configs()
+    return SigningKeyPublic.model_validate(record)
+
+
+@router.post(
+    "/control/rotate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SigningKeyPublic,
+    dependencies=AS_ADMIN,
+)
+def rotate_control_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
+    """A new control key: it signs at once beside the old one, which every station learns
+    to replace through its (old-key-signed) config; the old key stops after the grace."""
+    record = ring.rotate(session, now=utcnow(), propagation=timedelta(0), purpose=ring.CONTROL)
     bump_config_version(session)
     session.commit()
     services.keys.reload()

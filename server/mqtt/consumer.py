@@ -1,7 +1,8 @@
 """The server's MQTT consumer, dispatch only: paho hands messages to a queue; one worker thread
-checks each (topic, payload model, station id in the payload = station in the topic) and hands
-it to its capability: ``access.handler`` answers requests, ``events.store`` stores events,
-``stations.repo`` records heartbeats and births/wills. Replies go out through ``Publisher``.
+checks each (topic, size, the station's own signature, payload model, station id in the
+payload = station in the topic) and hands it to its capability: ``access.handler`` answers
+requests, ``events.store`` stores events, ``stations.repo`` records heartbeats and
+births/wills. Replies go out through ``Publisher``.
 
 Requests and events arrive through shared subscriptions, so several server workers can split
 them; station state is retained, which shared subscriptions do not deliver, so every worker
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
 from protocol.payloads import (
+    MAX_PAYLOAD_BYTES,
     AccessRequest,
     Heartbeat,
     PayloadError,
@@ -30,7 +32,9 @@ from protocol.payloads import (
     StationState,
     parse,
 )
+from protocol.signing import SignatureCheck, key_id, verify
 from protocol.topics import Family
+from server.access.flood import RequestBudget
 from server.access.handler import AccessPolicy, handle_access_request
 from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
@@ -38,11 +42,13 @@ from server.core.settings import ServerSettings
 from server.events.store import store_events
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
+from server.stations.identity import StationKeys
 from server.stations.repo import record_heartbeat, set_station_state
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
+_FROM_STATIONS = frozenset({Family.ACCESS_REQUEST, Family.EVENTS, Family.HEARTBEAT, Family.STATE})
 
 
 class MqttConsumer:
@@ -57,6 +63,8 @@ class MqttConsumer:
         self._worker = threading.Thread(target=self._run, name="mqtt-consumer", daemon=True)
         self.events_stored = 0
         self.dropped: Counter[str] = Counter()
+        self.station_keys = StationKeys(engine)
+        self._budget = RequestBudget(settings.access_requests_per_s, settings.access_request_burst)
         group = settings.share_group
         self._link = Link(
             client_id=f"server-{uuid.uuid4().hex[:12]}",
@@ -64,7 +72,12 @@ class MqttConsumer:
                 host=settings.broker_host,
                 port=settings.broker_port,
                 username=settings.broker_username,
-                password=settings.broker_password,
+                password=(
+                    settings.broker_password.get_secret_value()
+                    if settings.broker_password is not None
+                    else None
+                ),
+                ca_file=str(settings.broker_ca_file) if settings.broker_ca_file else None,
             ),
             on_message=self._queue.put,
             subscriptions=[
@@ -129,7 +142,19 @@ class MqttConsumer:
         parsed = topics.parse(message.topic)
         if parsed is None:
             return self._drop(message, "topic", "not a station topic")
+        if parsed.family not in _FROM_STATIONS:
+            return self._drop(message, "topic", "family not handled by the server")
+        if parsed.family is Family.STATE and not message.payload:
+            return None  # a cleared retained message
+        if len(message.payload) > MAX_PAYLOAD_BYTES:
+            return self._drop(message, "too_large", f"{len(message.payload)} bytes")
+        refused = self._unsigned_by_station(parsed.family, parsed.station_id, message)
+        if refused is not None:
+            # Only the station itself can speak for it: a broker password alone cannot.
+            return self._drop(message, refused, "not signed by the station")
         if parsed.family is Family.ACCESS_REQUEST:
+            if not self._budget.allow(parsed.station_id, time.monotonic()):
+                return self._drop(message, "rate_limited", "too many access requests")
             self._on_access_request(parsed.station_id, message)
         elif parsed.family is Family.EVENTS:
             event = parse(StationEvent, message.payload)
@@ -141,11 +166,31 @@ class MqttConsumer:
             if heartbeat.station_id != parsed.station_id:
                 return self._drop(message, "mismatch", f"payload names {heartbeat.station_id}")
             heartbeats.append(heartbeat)
-        elif parsed.family is Family.STATE:
-            self._on_state(parsed.station_id, message)
         else:
-            self._drop(message, "topic", "family not handled by the server")
+            self._on_state(parsed.station_id, message)
         return None
+
+    def _unsigned_by_station(self, family: Family, station_id: str, message: Inbound) -> str | None:
+        """None when the station's registered key signed this message, else why not."""
+        key = self.station_keys.get(station_id)
+        if key is None:
+            return "unknown_station"
+        check = self._verify(family, station_id, key, message)
+        if check is SignatureCheck.BAD_SIGNATURE or check is SignatureCheck.UNKNOWN_KEY:
+            fresh = self.station_keys.get(station_id, fresh=True)  # provisioned anew?
+            if fresh is not None and fresh != key:
+                check = self._verify(family, station_id, fresh, message)
+        return None if check is SignatureCheck.OK else check.value
+
+    @staticmethod
+    def _verify(family: Family, station_id: str, key: bytes, message: Inbound) -> SignatureCheck:
+        return verify(
+            message.user_properties,
+            keys={key_id(key): key},
+            family=family,
+            station_id=station_id,
+            payload=message.payload,
+        )
 
     def _on_access_request(self, station_id: str, message: Inbound) -> None:
         request = parse(AccessRequest, message.payload)
@@ -184,8 +229,6 @@ class MqttConsumer:
         self.publisher.acknowledge(acks)
 
     def _on_state(self, station_id: str, message: Inbound) -> None:
-        if not message.payload:
-            return None  # a cleared retained message
         state = parse(StationState, message.payload)
         if state.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {state.station_id}")
@@ -200,4 +243,8 @@ class MqttConsumer:
 
     def _drop(self, message: Inbound, counter: str, why: str) -> None:
         self.dropped[counter] += 1
-        log.warning("dropped message on %s: %s", message.topic, why)
+        count = self.dropped[counter]
+        if count & (count - 1) == 0:  # the 1st, 2nd, 4th, 8th...: a flood must not flood the log
+            log.warning(
+                "dropped message on %s: %s (%s: %d so far)", message.topic, why, counter, count
+            )

@@ -1,5 +1,6 @@
 """Everything the server sends to stations, on each station's own topics: configs (retained),
-commands, decisions and event acknowledgements (never retained)."""
+commands, decisions and event acknowledgements (never retained). Each is signed with every
+published control key (``protocol.signing``): a station acts on nothing else."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 from mqttlink import Link
 from protocol import topics
 from protocol.payloads import MAX_ACKED, AccessDecision, EventsAck, StationCommand, dump
+from protocol.signing import sign
 from protocol.topics import Family
 from server.core.db import session_scope
 from server.core.localtime import utcnow
@@ -36,12 +38,11 @@ class Publisher:
                 session,
                 station_id=station_id,
                 ring=self._keys.ring,
+                control=self._keys.control,
                 settings=self._settings,
                 now=utcnow(),
             )
-        self._link.publish(
-            topics.station_topic(station_id, Family.CONFIG), dump(config), qos=1, retain=True
-        )
+        self._publish(station_id, Family.CONFIG, dump(config), retain=True)
 
     def publish_all_configs(self) -> None:
         """After a revocation or key change, and periodically: every station learns it."""
@@ -53,20 +54,15 @@ class Publisher:
     def send_command(self, command: StationCommand) -> None:
         """QoS 1, never retained, expiring with the command."""
         ttl = max(1, int((command.expires_at - command.issued_at).total_seconds()))
-        self._link.publish(
-            topics.station_topic(command.station_id, Family.COMMANDS),
-            dump(command),
-            qos=1,
-            expiry_s=ttl,
-        )
+        self._publish(command.station_id, Family.COMMANDS, dump(command), expiry_s=ttl)
 
     def answer(self, station_id: str, decision: AccessDecision, correlation_data: bytes) -> None:
         """Only on the station's own decision topic, whatever response topic was asked for: a
         client must not be able to make the server publish elsewhere."""
-        self._link.publish(
-            topics.station_topic(station_id, Family.ACCESS_DECISION),
+        self._publish(
+            station_id,
+            Family.ACCESS_DECISION,
             dump(decision),
-            qos=1,
             correlation_data=correlation_data,
             expiry_s=self._settings.decision_ttl_s,
         )
@@ -81,6 +77,24 @@ class Publisher:
                     acked=ack.acked[start : start + MAX_ACKED],
                     missing=ack.missing,
                 )
-                self._link.publish(
-                    topics.station_topic(ack.station_id, Family.EVENTS_ACK), dump(payload), qos=1
-                )
+                self._publish(ack.station_id, Family.EVENTS_ACK, dump(payload))
+
+    def _publish(
+        self,
+        station_id: str,
+        family: Family,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        correlation_data: bytes | None = None,
+        expiry_s: int | None = None,
+    ) -> None:
+        self._link.publish(
+            topics.station_topic(station_id, family),
+            payload,
+            qos=1,
+            retain=retain,
+            correlation_data=correlation_data,
+            expiry_s=expiry_s,
+            user_properties=sign(self._keys.control.signers, family, station_id, payload),
+        )

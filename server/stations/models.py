@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from protocol.payloads import CommandKind, StationMode
+from protocol.payloads import CommandKind, ProvisioningBundle, StationMode
 from protocol.topics import STATION_ID_PATTERN
 from server.access.policy import Emergency, PassbackMode
 from server.core.columns import timestamp_field
@@ -98,6 +98,13 @@ class StationPublic(StationBase):
     active_alarms: int = 0
 
 
+class StationProvisioned(StationPublic):
+    """A station just provisioned: its bundle is shown this once (the server keeps no secret
+    of it: only the public key and the password's hash)."""
+
+    bundle: ProvisioningBundle
+
+
 class ConfigState(SQLModel, table=True):
     """One row: the version of what every station's config contains (keys, denylist)."""
 
@@ -119,3 +126,7 @@ class CommandPublic(SQLModel):
     kind: CommandKind
     issued_at: datetime
     expires_at: datetime
+
+
+class ReprovisionRequest(SQLModel):
+    reason: str = Field(min_length=1, max_length=200)

@@ -8,23 +8,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from protocol.payloads import Heartbeat, StationState
-from server.core.errors import AlreadyExistsError
 from server.core.localtime import as_utc
 from server.events.models import EventStream
 from server.events.store import StreamAck, advance_stream
-from server.stations.models import ConfigState, Station, StationCreate
+from server.stations.models import ConfigState, Station
 
 MISSED_HEARTBEATS = 3
-
-
-def create_station(session: Session, *, station_in: StationCreate) -> Station:
-    if session.get(Station, station_in.id) is not None:
-        raise AlreadyExistsError(f"station {station_in.id} already exists")
-    station = Station.model_validate(station_in)
-    session.add(station)
-    session.commit()
-    session.refresh(station)
-    return station
 
 
 def get_station(session: Session, *, station_id: str) -> Station | None:

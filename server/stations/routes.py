@@ -12,15 +12,17 @@ from fastapi import APIRouter, HTTPException, status
 from protocol.payloads import CommandKind, StationCommand
 from server.audit.repo import audit
 from server.core.deps import ServicesDep, SessionDep
-from server.core.errors import AlreadyExistsError
+from server.core.errors import AlreadyExistsError, NotFoundError
 from server.core.localtime import utcnow
 from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
-from server.stations import repo
+from server.stations import provisioning, repo
 from server.stations.deps import station_or_404
 from server.stations.models import (
     CommandCreate,
     CommandPublic,
+    ReprovisionRequest,
     StationCreate,
+    StationProvisioned,
     StationPublic,
     StationRulesUpdate,
 )
@@ -34,18 +36,65 @@ COMMAND_TTL = timedelta(seconds=30)
 @router.post(
     "/stations",
     status_code=status.HTTP_201_CREATED,
-    response_model=StationPublic,
+    response_model=StationProvisioned,
     dependencies=AS_ADMIN,
 )
 def create_station(
     station_in: StationCreate, session: SessionDep, services: ServicesDep
-) -> StationPublic:
+) -> StationProvisioned:
+    """A new station and its provisioning bundle (shown once: it holds the station's broker
+    password and signing key)."""
     try:
-        station = repo.create_station(session, station_in=station_in)
+        station, bundle = provisioning.create_station(
+            session,
+            station_in=station_in,
+            settings=services.settings,
+            control=services.keys.control,
+            now=utcnow(),
+        )
     except AlreadyExistsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    services.broker.sync()
     services.publisher.publish_config(station.id)
-    return StationPublic.model_validate(station)
+    return StationProvisioned.model_validate(station, update={"bundle": bundle})
+
+
+@router.post(
+    "/stations/{station_id}/provision",
+    response_model=StationProvisioned,
+    dependencies=AS_ADMIN,
+)
+def reprovision_station(
+    station_id: str,
+    request: ReprovisionRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: AdminDep,
+) -> StationProvisioned:
+    """A new identity for a station (a replaced or stolen box): a new bundle; the old signing
+    key and broker password stop working at once."""
+    try:
+        station, bundle = provisioning.reprovision(
+            session,
+            station_id=station_id,
+            settings=services.settings,
+            control=services.keys.control,
+            now=utcnow(),
+        )
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    audit(
+        session,
+        actor=staff.user.username,
+        action="station_reprovisioned",
+        at=utcnow(),
+        station_id=station_id,
+        reason=request.reason,
+    )
+    session.commit()
+    services.broker.sync()
+    services.consumer.station_keys.forget(station_id)
+    return StationProvisioned.model_validate(station, update={"bundle": bundle})
 
 
 @router.get("/stations", response_model=list[StationPublic], dependencies=AS_VIEWER)

@@ -1,15 +1,20 @@
 """The agent's Transport over MQTT 5: requests with response topic and correlation data,
 events at QoS 1, a retained birth message, and a last will (or, on a clean stop, a goodbye)
-that marks the station offline. Every message received becomes an ``inbox`` value."""
+that marks the station offline. Everything sent is signed with the station's key; everything
+received is checked against the server's pinned control keys before it becomes an ``inbox``
+value: unsigned, mis-signed, misaddressed or invalid messages are dropped, counted and logged
+here and never reach the loop."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 
 from mqttlink import Inbound, Link, LinkSettings, Will
 from protocol import topics
 from protocol.payloads import (
+    MAX_PAYLOAD_BYTES,
     AccessDecision,
     AccessRequest,
     EventsAck,
@@ -21,6 +26,7 @@ from protocol.payloads import (
     dump,
     parse,
 )
+from protocol.signing import SignatureCheck, sign, verify
 from protocol.topics import Family
 from station_agent import __version__
 from station_agent.config import AgentSettings
@@ -33,10 +39,14 @@ from station_agent.inbox import (
     LinkChanged,
 )
 from station_agent.ports import Clock
+from station_agent.trust import PinnedKeys
 
 log = logging.getLogger(__name__)
 
 DECISION_EXPIRY_S = 5  # a request older than this is useless to the rider at the door
+_FROM_SERVER = frozenset(
+    {Family.ACCESS_DECISION, Family.CONFIG, Family.EVENTS_ACK, Family.COMMANDS}
+)
 
 
 class MqttTransport:
@@ -47,11 +57,14 @@ class MqttTransport:
         *,
         session_id: str,
         clock: Clock,
+        pinned: PinnedKeys,
     ) -> None:
         self.station_id = settings.station_id
         self.session_id = session_id
-        self.dropped_messages = 0
+        self.dropped: Counter[str] = Counter()
         self._inbox = inbox
+        self._pinned = pinned
+        self._key = settings.signing_key
         self._clock = clock
         self._lock_type = settings.lock_type
         self._decision_topic = topics.station_topic(self.station_id, Family.ACCESS_DECISION)
@@ -64,7 +77,12 @@ class MqttTransport:
                 host=settings.broker_host,
                 port=settings.broker_port,
                 username=settings.broker_username,
-                password=settings.broker_password,
+                password=(
+                    settings.broker_password.get_secret_value()
+                    if settings.broker_password is not None
+                    else None
+                ),
+                ca_file=str(settings.broker_ca_file) if settings.broker_ca_file else None,
             ),
             on_message=self._on_message,
             subscriptions=[
@@ -73,7 +91,7 @@ class MqttTransport:
                 (topics.station_topic(self.station_id, Family.EVENTS_ACK), 1),
                 (topics.station_topic(self.station_id, Family.COMMANDS), 1),
             ],
-            will=Will(self._state_topic, dump(self._state(online=False))),
+            will=self._will(),
             on_connected=self._on_connected,
             on_disconnected=lambda: inbox.put(LinkChanged(connected=False)),
         )
@@ -90,25 +108,51 @@ class MqttTransport:
     def wait_connected(self, timeout_s: float) -> bool:
         return self._link.wait_connected(timeout_s)
 
+    @property
+    def dropped_messages(self) -> int:
+        return sum(self.dropped.values())
+
+    def _signed(self, family: Family, payload: bytes) -> tuple[tuple[str, str], ...]:
+        return sign([self._key], family, self.station_id, payload)
+
     def request_access(self, request: AccessRequest) -> None:
+        payload = dump(request)
         self._link.publish(
             topics.station_topic(self.station_id, Family.ACCESS_REQUEST),
-            dump(request),
+            payload,
             qos=1,
             response_topic=self._decision_topic,
             correlation_data=request.request_id.encode(),
             expiry_s=DECISION_EXPIRY_S,
+            user_properties=self._signed(Family.ACCESS_REQUEST, payload),
         )
 
     def publish_event(self, payload: bytes) -> None:
-        self._link.publish(self._events_topic, payload, qos=1)
+        self._link.publish(
+            self._events_topic,
+            payload,
+            qos=1,
+            user_properties=self._signed(Family.EVENTS, payload),
+        )
 
     def publish_heartbeat(self, heartbeat: Heartbeat) -> None:
-        self._link.publish(self._heartbeat_topic, dump(heartbeat), qos=0)
+        payload = dump(heartbeat)
+        self._link.publish(
+            self._heartbeat_topic,
+            payload,
+            qos=0,
+            user_properties=self._signed(Family.HEARTBEAT, payload),
+        )
 
     def publish_state(self, *, online: bool) -> None:
-        state = self._state(online=online)
-        info = self._link.publish(self._state_topic, dump(state), qos=1, retain=True)
+        payload = dump(self._state(online=online))
+        info = self._link.publish(
+            self._state_topic,
+            payload,
+            qos=1,
+            retain=True,
+            user_properties=self._signed(Family.STATE, payload),
+        )
         if not online and self.is_connected():
             info.wait_for_publish(timeout=2.0)  # the goodbye must leave before we disconnect
 
@@ -123,6 +167,11 @@ class MqttTransport:
             lock_type=self._lock_type,
         )
 
+    def _will(self) -> Will:
+        """The broker publishes this if the station vanishes: signed now, like everything."""
+        payload = dump(self._state(online=False))
+        return Will(self._state_topic, payload, user_properties=self._signed(Family.STATE, payload))
+
     def _on_connected(self) -> None:
         self.publish_state(online=True)
         self._inbox.put(LinkChanged(connected=True))
@@ -130,11 +179,25 @@ class MqttTransport:
     def _on_message(self, message: Inbound) -> None:
         parsed = topics.parse(message.topic)
         if parsed is None or parsed.station_id != self.station_id:
-            return self._drop(message, "not addressed to this station")
+            return self._drop(message, "misaddressed", "not addressed to this station")
+        if parsed.family not in _FROM_SERVER:
+            return self._drop(message, "topic", "unexpected family")
+        if len(message.payload) > MAX_PAYLOAD_BYTES:
+            return self._drop(message, "too_large", f"{len(message.payload)} bytes")
+        check = verify(
+            message.user_properties,
+            keys=self._pinned.raw,
+            family=parsed.family,
+            station_id=self.station_id,
+            payload=message.payload,
+        )
+        if check is not SignatureCheck.OK:
+            # Only the server can change what this door does (design notes §3).
+            return self._drop(message, check.value, "not signed by the server")
         try:
             if parsed.family is Family.ACCESS_DECISION:
                 if message.retain:
-                    return self._drop(message, "retained decision")
+                    return self._drop(message, "retained", "retained decision")
                 self._inbox.put(DecisionArrived(parse(AccessDecision, message.payload)))
             elif parsed.family is Family.CONFIG:
                 self._inbox.put(ConfigArrived(parse(StationConfig, message.payload)))
@@ -143,12 +206,10 @@ class MqttTransport:
             elif parsed.family is Family.COMMANDS:
                 command = parse(StationCommand, message.payload)
                 self._inbox.put(CommandArrived(command, retained=message.retain))
-            else:
-                self._drop(message, "unexpected family")
         except PayloadError as exc:
-            self._drop(message, str(exc))
+            self._drop(message, "invalid", str(exc))
         return None
 
-    def _drop(self, message: Inbound, why: str) -> None:
-        self.dropped_messages += 1
+    def _drop(self, message: Inbound, counter: str, why: str) -> None:
+        self.dropped[counter] += 1
         log.warning("%s: dropped message on %s: %s", self.station_id, message.topic, why)

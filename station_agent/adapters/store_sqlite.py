@@ -5,9 +5,10 @@ Migrations run in order, each in one transaction, and record themselves in ``use
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -188,6 +189,21 @@ class AgentStore:
         with self._lock:
             row = self._db.execute("SELECT min(seq) FROM outbox").fetchone()
         return int(row[0]) if row[0] is not None else self._last_seq + 1
+
+    def pinned_control_keys(self) -> dict[str, str] | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'control_keys'").fetchone()
+        if row is None:
+            return None
+        keys = json.loads(row[0])
+        return {str(kid): str(text) for kid, text in keys.items()}
+
+    def pin_control_keys(self, keys: Mapping[str, str]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('control_keys', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (json.dumps(dict(keys), sort_keys=True),),
+            )
 
     def depth(self) -> int:
         with self._lock:

@@ -117,8 +117,13 @@ def test_remote_unlock_is_done_once_and_audited(
         issued_by="staff-wang",
         reason="test",
     )
+    payload = dump(replay)  # signed as the server would: only the command id is stale
     with mqtt_peer(broker.port) as peer:
-        peer.publish(topics.station_topic(station.station_id, Family.COMMANDS), dump(replay))
+        peer.publish(
+            topics.station_topic(station.station_id, Family.COMMANDS),
+            payload,
+            user_properties=server.control_signed(station.station_id, Family.COMMANDS, payload),
+        )
     wait_for(
         lambda: "command_refused" in _audit_actions(server, station.station_id),
         what="the repeat refused",

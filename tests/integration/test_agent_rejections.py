@@ -9,23 +9,15 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from demo.broker import PrivateBroker
 from firmware_sim.rider import enter
 from protocol import topics
-from protocol.credential import (
-    Claims,
-    new_nonce,
-    public_key_to_text,
-    raw_public_key,
-    sign_token,
-)
-from protocol.payloads import AccessDecision, dump
+from protocol.payloads import AccessDecision, ProvisioningBundle, dump
 from protocol.reasons import Reason
 from protocol.topics import Family
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.qr import qr_png
+from tests.support.silent_server import SilentServer
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import stays, wait_for
 
@@ -52,15 +44,25 @@ def test_unrequested_decisions_open_nothing(
     server.add_station(station_id)
     station = make_station(station_id)
     decision_topic = topics.station_topic(station_id, Family.ACCESS_DECISION)
+
+    def signed(payload: bytes) -> tuple[tuple[str, str], ...]:
+        return server.control_signed(station_id, Family.ACCESS_DECISION, payload)
+
     with mqtt_peer(broker.port) as peer:
-        # Unknown request id; for another station; retained; garbage.
-        peer.publish(decision_topic, dump(_decision(station_id, uuid.uuid4().hex)))
-        peer.publish(decision_topic, dump(_decision("someone-else", uuid.uuid4().hex)))
-        peer.publish(decision_topic, dump(_decision(station_id, uuid.uuid4().hex)), retain=True)
-        peer.publish(decision_topic, b"{not json")
+        # Signed as the server would, so only their content is wrong: unknown request id; for
+        # another station; retained; garbage. Then a good-looking one nobody signed.
+        for payload, retain in (
+            (dump(_decision(station_id, uuid.uuid4().hex)), False),
+            (dump(_decision("someone-else", uuid.uuid4().hex)), False),
+            (dump(_decision(station_id, uuid.uuid4().hex)), True),
+            (b"{not json", False),
+        ):
+            peer.publish(decision_topic, payload, retain=retain, user_properties=signed(payload))
         peer.publish(decision_topic, b"", retain=True)  # clear the retained one again
+        peer.publish(decision_topic, dump(_decision(station_id, uuid.uuid4().hex)))
     assert stays(lambda: station.sim.lock.unlock_count, for_s=0.5)
-    wait_for(lambda: station.transport.dropped_messages >= 2, what="drops counted")
+    dropped = station.transport.dropped
+    wait_for(lambda: dropped["unsigned"] >= 2 and dropped["invalid"] >= 1, what="drops counted")
     assert station.sim.display.count == 0
 
 
@@ -87,7 +89,9 @@ def test_bad_config_is_ignored(
             {**base, "keys": {}},
             {**base, "station_id": "someone-else", "keys": {"k": "AAAA"}},
         ):
-            peer.publish(config_topic, json.dumps(payload).encode())
+            raw = json.dumps(payload).encode()
+            signature = server.control_signed(station_id, Family.CONFIG, raw)
+            peer.publish(config_topic, raw, user_properties=signature)
     wait_for(lambda: station.transport.dropped_messages >= 1, what="the invalid config dropped")
     _, link = server.enrol()
     shown = enter(station.sim, server.qr_png(link), random.Random(5), lambda _: None)
@@ -96,32 +100,18 @@ def test_bad_config_is_ignored(
 
 
 def test_no_answer_and_offline_entry_off_means_no_entry(
-    broker: PrivateBroker, make_station: MakeStation
+    broker: PrivateBroker, make_station: MakeStation, bundles: dict[str, ProvisioningBundle]
 ) -> None:
     """A station set to refuse offline entry refuses when no server answers, and says why."""
     station_id = unique_station_id()
+    silent = SilentServer(broker, bundles)  # configures the station, then never answers
+    silent.provision(station_id)
     station = make_station(
         station_id, wait_config=False, offline_entry="deny", decision_timeout_s=0.3
     )
-    # A valid config from a server that then goes silent.
-    key = Ed25519PrivateKey.generate()
-    config = {
-        "v": 1,
-        "station_id": station_id,
-        "config_version": 1,
-        "issued_at": datetime.now(UTC).isoformat(),
-        "audience": "ws-test",
-        "keys": {"k1": public_key_to_text(raw_public_key(key))},
-    }
-    with mqtt_peer(broker.port) as peer:
-        peer.publish(
-            topics.station_topic(station_id, Family.CONFIG),
-            json.dumps(config).encode(),
-            retain=True,  # as the server does: it reaches the station whenever it subscribes
-        )
+    silent.configure(station_id)
     wait_for(lambda: station.agent.configured, what="config applied")
-    now = int(datetime.now(UTC).timestamp())
-    token = sign_token(Claims("k1", "r-alone", "ws-test", now, 60, new_nonce(), 1), key)
+    token = silent.token("r-alone")
 
     shown = enter(station.sim, qr_png(token), random.Random(6), lambda _: None)
 

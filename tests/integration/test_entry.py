@@ -8,9 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
+from demo.broker import PrivateBroker
 from firmware_sim.rider import enter, leave
+from protocol.payloads import ProvisioningBundle
 from protocol.reasons import Reason
 from tests.support.qr import qr_png
+from tests.support.silent_server import SilentServer
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import stays, wait_for
 
@@ -126,9 +129,16 @@ def test_token_of_another_deployment_is_refused(
     _denied_at_door(server, station, qr_png(foreign), Reason.UNKNOWN_KEY)
 
 
-def test_station_without_config_refuses(server: ServerHarness, make_station: MakeStation) -> None:
+def test_station_without_config_refuses(
+    server: ServerHarness,
+    make_station: MakeStation,
+    broker: PrivateBroker,
+    bundles: dict[str, ProvisioningBundle],
+) -> None:
     """A station the server does not know gets no keys, so nothing can open it."""
-    station = make_station(unique_station_id(), wait_config=False)
+    station_id = unique_station_id()
+    SilentServer(broker, bundles).provision(station_id)  # a bundle our server never made
+    station = make_station(station_id, wait_config=False)
     _, link = server.enrol()
 
     shown = enter(station.sim, server.qr_png(link), random.Random(3), _no_pause)

@@ -18,7 +18,13 @@ from server.core.db import init_db, make_engine
 from server.events.models import EventRecord
 from server.events.store import get_stream, store_events
 from server.stations.models import Station, StationCreate
-from server.stations.repo import create_station, record_heartbeat
+from server.stations.repo import record_heartbeat
+
+
+def _add_station(session: Session, station_in: StationCreate) -> None:
+    session.add(Station.model_validate(station_in))
+    session.commit()
+
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 STATIONS = ("station-a", "station-b")
@@ -54,9 +60,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         init_db(self.engine)
         with Session(self.engine) as session:
             for station_id in STATIONS:
-                create_station(
-                    session, station_in=StationCreate(id=station_id, name=station_id, capacity=9)
-                )
+                _add_station(session, StationCreate(id=station_id, name=station_id, capacity=9))
         self.events = [e for s in STATIONS for e in _stream(s, visits)]
         self.delivered: set[str] = set()
 
@@ -114,7 +118,7 @@ def test_gaps_are_reported_until_filled(tmp_path: Path) -> None:
     init_db(engine)
     events = _stream("station-a", 3)  # 12 events
     with Session(engine) as session:
-        create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
+        _add_station(session, StationCreate(id="station-a", name="a", capacity=9))
         [ack] = store_events(session, events=[events[0], events[3], events[6]], received_at=T0)
         assert ack.missing == [(2, 3), (5, 6)]
         [ack] = store_events(session, events=events[1:3] + events[4:6], received_at=T0)
@@ -143,7 +147,7 @@ def test_effects_wait_for_the_gap_or_for_the_stations_floor(tmp_path: Path) -> N
     init_db(engine)
     entry_1, _close_1, entry_2, _close_2 = _stream("station-a", 2)[:4]
     with Session(engine) as session:
-        create_station(session, station_in=StationCreate(id="station-a", name="a", capacity=9))
+        _add_station(session, StationCreate(id="station-a", name="a", capacity=9))
         store_events(session, events=[entry_2], received_at=T0)
         station = session.get(Station, "station-a")
         assert station is not None

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from demo.broker import PrivateBroker
 from demo.processes import free_port
 from demo.server_process import ServerProcess
+from protocol.payloads import ProvisioningBundle
 from server.core.db import make_engine
 from server.events.models import EventRecord
 from server.stations.models import Station
@@ -38,9 +39,9 @@ def _assert_exactly_once(events: list[EventRecord], last_seq: int) -> None:
     assert max(Counter(e.request_id for e in grants).values()) == 1
 
 
-def _drain(station_id: str, broker: PrivateBroker, data_dir: Path) -> int:
+def _drain(bundle: ProvisioningBundle, data_dir: Path) -> int:
     """Start the station once more with no riders, until its outbox is empty."""
-    drainer = StationProcess(station_id, broker_port=broker.port, data_dir=data_dir)
+    drainer = StationProcess(bundle, data_dir=data_dir)
     wait_for(lambda: drainer.outbox_depth() == 0, timeout_s=60, what="the outbox to drain")
     drainer.stop()
     return drainer.last_seq()
@@ -50,25 +51,19 @@ def test_kill_9_the_agent_at_random_moments(
     server: ServerHarness, broker: PrivateBroker, tmp_path: Path
 ) -> None:
     station_id = unique_station_id()
-    server.add_station(station_id)
+    bundle = server.add_station(station_id)
     links = [server.enrol()[1] for _ in range(3)]
     data_dir = tmp_path / station_id
     base_url = str(server.client.base_url)
     rng = random.Random(11)
 
     for _ in range(3):  # riders streaming in; killed mid-stream, restarted with the same store
-        agent = StationProcess(
-            station_id, broker_port=broker.port, data_dir=data_dir,
-            server_url=base_url, rider_links=links,
-        )  # fmt: skip
+        agent = StationProcess(bundle, data_dir=data_dir, server_url=base_url, rider_links=links)
         time.sleep(rng.uniform(2.0, 4.0))
         agent.kill()
 
     # Killed with events committed but certainly not acknowledged: the broker is down.
-    agent = StationProcess(
-        station_id, broker_port=broker.port, data_dir=data_dir,
-        server_url=base_url, rider_links=links,
-    )  # fmt: skip
+    agent = StationProcess(bundle, data_dir=data_dir, server_url=base_url, rider_links=links)
     time.sleep(2.5)
     broker.stop()
     wait_for(lambda: agent.outbox_depth() > 0, timeout_s=20, what="entries decided offline")
@@ -76,7 +71,7 @@ def test_kill_9_the_agent_at_random_moments(
     unacknowledged = agent.outbox_depth()
     broker.start()
 
-    last_seq = _drain(station_id, broker, data_dir)
+    last_seq = _drain(bundle, data_dir)
 
     assert unacknowledged > 0
     wait_for(lambda: len(server.events(station_id)) == last_seq, what="all events stored")
@@ -87,10 +82,8 @@ def test_hung_agent_is_marked_offline_and_comes_back(
     server: ServerHarness, broker: PrivateBroker, tmp_path: Path
 ) -> None:
     station_id = unique_station_id()
-    server.add_station(station_id)
-    agent = StationProcess(
-        station_id, broker_port=broker.port, data_dir=tmp_path / station_id, heartbeat_s=0.3
-    )
+    bundle = server.add_station(station_id)
+    agent = StationProcess(bundle, data_dir=tmp_path / station_id, heartbeat_s=0.3)
     try:
         wait_for(
             lambda: server.station(station_id).last_heartbeat_at is not None,
@@ -121,21 +114,21 @@ def test_kill_9_the_server_mid_stream(broker: PrivateBroker, tmp_path: Path) -> 
     server = ServerProcess(data_dir=server_dir, http_port=port, broker_port=broker.port).start()
     try:
         with closing(server.client()) as http:
-            http.post(
+            reply = http.post(
                 "/api/stations", json={"id": station_id, "name": "s", "capacity": 20}
             ).raise_for_status()
+            bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
             links = [http.post("/api/riders", json={}).json()["link"] for _ in range(3)]
         agent = StationProcess(
-            station_id, broker_port=broker.port, data_dir=tmp_path / station_id,
-            server_url=server.base_url, rider_links=links,
-        )  # fmt: skip
+            bundle, data_dir=tmp_path / station_id, server_url=server.base_url, rider_links=links
+        )
         time.sleep(4)
         server.kill()  # mid-stream: requests and events in flight
         time.sleep(2)
         server.start()
         time.sleep(4)
         agent.stop()
-        last_seq = _drain(station_id, broker, tmp_path / station_id)
+        last_seq = _drain(bundle, tmp_path / station_id)
     finally:
         server.stop()
 

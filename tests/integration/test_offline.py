@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
+
+import pytest
 
 from demo.broker import PrivateBroker
 from firmware_sim.rider import enter
 from protocol import topics
+from protocol.payloads import ProvisioningBundle
 from protocol.reasons import Reason
 from protocol.topics import Family
 from tests.support.mqtt_peer import mqtt_peer
@@ -31,21 +35,26 @@ def _show(station: StationHarness, screen: bytes) -> tuple[bool, Reason]:
     return shown.allowed, shown.reason
 
 
+@pytest.fixture
+def silent(broker: PrivateBroker, bundles: dict[str, ProvisioningBundle]) -> SilentServer:
+    return SilentServer(broker, bundles)
+
+
 def _silent_station(
-    broker: PrivateBroker, make_station: MakeStation, **settings: object
+    silent: SilentServer, make_station: MakeStation, **settings: object
 ) -> tuple[StationHarness, SilentServer]:
-    silent = SilentServer()
     station_id = unique_station_id()
+    silent.provision(station_id)
     station = make_station(station_id, wait_config=False, decision_timeout_s=0.3, **settings)
-    silent.configure(broker.port, station_id)
+    silent.configure(station_id)
     wait_for(lambda: station.agent.configured, what="config applied")
     return station, silent
 
 
 def test_valid_code_enters_when_the_server_is_silent(
-    broker: PrivateBroker, make_station: MakeStation
+    silent: SilentServer, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
-    station, silent = _silent_station(broker, make_station)
+    station, _ = _silent_station(silent, make_station)
 
     assert _show(station, qr_png(silent.token())) == (True, Reason.GRANTED)
 
@@ -58,24 +67,22 @@ def test_valid_code_enters_when_the_server_is_silent(
 
 
 def test_offline_entry_can_be_switched_off(
-    broker: PrivateBroker, make_station: MakeStation
+    silent: SilentServer, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
-    station, silent = _silent_station(broker, make_station, offline_entry="deny")
+    station, _ = _silent_station(silent, make_station, offline_entry="deny")
     assert _show(station, qr_png(silent.token())) == (False, Reason.SERVER_UNAVAILABLE)
     assert station.sim.lock.unlock_count == 0
 
 
 def test_stale_denylist_stops_offline_entry(
-    broker: PrivateBroker, make_station: MakeStation
+    silent: SilentServer, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
-    silent = SilentServer()
     station_id = unique_station_id()
+    silent.provision(station_id)
     station = make_station(
         station_id, wait_config=False, decision_timeout_s=0.3, max_denylist_age_s=60
     )
-    import time
-
-    silent.configure(broker.port, station_id, issued_at=time.time() - 120)
+    silent.configure(station_id, issued_at=time.time() - 120)
     wait_for(lambda: station.agent.configured, what="config applied")
 
     assert _show(station, qr_png(silent.token())) == (False, Reason.DENYLIST_STALE)
@@ -83,14 +90,17 @@ def test_stale_denylist_stops_offline_entry(
 
 
 def test_bad_acknowledgements_delete_nothing(
-    broker: PrivateBroker, make_station: MakeStation
+    silent: SilentServer, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
-    station, _ = _silent_station(broker, make_station)
+    station, _ = _silent_station(silent, make_station)
     for i in range(3):
         assert _show(station, qr_png(f"https://example.com/{i}"))[0] is False
     wait_for(lambda: station.agent.highest_sent == 3, what="three events sent")
     epoch = station.agent.store.epoch
     ack_topic = topics.station_topic(station.station_id, Family.EVENTS_ACK)
+
+    def signed(payload: bytes) -> tuple[tuple[str, str], ...]:
+        return silent.signed(station.station_id, Family.EVENTS_ACK, payload)
 
     def ack(**fields: object) -> bytes:
         body = {"v": 1, "station_id": station.station_id, "epoch": epoch, "acked": [1]}
@@ -108,11 +118,16 @@ def test_bad_acknowledgements_delete_nothing(
             ack(acked=[0]),
             ack(v=2),
         ):
-            peer.publish(ack_topic, payload)
+            # Signed as the server would: the content alone must make the station refuse.
+            peer.publish(ack_topic, payload, user_properties=signed(payload))
         wait_for(lambda: station.transport.dropped_messages >= 5, what="bad acks dropped")
+        # A good acknowledgement that the server did not sign deletes nothing either.
+        good = ack(acked=[1, 2])
+        peer.publish(ack_topic, good)
+        wait_for(lambda: station.transport.dropped["unsigned"] == 1, what="unsigned ack dropped")
         assert station.agent.outbox_depth == 3
 
-        peer.publish(ack_topic, ack(acked=[1, 2]))  # a good one does delete
+        peer.publish(ack_topic, good, user_properties=signed(good))  # a signed one does delete
         wait_for(lambda: station.agent.outbox_depth == 1, what="acknowledged rows deleted")
 
 

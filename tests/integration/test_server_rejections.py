@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,6 +17,7 @@ from protocol import topics
 from protocol.credential import Claims, new_nonce, sign_token
 from protocol.payloads import AccessDecision, AccessRequest, dump, parse
 from protocol.reasons import Reason
+from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from tests.support.mqtt_peer import Peer, mqtt_peer
 from tests.support.stack import ServerHarness, unique_station_id
@@ -31,10 +33,22 @@ def _request(station_id: str, token: str) -> AccessRequest:
     )
 
 
-def _ask(peer: Peer, station_id: str, token: str) -> AccessDecision:
+def _as_station(
+    server: ServerHarness, peer: Peer, station_id: str, family: Family, payload: bytes, **kw: Any
+) -> None:
+    """Publish as the provisioned station would: signed with its own key."""
+    key = SigningKey.from_text(server.bundles[station_id].station_key)
+    signature = sign([key], family, station_id, payload)
+    peer.publish(topics.station_topic(station_id, family), payload, user_properties=signature, **kw)
+
+
+def _ask(peer: Peer, server: ServerHarness, station_id: str, token: str) -> AccessDecision:
     request = _request(station_id, token)
-    peer.publish(
-        topics.station_topic(station_id, Family.ACCESS_REQUEST),
+    _as_station(
+        server,
+        peer,
+        station_id,
+        Family.ACCESS_REQUEST,
         dump(request),
         response_topic=topics.station_topic(station_id, Family.ACCESS_DECISION),
         correlation_data=request.request_id.encode(),
@@ -52,7 +66,7 @@ def test_server_decides_valid_request(server: ServerHarness, broker: PrivateBrok
     rider_id, link = server.enrol()
     decision_topic = topics.station_topic(station_id, Family.ACCESS_DECISION)
     with mqtt_peer(broker.port, [decision_topic]) as peer:
-        decision = _ask(peer, station_id, server.token(link))
+        decision = _ask(peer, server, station_id, server.token(link))
     assert (decision.allowed, decision.reason, decision.rider_id) == (
         True,
         Reason.GRANTED,
@@ -68,11 +82,10 @@ def test_repeated_request_id_gets_the_first_answer(
     server.add_station(station_id)
     _, link = server.enrol()
     request = _request(station_id, server.token(link))
-    request_topic = topics.station_topic(station_id, Family.ACCESS_REQUEST)
     decision_topic = topics.station_topic(station_id, Family.ACCESS_DECISION)
     with mqtt_peer(broker.port, [decision_topic]) as peer:
         for _ in range(3):
-            peer.publish(request_topic, dump(request))
+            _as_station(server, peer, station_id, Family.ACCESS_REQUEST, dump(request))
         answers = [parse(AccessDecision, peer.next().payload) for _ in range(3)]
     assert {(a.request_id, a.allowed) for a in answers} == {(request.request_id, True)}
     assert len(server.decisions(station_id)) == 1
@@ -113,7 +126,7 @@ def test_server_refuses_forged_requests(
     token = "hello" if forge == "garbage" else sign_token(claims, signer)
     decision_topic = topics.station_topic(station_id, Family.ACCESS_DECISION)
     with mqtt_peer(broker.port, [decision_topic]) as peer:
-        decision = _ask(peer, station_id, token)
+        decision = _ask(peer, server, station_id, token)
     assert (decision.allowed, decision.reason) == (False, reason)
     [stored] = server.decisions(station_id)
     assert (stored.allowed, stored.reason) == (False, reason.value)
@@ -141,14 +154,14 @@ def test_bad_payloads_are_dropped(
     dropped_before = sum(consumer.dropped.values())
     decision_topic = topics.station_topic(station_id, Family.ACCESS_DECISION)
     with mqtt_peer(broker.port, [decision_topic]) as peer:
-        for payload in BAD_PAYLOADS:
-            peer.publish(topics.station_topic(station_id, family), payload)
+        for payload in BAD_PAYLOADS:  # signed by the station: only their content is wrong
+            _as_station(server, peer, station_id, family, payload)
         wait_for(
             lambda: sum(consumer.dropped.values()) >= dropped_before + len(BAD_PAYLOADS) - 1,
             what="the bad payloads to be dropped",
         )
         # Still serving: the next valid request is answered.
-        assert _ask(peer, station_id, server.token(link)).allowed
+        assert _ask(peer, server, station_id, server.token(link)).allowed
     assert server.events(station_id) == []
     assert len(server.decisions(station_id)) == 1
     assert server.station(station_id).occupancy == 0
@@ -164,8 +177,11 @@ def test_payload_naming_another_station_is_dropped(
     _, link = server.enrol()
     consumer = server.services.consumer
     with mqtt_peer(broker.port, [topics.all_stations(Family.ACCESS_DECISION)]) as peer:
-        peer.publish(
-            topics.station_topic(intruder, Family.ACCESS_REQUEST),
+        _as_station(
+            server,
+            peer,
+            intruder,
+            Family.ACCESS_REQUEST,
             dump(_request(victim, server.token(link))),
         )
         wait_for(lambda: consumer.dropped["mismatch"] >= 1, what="the mismatch to be dropped")
@@ -186,19 +202,58 @@ def test_answer_goes_only_to_the_station_topic(
     with mqtt_peer(
         broker.port, [elsewhere, topics.station_topic(station_id, Family.ACCESS_DECISION)]
     ) as peer:
-        peer.publish(
-            topics.station_topic(station_id, Family.ACCESS_REQUEST),
-            dump(request),
-            response_topic=elsewhere,
+        _as_station(
+            server, peer, station_id, Family.ACCESS_REQUEST, dump(request), response_topic=elsewhere
         )
         reply = peer.next()
         assert reply.topic == topics.station_topic(station_id, Family.ACCESS_DECISION)
         assert peer.none_within(0.3)
 
 
-def test_unknown_station_is_refused(server: ServerHarness, broker: PrivateBroker) -> None:
-    station_id = unique_station_id()  # never provisioned
+def test_unknown_station_is_not_answered(server: ServerHarness, broker: PrivateBroker) -> None:
+    """A station that was never provisioned has no key: whatever it sends is dropped unread."""
+    station_id = unique_station_id()
     _, link = server.enrol()
+    consumer = server.services.consumer
+    request = _request(station_id, server.token(link))
     with mqtt_peer(broker.port, [topics.station_topic(station_id, Family.ACCESS_DECISION)]) as peer:
-        decision = _ask(peer, station_id, server.token(link))
-    assert (decision.allowed, decision.reason) == (False, Reason.UNKNOWN_STATION)
+        unprovisioned = SigningKey.generate()
+        peer.publish(
+            topics.station_topic(station_id, Family.ACCESS_REQUEST),
+            dump(request),
+            user_properties=sign([unprovisioned], Family.ACCESS_REQUEST, station_id, dump(request)),
+        )
+        wait_for(lambda: consumer.dropped["unknown_station"] >= 1, what="the request dropped")
+        assert peer.none_within(0.3)
+    assert server.decisions(station_id) == []
+
+
+@pytest.mark.parametrize("signing", ["unsigned", "other_key", "other_station", "altered"])
+def test_requests_the_station_did_not_sign_are_not_answered(
+    server: ServerHarness, broker: PrivateBroker, signing: str
+) -> None:
+    """A broker password alone cannot ask for a decision in a station's name."""
+    station_id, neighbour = unique_station_id(), unique_station_id()
+    server.add_station(station_id)
+    server.add_station(neighbour)
+    _, link = server.enrol()
+    consumer = server.services.consumer
+    payload = dump(_request(station_id, server.token(link)))
+    own = SigningKey.from_text(server.bundles[station_id].station_key)
+    theirs = SigningKey.from_text(server.bundles[neighbour].station_key)
+    properties = {
+        "unsigned": (),
+        "other_key": sign([theirs], Family.ACCESS_REQUEST, station_id, payload),
+        "other_station": sign([own], Family.ACCESS_REQUEST, neighbour, payload),
+        "altered": sign([own], Family.ACCESS_REQUEST, station_id, payload + b" "),
+    }[signing]
+    before = sum(consumer.dropped.values())
+    with mqtt_peer(broker.port, [topics.station_topic(station_id, Family.ACCESS_DECISION)]) as peer:
+        peer.publish(
+            topics.station_topic(station_id, Family.ACCESS_REQUEST),
+            payload,
+            user_properties=properties,
+        )
+        wait_for(lambda: sum(consumer.dropped.values()) > before, what="the request dropped")
+        assert peer.none_within(0.3)
+    assert server.decisions(station_id) == []

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from firmware_sim.rider import enter, leave
+from protocol.payloads import ProvisioningBundle
 from protocol.reasons import Reason
 from server.access.models import DecisionRecord
 from server.alarms.models import Alarm
@@ -45,6 +46,7 @@ def _add(server: ServerHarness, capacity: int, lat: float, lon: float, name: str
               "longitude": lon},
     )  # fmt: skip
     assert reply.status_code == 201, reply.text
+    server.bundles[station_id] = ProvisioningBundle.model_validate(reply.json()["bundle"])
     return station_id
 
 

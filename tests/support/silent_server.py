@@ -1,4 +1,6 @@
-"""A server that configures a station and then never answers: for offline behaviour."""
+"""A stand-in for the server that provisions and configures a station and then never answers:
+for offline behaviour. It signs what it publishes with its own control key, which the
+station pins from the bundle, exactly as with the real server."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from demo.broker import PrivateBroker
 from protocol import topics
 from protocol.credential import Claims, new_nonce, public_key_to_text, raw_public_key, sign_token
+from protocol.payloads import ProvisioningBundle
+from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from tests.support.mqtt_peer import mqtt_peer
 
@@ -17,12 +22,32 @@ AUDIENCE = "ws-test"
 
 
 class SilentServer:
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
+    def __init__(self, broker: PrivateBroker, bundles: dict[str, ProvisioningBundle]) -> None:
+        self.key = Ed25519PrivateKey.generate()  # signs riders' codes
+        self.control = SigningKey.generate()  # signs what it tells stations
+        self._broker = broker
+        self._bundles = bundles
 
-    def configure(
-        self, broker_port: int, station_id: str, *, issued_at: float | None = None
-    ) -> None:
+    def provision(self, station_id: str) -> ProvisioningBundle:
+        bundle = ProvisioningBundle(
+            station_id=station_id,
+            issued_at=datetime.now(UTC),
+            broker_host="127.0.0.1",
+            broker_port=self._broker.port,
+            broker_username=station_id,
+            broker_password="not-checked-by-this-broker",
+            control_keys={self.control.kid: self.control.public_key_text},
+            station_key=SigningKey.generate().to_text(),
+        )
+        self._bundles[station_id] = bundle
+        return bundle
+
+    def signed(
+        self, station_id: str, family: Family, payload: bytes
+    ) -> tuple[tuple[str, str], ...]:
+        return sign([self.control], family, station_id, payload)
+
+    def configure(self, station_id: str, *, issued_at: float | None = None) -> None:
         """Publish the station's retained config, as the real server would, once."""
         config = {
             "v": 1,
@@ -32,11 +57,13 @@ class SilentServer:
             "audience": AUDIENCE,
             "keys": {"k1": public_key_to_text(raw_public_key(self.key))},
         }
-        with mqtt_peer(broker_port) as peer:
+        payload = json.dumps(config).encode()
+        with mqtt_peer(self._broker.port) as peer:
             peer.publish(
                 topics.station_topic(station_id, Family.CONFIG),
-                json.dumps(config).encode(),
+                payload,
                 retain=True,
+                user_properties=self.signed(station_id, Family.CONFIG, payload),
             )
 
     def token(self, rider_id: str = "r-offline") -> str:

@@ -19,13 +19,16 @@ from sqlmodel import Session, col, select
 
 from demo.processes import free_port
 from firmware_sim.station import SimStation
+from protocol.payloads import ProvisioningBundle
+from protocol.signing import sign
+from protocol.topics import Family
 from server.access.models import DecisionRecord
 from server.core.deps import Services
 from server.events.models import EventRecord
 from server.stations.models import Station
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.adapters.mqtt_paho import MqttTransport
-from station_agent.config import AgentSettings
+from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
@@ -57,12 +60,23 @@ def serve_in_thread(app: FastAPI) -> Iterator[httpx.Client]:
 class ServerHarness:
     client: httpx.Client
     services: Services
+    # Provisioning bundles of the stations added, shared with ``make_station``.
+    bundles: dict[str, ProvisioningBundle] = field(default_factory=dict)
 
-    def add_station(self, station_id: str, capacity: int = 10) -> None:
+    def add_station(self, station_id: str, capacity: int = 10) -> ProvisioningBundle:
         reply = self.client.post(
             "/api/stations", json={"id": station_id, "name": station_id, "capacity": capacity}
         )
         assert reply.status_code == 201, reply.text
+        bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
+        self.bundles[station_id] = bundle
+        return bundle
+
+    def control_signed(
+        self, station_id: str, family: Family, payload: bytes
+    ) -> tuple[tuple[str, str], ...]:
+        """User properties signing ``payload`` as the server would (for tests that speak as it)."""
+        return sign(self.services.keys.control.signers, family, station_id, payload)
 
     def enrol(self) -> tuple[str, str]:
         """A new rider: (rider id, personal link)."""
@@ -117,17 +131,16 @@ class StationHarness:
 
 
 def start_station(
-    station_id: str,
-    broker_port: int,
+    bundle: ProvisioningBundle,
     data_dir: Path,
     *,
     wait_config: bool = True,
     **settings_overrides: Any,
 ) -> StationHarness:
+    station_id = bundle.station_id
     sim = SimStation.build(seed=hash(station_id) & 0xFFFF)
-    settings = AgentSettings(
-        station_id=station_id,
-        broker_port=broker_port,
+    settings = settings_from_bundle(
+        bundle,
         data_dir=data_dir / station_id,
         **{
             "frame_interval_s": 0.05,

@@ -9,26 +9,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+from protocol.payloads import ProvisioningBundle
+from station_agent.enrolment import write_private
 from tests.support.waiting import wait_for
 
 
 class StationProcess:
     def __init__(
         self,
-        station_id: str,
+        bundle: ProvisioningBundle,
         *,
-        broker_port: int,
         data_dir: Path,
         server_url: str | None = None,
         rider_links: list[str] | None = None,
         heartbeat_s: float = 30.0,
     ) -> None:
-        self.station_id = station_id
+        self.station_id = bundle.station_id
         self.data_dir = data_dir
+        bundle_file = data_dir / "bundle.json"
+        write_private(bundle_file, bundle.model_dump_json())
         argv = [
             sys.executable, "-m", "firmware_sim",
-            "--station-id", station_id,
-            "--broker-port", str(broker_port),
+            "--bundle", str(bundle_file),
             "--data-dir", str(data_dir),
             "--heartbeat-s", str(heartbeat_s),
             "--rest", "0.2", "0.8",

@@ -23,6 +23,7 @@ SERVER_CAPABILITIES = (
     "reports",
     "mqtt",
     "jobs",
+    "broker",
     "web",
 )
 

@@ -5,7 +5,7 @@ holds up. Time only moves when a test moves it; the loop turns only when a test 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from protocol.payloads import (
     parse,
 )
 from protocol.reasons import Reason
+from protocol.signing import SigningKey
 from station_agent.config import AgentSettings
 from station_agent.inbox import (
     AckArrived,
@@ -52,6 +53,12 @@ AUDIENCE = "ws-test"
 KID = "k1"
 KEY = Ed25519PrivateKey.generate()
 EPOCH = "0123456789abcdef"
+CONTROL = SigningKey.generate()  # the server's control key, pinned by the station
+STATION_KEY = SigningKey.generate()  # the station's own
+IDENTITY: dict[str, Any] = {
+    "control_keys": {CONTROL.kid: CONTROL.public_key_text},
+    "station_key": STATION_KEY.to_text(),
+}
 
 
 # -- fakes of the ports ---------------------------------------------------------------------
@@ -76,6 +83,7 @@ class MemoryStore:
         self.replay: dict[bytes, float] = {}  # nonce -> kept until
         self.appended: list[StationEvent] = []  # every event ever committed, acknowledged or not
         self.closed = False
+        self.pinned: dict[str, str] | None = None
 
     @property
     def last_seq(self) -> int:
@@ -114,6 +122,12 @@ class MemoryStore:
 
     def floor(self) -> int:
         return min(self.outbox, default=self._last_seq + 1)
+
+    def pinned_control_keys(self) -> dict[str, str] | None:
+        return dict(self.pinned) if self.pinned is not None else None
+
+    def pin_control_keys(self, keys: Mapping[str, str]) -> None:
+        self.pinned = dict(keys)
 
     def close(self) -> None:
         self.closed = True
@@ -212,6 +226,7 @@ def config(
     mode: StationMode = StationMode.NORMAL,
     lockdown: bool = False,
     keys: dict[str, str] | None = None,
+    control_keys: dict[str, str] | None = None,
 ) -> StationConfig:
     return StationConfig(
         station_id=station_id,
@@ -222,6 +237,7 @@ def config(
         denylist=denylist or {},
         mode=mode,
         lockdown=lockdown,
+        control_keys=control_keys or {},
     )
 
 
@@ -304,7 +320,7 @@ class Rig:
     @staticmethod
     def build(*, connected: bool = True, configured: bool = True, **settings: Any) -> Rig:
         """An agent after its first turn: linked and configured unless told otherwise."""
-        agent_settings = AgentSettings(station_id=STATION, **settings)
+        agent_settings = AgentSettings(station_id=STATION, **(IDENTITY | settings))
         clock = FakeClock()
         inbox: Inbox = Inbox()
         store, transport = MemoryStore(), FakeTransport()

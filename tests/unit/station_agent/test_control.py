@@ -8,8 +8,9 @@ import pytest
 from firmware_sim.display import Shown
 from protocol.payloads import CommandKind, EventKind, StationConfig, StationMode
 from protocol.reasons import Reason
+from protocol.signing import SigningKey
 from station_agent.inbox import CommandArrived, ConfigArrived
-from tests.unit.station_agent.rig import KID, NOW, Rig, command, config, token
+from tests.unit.station_agent.rig import CONTROL, KID, NOW, Rig, command, config, token
 
 
 def _answers(rig: Rig) -> list[tuple[EventKind, str | None]]:
@@ -149,3 +150,24 @@ def test_a_config_in_lockdown_relocks_the_door() -> None:
     assert rig.agent.lockdown
     assert not rig.lock.unlocked
     assert rig.events(EventKind.COMMAND_DONE) == []  # a config is not a command: no answer
+
+
+def test_a_config_announcing_control_keys_pins_them_across_restarts() -> None:
+    """A control key rotation reaches the station under the old key, no site visit."""
+    rig = Rig.build()
+    successor = SigningKey.generate()
+    keys = {CONTROL.kid: CONTROL.public_key_text, successor.kid: successor.public_key_text}
+    rig.send(ConfigArrived(config(3, control_keys=keys)))
+    assert dict(rig.agent.pinned.text) == keys
+    assert rig.store.pinned_control_keys() == keys
+    # An older config cannot move the pins back.
+    rig.send(ConfigArrived(config(2, control_keys={CONTROL.kid: CONTROL.public_key_text})))
+    assert dict(rig.agent.pinned.text) == keys
+
+
+def test_control_keys_that_do_not_parse_leave_the_pins_alone() -> None:
+    rig = Rig.build()
+    before = dict(rig.agent.pinned.text)
+    rig.send(ConfigArrived(config(3, control_keys={"bad": "not-a-key"})))
+    assert dict(rig.agent.pinned.text) == before
+    assert rig.store.pinned_control_keys() is None

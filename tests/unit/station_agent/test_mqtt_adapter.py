@@ -8,17 +8,43 @@ import uuid
 from mqttlink import Inbound
 from protocol import topics
 from protocol.payloads import CommandKind, dump
+from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from station_agent.adapters.mqtt_paho import MqttTransport
 from station_agent.config import AgentSettings
 from station_agent.inbox import CommandArrived, ConfigArrived, Inbox
-from tests.unit.station_agent.rig import STATION, FakeClock, command, config, decision
+from station_agent.trust import PinnedKeys
+from tests.unit.station_agent.rig import (
+    CONTROL,
+    IDENTITY,
+    STATION,
+    FakeClock,
+    command,
+    config,
+    decision,
+)
 
 
 def _transport() -> tuple[MqttTransport, Inbox]:
     inbox: Inbox = Inbox()
-    settings = AgentSettings(station_id=STATION)
-    return MqttTransport(settings, inbox, session_id="session-1", clock=FakeClock()), inbox
+    settings = AgentSettings(station_id=STATION, **IDENTITY)
+    pinned = PinnedKeys(settings.control_keys)
+    transport = MqttTransport(
+        settings, inbox, session_id="session-1", clock=FakeClock(), pinned=pinned
+    )
+    return transport, inbox
+
+
+def _from_server(
+    topic: str, payload: bytes, *, retain: bool = False, key: SigningKey = CONTROL
+) -> Inbound:
+    """As the server sends it: signed with its control key for this topic's station."""
+    parsed = topics.parse(topic)
+    family = parsed.family if parsed else Family.CONFIG
+    station = parsed.station_id if parsed else STATION
+    return Inbound(
+        topic, payload, retain=retain, user_properties=sign([key], family, station, payload)
+    )
 
 
 def _deliver(transport: MqttTransport, message: Inbound) -> None:
@@ -38,11 +64,11 @@ def test_a_fresh_decision_is_queued_and_a_retained_one_dropped() -> None:
     topic = topics.station_topic(STATION, Family.ACCESS_DECISION)
     payload = dump(arrived.decision)
 
-    _deliver(transport, Inbound(topic, payload, retain=True))
+    _deliver(transport, _from_server(topic, payload, retain=True))
     assert _queued(inbox) == []
     assert transport.dropped_messages == 1
 
-    _deliver(transport, Inbound(topic, payload, retain=False))
+    _deliver(transport, _from_server(topic, payload))
     assert _queued(inbox) == [arrived]
 
 
@@ -51,9 +77,9 @@ def test_messages_for_another_station_or_not_valid_are_dropped() -> None:
     other = topics.station_topic("station-02", Family.ACCESS_DECISION)
     mine = topics.station_topic(STATION, Family.CONFIG)
 
-    _deliver(transport, Inbound(other, dump(decision(uuid.uuid4().hex).decision), retain=False))
-    _deliver(transport, Inbound(mine, b"{not json", retain=True))
-    _deliver(transport, Inbound("elsewhere/entirely", b"{}", retain=False))
+    _deliver(transport, _from_server(other, dump(decision(uuid.uuid4().hex).decision)))
+    _deliver(transport, _from_server(mine, b"{not json", retain=True))
+    _deliver(transport, _from_server("elsewhere/entirely", b"{}"))
 
     assert _queued(inbox) == []
     assert transport.dropped_messages == 3
@@ -65,11 +91,59 @@ def test_config_and_commands_are_queued_with_what_the_loop_needs() -> None:
 
     _deliver(
         transport,
-        Inbound(topics.station_topic(STATION, Family.CONFIG), dump(config()), retain=True),
+        _from_server(topics.station_topic(STATION, Family.CONFIG), dump(config()), retain=True),
     )
     _deliver(
         transport,
-        Inbound(topics.station_topic(STATION, Family.COMMANDS), dump(sent.command), retain=True),
+        _from_server(
+            topics.station_topic(STATION, Family.COMMANDS), dump(sent.command), retain=True
+        ),
     )
 
     assert _queued(inbox) == [ConfigArrived(config()), CommandArrived(sent.command, retained=True)]
+
+
+def test_only_what_the_server_signed_for_this_station_reaches_the_loop() -> None:
+    """Forged commands, raced decisions, overwritten configs and acks (issue 10, attacks 1-3):
+    unsigned, signed by another key, signed for another station or another family, or
+    altered after signing: all dropped, each counted by why."""
+    transport, inbox = _transport()
+    unlock = dump(command(CommandKind.REMOTE_UNLOCK).command)
+    commands = topics.station_topic(STATION, Family.COMMANDS)
+    signed = _from_server(commands, unlock)
+    forger = SigningKey.generate()
+
+    _deliver(transport, Inbound(commands, unlock, retain=False))
+    _deliver(transport, _from_server(commands, unlock, key=forger))
+    other_station = sign([CONTROL], Family.COMMANDS, "station-02", unlock)
+    _deliver(transport, Inbound(commands, unlock, retain=False, user_properties=other_station))
+    as_config = sign([CONTROL], Family.CONFIG, STATION, unlock)
+    _deliver(transport, Inbound(commands, unlock, retain=False, user_properties=as_config))
+    altered = unlock.replace(b"remote_unlock", b"lockdown")
+    _deliver(
+        transport, Inbound(commands, altered, retain=False, user_properties=signed.user_properties)
+    )
+    _deliver(transport, Inbound(commands, unlock, retain=False, user_properties=(("ws-sig", "x"),)))
+
+    assert _queued(inbox) == []
+    assert transport.dropped == {
+        "unsigned": 1,
+        "unknown_key": 1,
+        "bad_signature": 3,
+        "malformed_signature": 1,
+    }
+    _deliver(transport, signed)
+    assert len(_queued(inbox)) == 1
+
+
+def test_a_config_may_move_the_pins_and_then_only_new_keys_count() -> None:
+    transport, inbox = _transport()
+    successor = SigningKey.generate()
+    pinned = transport._pinned
+    pinned.replace({successor.kid: successor.public_key_text})
+    topic = topics.station_topic(STATION, Family.CONFIG)
+
+    _deliver(transport, _from_server(topic, dump(config())))  # the old key no longer counts
+    assert _queued(inbox) == []
+    _deliver(transport, _from_server(topic, dump(config()), key=successor))
+    assert _queued(inbox) == [ConfigArrived(config())]

@@ -1,0 +1,64 @@
+"""The broker's accounts follow the database: after every provisioning (and at start), the
+server writes Mosquitto's password and ACL files from the station rows and its own settings,
+and signals the broker to reload them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from server.broker.accounts import BrokerAccount, hash_password
+from server.broker.files import reload_broker, write_auth_files
+from server.core.db import session_scope
+from server.core.settings import ServerSettings
+from server.stations.models import Station
+
+log = logging.getLogger(__name__)
+
+
+class BrokerSync:
+    def __init__(self, settings: ServerSettings, engine: Engine) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._lock = threading.Lock()
+        # Hashed once per process: the files are rewritten often, the secrets do not change.
+        self._own: list[BrokerAccount] = []
+        if settings.broker_password is not None:
+            password = settings.broker_password.get_secret_value()
+            self._own.append(
+                BrokerAccount(settings.broker_username, hash_password(password), "server")
+            )
+        if settings.broker_monitor_password is not None:
+            password = settings.broker_monitor_password.get_secret_value()
+            self._own.append(BrokerAccount("ws-monitor", hash_password(password), "monitor"))
+
+    @property
+    def enabled(self) -> bool:
+        return self._settings.broker_auth_dir is not None
+
+    def accounts(self) -> list[BrokerAccount]:
+        with session_scope(self._engine) as session:
+            rows = session.exec(
+                select(Station.id, Station.broker_password_hash)
+                .where(col(Station.broker_password_hash).is_not(None))
+                .order_by(col(Station.id))
+            ).all()
+        stations = [BrokerAccount(sid, pw_hash, "station") for sid, pw_hash in rows if pw_hash]
+        return [*self._own, *stations]
+
+    def sync(self) -> None:
+        """Write the files and have the broker reload them (no-op when not managed here)."""
+        directory = self._settings.broker_auth_dir
+        if directory is None:
+            return
+        with self._lock:
+            accounts = self.accounts()
+            write_auth_files(directory, accounts)
+            pid_file = self._settings.broker_pid_file
+            if pid_file is not None and not reload_broker(pid_file):
+                log.warning(
+                    "broker accounts written to %s, but the broker was not signalled", directory
+                )

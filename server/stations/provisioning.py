@@ -1,0 +1,81 @@
+"""Giving a station its identity: a signing key (the server keeps the public half), a broker
+account with a random password (the server keeps Mosquitto's hash of it), and the bundle that
+carries both to the station box with the broker's address, its CA and the control keys to pin.
+
+The bundle is made once and shown once; provisioning again (a stolen or replaced box) makes a
+new key and password, and the old ones stop working at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from protocol.credential import public_key_to_text
+from protocol.payloads import ProvisioningBundle
+from protocol.signing import SigningKey
+from server.broker.accounts import hash_password, new_password
+from server.core.errors import AlreadyExistsError, NotFoundError
+from server.core.settings import ServerSettings
+from server.keys.ring import ControlKeys
+from server.stations.models import Station, StationCreate
+
+
+def create_station(
+    session: Session,
+    *,
+    station_in: StationCreate,
+    settings: ServerSettings,
+    control: ControlKeys,
+    now: datetime,
+) -> tuple[Station, ProvisioningBundle]:
+    if session.get(Station, station_in.id) is not None:
+        raise AlreadyExistsError(f"station {station_in.id} already exists")
+    station = Station.model_validate(station_in)
+    bundle = _new_identity(station, settings=settings, control=control, now=now)
+    session.add(station)
+    session.commit()
+    session.refresh(station)
+    return station, bundle
+
+
+def reprovision(
+    session: Session,
+    *,
+    station_id: str,
+    settings: ServerSettings,
+    control: ControlKeys,
+    now: datetime,
+) -> tuple[Station, ProvisioningBundle]:
+    """A new identity for an existing station; the previous key and password stop working."""
+    station = session.get(Station, station_id)
+    if station is None:
+        raise NotFoundError(f"no station {station_id!r}")
+    bundle = _new_identity(station, settings=settings, control=control, now=now)
+    session.add(station)
+    session.commit()
+    session.refresh(station)
+    return station, bundle
+
+
+def _new_identity(
+    station: Station, *, settings: ServerSettings, control: ControlKeys, now: datetime
+) -> ProvisioningBundle:
+    key = SigningKey.generate()
+    password = new_password()
+    station.public_key = key.public_key_text
+    station.broker_password_hash = hash_password(password)
+    return ProvisioningBundle(
+        station_id=station.id,
+        issued_at=now,
+        broker_host=settings.station_broker_host or settings.broker_host,
+        broker_port=settings.station_broker_port or settings.broker_port,
+        broker_ca_pem=(
+            settings.broker_ca_file.read_text() if settings.broker_ca_file is not None else None
+        ),
+        broker_username=station.id,
+        broker_password=password,
+        control_keys={kid: public_key_to_text(pk) for kid, pk in control.published(now).items()},
+        station_key=key.to_text(),
+    )
