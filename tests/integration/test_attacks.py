@@ -1,0 +1,315 @@
+"""The seven attacks of issue 10, replayed against a real Mosquitto by a client that can read
+and write every topic: strictly more than an attacker on the station network gets (the broker
+refuses anonymous clients and confines every account: tests/integration/test_broker_acl.py).
+Even with that much, nothing but the server opens a door and nothing but a station speaks for
+it, because the messages that matter are signed end to end (protocol/signing.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from demo.broker import PrivateBroker
+from firmware_sim.rider import enter
+from mqttlink import Inbound, Link, LinkSettings
+from protocol import topics
+from protocol.payloads import (
+    AccessDecision,
+    AccessRequest,
+    CommandKind,
+    EventKind,
+    Passage,
+    StationCommand,
+    StationEvent,
+    StationMode,
+    StationState,
+    dump,
+    parse,
+)
+from protocol.reasons import Reason
+from protocol.signing import SigningKey, sign
+from protocol.topics import Family
+from server.alarms.models import Alarm
+from tests.support.mqtt_peer import mqtt_peer
+from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.waiting import stays, wait_for
+
+MakeStation = Callable[..., StationHarness]
+FORGER = SigningKey.generate()  # a key nobody pinned or registered
+
+
+def _no_pause(_: float) -> None:
+    return None
+
+
+def _station(
+    server: ServerHarness, make_station: MakeStation, **settings: object
+) -> StationHarness:
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    return make_station(station_id, **settings)
+
+
+Properties = tuple[tuple[str, str], ...]
+
+
+def _as_server(
+    server: ServerHarness, family: Family, station_id: str, payload: bytes
+) -> list[Properties]:
+    """Speaking as the server: unsigned, signed by a stranger, and the server's genuine
+    signature of the same bytes for another station (lifted from elsewhere)."""
+    return [
+        (),
+        sign([FORGER], family, station_id, payload),
+        server.control_signed("st-elsewhere", family, payload),
+    ]
+
+
+def _as_station(
+    server: ServerHarness, family: Family, station_id: str, payload: bytes
+) -> list[Properties]:
+    """Speaking as a station: unsigned, signed by a stranger, and signed with the key of
+    another (stolen) station box."""
+    thief = unique_station_id()
+    stolen = SigningKey.from_text(server.add_station(thief).station_key)
+    return [
+        (),
+        sign([FORGER], family, station_id, payload),
+        sign([stolen], family, station_id, payload),
+    ]
+
+
+def test_1_forged_commands_are_not_obeyed(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    station = _station(server, make_station)
+    now = datetime.now(UTC)
+    with mqtt_peer(broker.port) as forger:
+        for kind, mode in (
+            (CommandKind.REMOTE_UNLOCK, None),
+            (CommandKind.SET_MODE, StationMode.FREE_ENTRY),
+            (CommandKind.LOCKDOWN, None),
+        ):
+            command = StationCommand(
+                command_id=uuid.uuid4().hex,
+                station_id=station.station_id,
+                kind=kind,
+                issued_at=now,
+                expires_at=now + timedelta(seconds=30),
+                issued_by="admin",  # whoever the forger claims to be
+                reason="forged",
+                mode=mode,
+            )
+            payload = dump(command)
+            topic = topics.station_topic(station.station_id, Family.COMMANDS)
+            for properties in _as_server(server, Family.COMMANDS, station.station_id, payload):
+                forger.publish(topic, payload, user_properties=properties)
+    wait_for(lambda: station.transport.dropped_messages >= 9, what="nine forgeries dropped")
+    assert station.sim.lock.unlock_count == 0
+    assert (station.agent.mode, station.agent.lockdown) == (StationMode.NORMAL, False)
+    actions = [e["action"] for e in server.client.get("/api/audit").json()]
+    assert "command_done" not in actions
+
+
+def test_2_a_raced_forged_admit_does_not_open_the_door(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    """The forger reads the request and answers first, with the right request id and
+    correlation data; the server's own answer (the code was used at another station) wins."""
+    first, second = _station(server, make_station), _station(server, make_station)
+    _, link = server.enrol()
+    screen = server.qr_png(link)
+    shown = enter(first.sim, screen, random.Random(1), _no_pause)
+    assert shown is not None
+    assert shown.allowed  # the code is now used up everywhere
+
+    def race(message: Inbound) -> None:
+        request = parse(AccessRequest, message.payload)
+        now = datetime.now(UTC)
+        admit = AccessDecision(
+            request_id=request.request_id,
+            station_id=request.station_id,
+            allowed=True,
+            reason=Reason.GRANTED,
+            rider_id="r-forged",
+            decided_at=now,
+            expires_at=now + timedelta(seconds=5),
+        )
+        payload = dump(admit)
+        for properties in _as_server(server, Family.ACCESS_DECISION, second.station_id, payload):
+            racer.publish(
+                topics.station_topic(second.station_id, Family.ACCESS_DECISION),
+                payload,
+                correlation_data=message.correlation_data,
+                user_properties=properties,
+            )
+
+    racer = Link(
+        client_id=f"racer-{uuid.uuid4().hex[:6]}",
+        settings=LinkSettings(port=broker.port),
+        on_message=race,
+        subscriptions=[(topics.station_topic(second.station_id, Family.ACCESS_REQUEST), 1)],
+    )
+    racer.start()
+    try:
+        assert racer.wait_connected(5)
+        shown = enter(second.sim, screen, random.Random(2), _no_pause)
+    finally:
+        racer.stop()
+    assert shown is not None
+    assert (shown.allowed, shown.reason) == (False, Reason.REPLAYED)
+    assert second.sim.lock.unlock_count == 0
+    assert second.transport.dropped["unsigned"] >= 1
+    assert second.transport.dropped["unknown_key"] >= 1
+
+
+def test_3_an_overwritten_retained_config_changes_nothing(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    station = _station(server, make_station)
+    genuine = station.agent.state.view
+    assert genuine is not None
+    rider_id, link = server.enrol()
+    screen = server.qr_png(link)  # a code the rider holds before being revoked
+    hostile = {
+        "v": 1,
+        "station_id": station.station_id,
+        "config_version": 2**40,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "audience": "ws-test",
+        "keys": {FORGER.kid: FORGER.public_key_text},
+        "denylist": {},
+        "control_keys": {FORGER.kid: FORGER.public_key_text},
+    }
+    payload = json.dumps(hostile).encode()
+    topic = topics.station_topic(station.station_id, Family.CONFIG)
+    with mqtt_peer(broker.port) as forger:
+        for properties in _as_server(server, Family.CONFIG, station.station_id, payload):
+            forger.publish(topic, payload, retain=True, user_properties=properties)
+    wait_for(lambda: station.transport.dropped_messages >= 3, what="the forgeries dropped")
+    assert station.agent.state.view == genuine
+    assert FORGER.kid not in station.agent.pinned.text
+
+    # Genuine configs after it still apply: a revocation reaches the station.
+    server.client.post(f"/api/riders/{rider_id}/revoke").raise_for_status()
+    wait_for(
+        lambda: rider_id in getattr(station.agent.state.view, "denylist", {}),
+        what="the genuine config after the forged one",
+    )
+    shown = enter(station.sim, screen, random.Random(3), _no_pause)
+    assert shown is not None
+    assert (shown.allowed, shown.reason) == (False, Reason.REVOKED)
+    assert station.sim.lock.unlock_count == 0
+
+
+def _entries(station_id: str, epoch: str, seqs: range, kind: EventKind) -> list[StationEvent]:
+    now = datetime.now(UTC)
+    return [
+        StationEvent(
+            event_id=uuid.uuid4().hex,
+            station_id=station_id,
+            epoch=epoch,
+            seq=seq,
+            kind=kind,
+            occurred_at=now,
+            passage=Passage.ENTRY if kind is EventKind.DOOR_OPENED else None,
+            alarm="forced_open" if kind is EventKind.ALARM_RAISED else None,
+        )
+        for seq in seqs
+    ]
+
+
+def _alarms(server: ServerHarness, station_id: str) -> list[Alarm]:
+    with Session(server.services.engine) as session:
+        return list(session.exec(select(Alarm).where(Alarm.station_id == station_id)))
+
+
+def test_4_forged_events_of_a_new_epoch_are_not_stored(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    station = _station(server, make_station)
+    consumer = server.services.consumer
+    epoch = uuid.uuid4().hex[:16]
+    forged = _entries(station.station_id, epoch, range(1, 40), EventKind.DOOR_OPENED)
+    forged += _entries(station.station_id, epoch, range(40, 41), EventKind.ALARM_RAISED)
+    topic = topics.station_topic(station.station_id, Family.EVENTS)
+    forgeries = [
+        (dump(event), properties)
+        for event in forged
+        for properties in _as_station(server, Family.EVENTS, station.station_id, dump(event))
+    ]
+    before = sum(consumer.dropped.values())
+    with mqtt_peer(broker.port) as forger:
+        for payload, properties in forgeries:
+            forger.publish(topic, payload, user_properties=properties)
+    wait_for(
+        lambda: sum(consumer.dropped.values()) >= before + len(forgeries),
+        what="every forged event dropped",
+    )
+    assert server.station(station.station_id).occupancy == 0
+    assert [e for e in server.events(station.station_id) if e.epoch == epoch] == []
+    assert _alarms(server, station.station_id) == []
+
+
+def test_5_forged_events_in_the_stations_own_stream_do_not_hide_its_real_ones(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    """Forged with the station's epoch and next seqs (both in its heartbeat): the server
+    must not take them, or it would acknowledge the real ones as duplicates."""
+    station = _station(server, make_station)
+    store = station.agent.store
+    epoch, next_seq = store.epoch, store.last_seq + 1
+    consumer = server.services.consumer
+    forged = _entries(
+        station.station_id, epoch, range(next_seq, next_seq + 5), EventKind.DOOR_CLOSED
+    )
+    topic = topics.station_topic(station.station_id, Family.EVENTS)
+    forgeries = [
+        (dump(event), properties)
+        for event in forged
+        for properties in _as_station(server, Family.EVENTS, station.station_id, dump(event))
+    ]
+    before = sum(consumer.dropped.values())
+    with mqtt_peer(broker.port) as forger:
+        for payload, properties in forgeries:
+            forger.publish(topic, payload, user_properties=properties)
+    wait_for(
+        lambda: sum(consumer.dropped.values()) >= before + len(forgeries), what="forgeries dropped"
+    )
+
+    station.sim.lock.unlock()  # a crowbar: the real forced-door alarm takes those seqs
+    station.sim.door.open()
+    [alarm] = wait_for(lambda: _alarms(server, station.station_id), what="the real alarm stored")
+    assert alarm.kind == "forced_open"
+    stored = {e.event_id for e in server.events(station.station_id)}
+    assert not stored & {e.event_id for e in forged}
+
+
+def test_7_a_forged_offline_state_does_not_mark_the_station_offline(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    station = _station(server, make_station)
+    wait_for(lambda: server.station(station.station_id).online, what="the station online")
+    goodbye = StationState(
+        station_id=station.station_id,
+        online=False,
+        session_id=station.agent.session_id,  # copied from the retained birth
+        agent_version="1",
+        at=datetime.now(UTC),
+    )
+    payload = dump(goodbye)
+    consumer = server.services.consumer
+    topic = topics.station_topic(station.station_id, Family.STATE)
+    forgeries = _as_station(server, Family.STATE, station.station_id, payload)
+    before = sum(consumer.dropped.values())
+    with mqtt_peer(broker.port) as forger:
+        for properties in forgeries:
+            forger.publish(topic, payload, retain=True, user_properties=properties)
+    wait_for(lambda: sum(consumer.dropped.values()) >= before + 3, what="forgeries dropped")
+    assert stays(lambda: not server.station(station.station_id).online, for_s=0.3)
+    assert server.station(station.station_id).online
