@@ -48,6 +48,7 @@ from server.stations.repo import record_heartbeat, set_station_state
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
+HEARTBEAT_MAX_AGE_S = 120.0  # beyond its interval: clocks may differ a little, not minutes
 _FROM_STATIONS = frozenset({Family.ACCESS_REQUEST, Family.EVENTS, Family.HEARTBEAT, Family.STATE})
 
 
@@ -165,6 +166,10 @@ class MqttConsumer:
             heartbeat = parse(Heartbeat, message.payload)
             if heartbeat.station_id != parsed.station_id:
                 return self._drop(message, "mismatch", f"payload names {heartbeat.station_id}")
+            age = self._clock() - heartbeat.sent_at.timestamp()
+            if age > HEARTBEAT_MAX_AGE_S + heartbeat.interval_s:
+                # A recorded one played back must not vouch for a station that is gone.
+                return self._drop(message, "stale", f"heartbeat sent {age:.0f} s ago")
             heartbeats.append(heartbeat)
         else:
             self._on_state(parsed.station_id, message)

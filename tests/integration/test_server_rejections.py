@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from demo.broker import PrivateBroker
 from protocol import topics
 from protocol.credential import Claims, new_nonce, sign_token
-from protocol.payloads import AccessDecision, AccessRequest, dump, parse
+from protocol.payloads import AccessDecision, AccessRequest, Heartbeat, dump, parse
 from protocol.reasons import Reason
 from protocol.signing import SigningKey, sign
 from protocol.topics import Family
@@ -257,3 +257,25 @@ def test_requests_the_station_did_not_sign_are_not_answered(
         wait_for(lambda: sum(consumer.dropped.values()) > before, what="the request dropped")
         assert peer.none_within(0.3)
     assert server.decisions(station_id) == []
+
+
+def test_a_heartbeat_played_back_later_is_dropped(
+    server: ServerHarness, broker: PrivateBroker
+) -> None:
+    """Signed by the station, but recorded an hour ago: it says nothing about the station now."""
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    consumer = server.services.consumer
+    old = Heartbeat(
+        station_id=station_id,
+        session_id="s-1",
+        sent_at=datetime.now(UTC) - timedelta(hours=1),
+        interval_s=30,
+        camera_ok=True,
+        outbox_depth=0,
+        config_version=1,
+    )
+    with mqtt_peer(broker.port) as peer:
+        _as_station(server, peer, station_id, Family.HEARTBEAT, dump(old))
+        wait_for(lambda: consumer.dropped["stale"] >= 1, what="the stale heartbeat dropped")
+    assert server.station(station_id).last_heartbeat_at is None
