@@ -279,3 +279,30 @@ def test_a_heartbeat_played_back_later_is_dropped(
         _as_station(server, peer, station_id, Family.HEARTBEAT, dump(old))
         wait_for(lambda: consumer.dropped["stale"] >= 1, what="the stale heartbeat dropped")
     assert server.station(station_id).last_heartbeat_at is None
+
+
+def test_one_station_flooding_does_not_hold_up_the_others(
+    server: ServerHarness, broker: PrivateBroker
+) -> None:
+    """A broken or stolen box sending thousands of requests gets its burst answered; the rest
+    are dropped before the database, and another station's rider is still answered."""
+    flooder, neighbour = unique_station_id(), unique_station_id()
+    server.add_station(flooder)
+    server.add_station(neighbour)
+    _, link = server.enrol()
+    consumer = server.services.consumer
+    settings = server.services.settings
+    flood = 1500
+    with mqtt_peer(broker.port, [topics.station_topic(neighbour, Family.ACCESS_DECISION)]) as peer:
+        for _ in range(flood):
+            request = _request(flooder, "WS1:flood")
+            _as_station(server, peer, flooder, Family.ACCESS_REQUEST, dump(request), qos=0)
+        decision = _ask(peer, server, neighbour, server.token(link))
+    assert decision.allowed
+    answered = len(server.decisions(flooder))
+    # The burst, plus what the steady rate allowed while the flood was being read.
+    assert answered < settings.access_request_burst + 10 * settings.access_requests_per_s
+    wait_for(
+        lambda: consumer.dropped["rate_limited"] + len(server.decisions(flooder)) >= flood,
+        what="the rest of the flood dropped",
+    )
