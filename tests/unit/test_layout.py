@@ -24,6 +24,7 @@ SERVER_CAPABILITIES = (
     "mqtt",
     "jobs",
     "web",
+    "broker",
 )
 
 
