@@ -12,6 +12,7 @@ COPY server server
 COPY firmware_sim firmware_sim
 COPY demo demo
 RUN pip install --no-cache-dir .
-RUN useradd --system --home /data warm && mkdir -p /data && chown warm /data
+# /broker: the broker's account files and TLS material, written by the server (volume).
+RUN useradd --system --home /data warm && mkdir -p /data /broker && chown warm /data /broker
 USER warm
 CMD ["python", "-m", "server"]

@@ -10,8 +10,8 @@ import threading
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from server.broker.accounts import BrokerAccount, hash_password
-from server.broker.files import reload_broker, write_auth_files
+from server.broker.accounts import DEFAULT_MONITOR_USERNAME, BrokerAccount, Role, hash_password
+from server.broker.files import reload_broker, write_account_files
 from server.core.db import session_scope
 from server.core.settings import ServerSettings
 from server.stations.models import Station
@@ -29,11 +29,13 @@ class BrokerSync:
         if settings.broker_password is not None:
             password = settings.broker_password.get_secret_value()
             self._own.append(
-                BrokerAccount(settings.broker_username, hash_password(password), "server")
+                BrokerAccount(settings.broker_username, hash_password(password), Role.SERVER)
             )
         if settings.broker_monitor_password is not None:
             password = settings.broker_monitor_password.get_secret_value()
-            self._own.append(BrokerAccount("ws-monitor", hash_password(password), "monitor"))
+            self._own.append(
+                BrokerAccount(DEFAULT_MONITOR_USERNAME, hash_password(password), Role.MONITOR)
+            )
 
     @property
     def enabled(self) -> bool:
@@ -46,7 +48,7 @@ class BrokerSync:
                 .where(col(Station.broker_password_hash).is_not(None))
                 .order_by(col(Station.id))
             ).all()
-        stations = [BrokerAccount(sid, pw_hash, "station") for sid, pw_hash in rows if pw_hash]
+        stations = [BrokerAccount(sid, pw_hash, Role.STATION) for sid, pw_hash in rows if pw_hash]
         return [*self._own, *stations]
 
     def sync(self) -> None:
@@ -56,7 +58,7 @@ class BrokerSync:
             return
         with self._lock:
             accounts = self.accounts()
-            write_auth_files(directory, accounts)
+            write_account_files(directory, accounts)
             pid_file = self._settings.broker_pid_file
             if pid_file is not None and not reload_broker(pid_file):
                 log.warning(

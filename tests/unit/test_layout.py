@@ -25,6 +25,7 @@ SERVER_CAPABILITIES = (
     "jobs",
     "broker",
     "web",
+    "broker",
 )
 
 
