@@ -30,7 +30,15 @@ from demo.server_process import ServerProcess, staff_client
 from demo.tap import EventTap
 from firmware_sim.crowd import RiderCrowd
 from firmware_sim.station import SimStation
+from mqttlink import LinkSettings
 from protocol.payloads import ProvisioningBundle
+from server.broker.accounts import (
+    DEFAULT_MONITOR_USERNAME,
+    DEFAULT_SERVER_USERNAME,
+    BrokerAccount,
+    Role,
+    new_password,
+)
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
@@ -75,11 +83,13 @@ class Stations:
         self.sims: list[SimStation] = []
         self._agents: list[tuple[StationAgent, threading.Thread]] = []
 
-    def start(self, bundle: ProvisioningBundle, seed: int, data_dir: Path) -> None:
+    def start(
+        self, bundle: ProvisioningBundle, seed: int, data_dir: Path, **overrides: object
+    ) -> None:
         sim = SimStation.build(seed=seed)
         station_id = bundle.station_id
         settings = settings_from_bundle(
-            bundle, data_dir=data_dir / "stations" / station_id, frame_interval_s=0.15
+            bundle, data_dir=data_dir / "stations" / station_id, frame_interval_s=0.15, **overrides
         )
         hardware = Hardware(
             sim.camera, PyzbarDecoder(), sim.lock, sim.door, sim.exit_button, sim.display
@@ -145,6 +155,7 @@ def run(argv: list[str] | None = None) -> int:
     summary: dict[str, int] = {}
     stored_before: dict[str, int]
     with ExitStack() as stack:
+        tap_settings: LinkSettings | None = None
         if args.attach_broker:
             broker_host, _, port = args.attach_broker.rpartition(":")
             broker_port, base_url = int(port), args.attach_server.rstrip("/")
@@ -160,11 +171,29 @@ def run(argv: list[str] | None = None) -> int:
             http_port = args.http_port
             if not http_port or port_open(http_port):
                 http_port = free_port()
-            broker = PrivateBroker(port=args.broker_port, workdir=args.data_dir / "broker")
+            # The broker as deployed: TLS, no anonymous clients, an account per station that
+            # the server writes at provisioning; the server and the event tap (a read-only
+            # monitor, which never sees riders' codes) on the internal listener.
+            server_password, monitor_password = new_password(), new_password()
+            server_account = BrokerAccount.with_password(
+                DEFAULT_SERVER_USERNAME, server_password, Role.SERVER
+            )
+            broker = PrivateBroker(
+                port=args.broker_port, workdir=args.data_dir / "broker", accounts=[server_account]
+            )
             stack.enter_context(broker)
             broker_host, broker_port = "127.0.0.1", broker.port
             server = ServerProcess(
-                data_dir=args.data_dir, http_port=http_port, broker_port=broker.port
+                data_dir=args.data_dir,
+                http_port=http_port,
+                broker_port=broker.port,
+                extra_env={
+                    **broker.server_env(server_password),
+                    "WS_SERVER_BROKER_MONITOR_PASSWORD": monitor_password,
+                },
+            )
+            tap_settings = broker.client_settings(
+                DEFAULT_MONITOR_USERNAME, monitor_password, internal=True
             )
             stack.enter_context(server)
             base_url = server.base_url
@@ -185,15 +214,28 @@ def run(argv: list[str] | None = None) -> int:
                 )
             reply.raise_for_status()
             bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
-            stations.start(bundle, seed=args.seed + i, data_dir=args.data_dir)
-        tap = EventTap(broker_host, broker_port)
-        tap.start()
-        stack.callback(tap.stop)
+            # Attached: the broker as this machine reaches it, whatever the server tells boxes.
+            where = {"broker_host": broker_host, "broker_port": broker_port}
+            stations.start(
+                bundle,
+                seed=args.seed + i,
+                data_dir=args.data_dir,
+                **(where if args.attach_broker else {}),
+            )
+        if tap_settings is not None:
+            tap = EventTap(tap_settings)
+            tap.start()
+            stack.callback(tap.stop)
+        else:
+            print("(attached: events are not printed; the staff pages show them)", flush=True)
         crowd = RiderCrowd(
             base_url=base_url, stations=stations.sims, seed=args.seed, rest_s=(3.0, 8.0)
         )
         crowd.add(_enrol(http, args.riders), pranksters=1)
-        print(f"Broker  : mqtt://{broker_host}:{broker_port}", flush=True)
+        print(
+            f"Broker  : mqtts://{broker_host}:{broker_port}  (TLS, an account per station)",
+            flush=True,
+        )
         print(f"Staff   : {base_url}/   (API docs {base_url}/docs)", flush=True)
         if login_hint:
             print(f"Log in  : {login_hint}", flush=True)

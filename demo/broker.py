@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 
 from demo.processes import free_port, port_open, spawn, stop
+from mqttlink import LinkSettings
 from server.broker.accounts import BrokerAccount, check_accounts
 from server.broker.files import AccountFiles, reload_broker, write_account_files
 from server.broker.tls import TlsFiles, ensure_broker_tls
@@ -181,7 +182,9 @@ class PrivateBroker:
             ensure_broker_tls(
                 self.workdir / "tls", hosts=self._tls_hosts, ca_key_file=self.tls.ca_key
             )
-            write_account_files(self.account_files.station_passwords.parent, self._accounts)
+            if not self.account_files.station_passwords.exists():
+                # A restart keeps the files as whoever manages them (the server) left them.
+                write_account_files(self.account_files.station_passwords.parent, self._accounts)
             self.pid_file.unlink(missing_ok=True)
         self.conf_path.write_text(self.config_text())
         log = self.log_path.open("ab")
@@ -207,6 +210,58 @@ class PrivateBroker:
         write_account_files(self.account_files.station_passwords.parent, self._accounts)
         if self.running:
             self.reload(timeout_s)
+
+    @property
+    def accounts(self) -> list[BrokerAccount]:
+        """The accounts this object last wrote (a server managing the files may differ)."""
+        self._require_secure()
+        assert self._accounts is not None
+        return list(self._accounts)
+
+    def reloads(self) -> int:
+        """How many times the running broker has reread its files (secure mode)."""
+        return self.log_path.read_bytes().count(_RELOAD_LOGGED) if self.log_path.exists() else 0
+
+    def wait_reloaded(self, after: int, timeout_s: float = 5.0) -> None:
+        """Until the broker has reloaded more than ``after`` times (someone else signalled)."""
+        deadline = time.monotonic() + timeout_s
+        while self.reloads() <= after:
+            if time.monotonic() > deadline:
+                raise BrokerError("the broker did not reload")
+            time.sleep(0.01)
+
+    def client_settings(
+        self, username: str | None = None, password: str | None = None, *, internal: bool = False
+    ) -> LinkSettings:
+        """How a client reaches this broker: plain, or TLS with an account (the server and the
+        monitor on the internal listener, stations on theirs)."""
+        if not self.secure:
+            return LinkSettings(port=self.port, username=username, password=password)
+        port = self._internal_port if internal else self.port
+        return LinkSettings(
+            port=port, username=username, password=password, ca_file=str(self.ca_file)
+        )
+
+    def server_settings(self, server_password: str) -> dict[str, object]:
+        """``ServerSettings`` fields for a server using this broker: in secure mode it manages
+        the broker's accounts (writes the files, signals the reload), as in production."""
+        if not self.secure:
+            return {"broker_port": self.port}
+        return {
+            "broker_port": self._internal_port,
+            "broker_password": server_password,
+            "broker_ca_file": self.ca_file,
+            "station_broker_port": self.port,
+            "broker_auth_dir": self.account_files.station_passwords.parent,
+            "broker_pid_file": self.pid_file,
+        }
+
+    def server_env(self, server_password: str) -> dict[str, str]:
+        """The same as ``WS_SERVER_*`` environment variables, for a server process."""
+        return {
+            f"WS_SERVER_{name.upper()}": str(value)
+            for name, value in self.server_settings(server_password).items()
+        }
 
     def reload(self, timeout_s: float = 5.0) -> None:
         """SIGHUP, then wait until the broker says it is rereading its files (secure mode).

@@ -33,12 +33,12 @@ def describe(event: StationEvent) -> str | None:
 
 
 class EventTap:
-    def __init__(self, broker_host: str, broker_port: int, out: TextIO = sys.stdout) -> None:
+    def __init__(self, settings: LinkSettings, out: TextIO = sys.stdout) -> None:
         self._out = out
         self._guard = threading.Lock()
         self._link = Link(
             client_id="demo-tap",
-            settings=LinkSettings(host=broker_host, port=broker_port),
+            settings=settings,
             on_message=self._on_message,
             subscriptions=[(topics.all_stations(Family.EVENTS), 1)],
         )

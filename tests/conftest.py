@@ -9,14 +9,31 @@ import pytest
 
 from demo.broker import PrivateBroker
 from protocol.payloads import ProvisioningBundle
+from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount, Role
 from server.core.settings import ServerSettings
 from server.main import create_app
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
 
+# The server's own broker account in tests (the broker fixture admits it; the server writes it
+# into the account files it manages from then on).
+SERVER_BROKER_PASSWORD = "test-server-broker-password-" + uuid.uuid4().hex
 
-@pytest.fixture
-def broker() -> Iterator[PrivateBroker]:
-    with PrivateBroker() as running:
+
+@pytest.fixture(params=["secure"])
+def broker(request: pytest.FixtureRequest) -> Iterator[PrivateBroker]:
+    """A private Mosquitto. "secure" (the default) is the production setup: TLS, no anonymous
+    clients, one account per station confined by ACLs, the accounts managed by the server.
+    "open" (``pytest.mark.parametrize("broker", ["open"], indirect=True)``) lets any client
+    do anything: it plays a compromised broker, the worst case the end-to-end signatures must
+    withstand, and lets a test speak as the server or as any station."""
+    if request.param == "open":
+        with PrivateBroker() as running:
+            yield running
+        return
+    server_account = BrokerAccount.with_password(
+        DEFAULT_SERVER_USERNAME, SERVER_BROKER_PASSWORD, Role.SERVER
+    )
+    with PrivateBroker(accounts=[server_account]) as running:
         yield running
 
 
@@ -55,9 +72,9 @@ def server(
     settings = ServerSettings(
         data_dir=tmp_path / "server",
         database_url=database_url,
-        broker_port=broker.port,
         audience="ws-test",
         admin_password=ADMIN_PASSWORD,
+        **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
     )
     app = create_app(settings)
     with serve_in_thread(app) as client:
@@ -65,7 +82,7 @@ def server(
             "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
         )
         client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services, bundles)
+        yield ServerHarness(client, app.state.services, broker, bundles)
 
 
 @pytest.fixture

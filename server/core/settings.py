@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -54,7 +55,11 @@ class ServerSettings(BaseSettings):
     # Every config is re-published this often with a fresh issued_at (denylist freshness).
     config_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
     # Several server workers split the load through an MQTT 5 shared subscription.
-    share_group: str = Field(default="ws-server", pattern=r"^[A-Za-z0-9_-]+$")
+    # A station that joins the server's shared-subscription group makes Mosquitto drop its
+    # share of every station's requests (measured: tests/integration/test_broker_acl.py), so
+    # the group name is a secret: by default derived from the server's broker password, which
+    # every worker has and no station does.
+    share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$", repr=False)
     public_base_url: str = ""
     # The first admin account, created when there is no staff account yet. There is no
     # default password: without one, nobody can log in until an admin is created.
@@ -67,6 +72,15 @@ class ServerSettings(BaseSettings):
         if value is not None:
             check_password_strength(value)
         return value
+
+    @property
+    def share_group_name(self) -> str:
+        if self.share_group is not None:
+            return self.share_group
+        if self.broker_password is None:
+            return "ws-server"  # an open broker (tests): nothing to hide from
+        secret = self.broker_password.get_secret_value().encode()
+        return "ws-" + hashlib.sha256(b"ws-share-group|" + secret).hexdigest()[:24]
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -66,7 +66,7 @@ class MqttConsumer:
         self.dropped: Counter[str] = Counter()
         self.station_keys = StationKeys(engine)
         self._budget = RequestBudget(settings.access_requests_per_s, settings.access_request_burst)
-        group = settings.share_group
+        group = settings.share_group_name
         self._link = Link(
             client_id=f"server-{uuid.uuid4().hex[:12]}",
             settings=LinkSettings(

@@ -118,7 +118,7 @@ def test_remote_unlock_is_done_once_and_audited(
         reason="test",
     )
     payload = dump(replay)  # signed as the server would: only the command id is stale
-    with mqtt_peer(broker.port) as peer:
+    with mqtt_peer(server.peer_settings()) as peer:
         peer.publish(
             topics.station_topic(station.station_id, Family.COMMANDS),
             payload,

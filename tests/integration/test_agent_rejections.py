@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from demo.broker import PrivateBroker
 from firmware_sim.rider import enter
 from protocol import topics
@@ -22,6 +24,10 @@ from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import stays, wait_for
 
 MakeStation = Callable[..., StationHarness]
+
+# Speaks as the server and as stations straight through the broker: an open one (the
+# secure broker's accounts are tested in test_broker_acl.py and test_attacks.py).
+pytestmark = pytest.mark.parametrize("broker", ["open"], indirect=True)
 
 
 def _decision(station_id: str, request_id: str, *, expires_in_s: float = 5.0) -> AccessDecision:

@@ -1,8 +1,11 @@
-"""The seven attacks of issue 10, replayed against a real Mosquitto by a client that can read
-and write every topic: strictly more than an attacker on the station network gets (the broker
-refuses anonymous clients and confines every account: tests/integration/test_broker_acl.py).
-Even with that much, nothing but the server opens a door and nothing but a station speaks for
-it, because the messages that matter are signed end to end (protocol/signing.py)."""
+"""The seven attacks of issue 10, replayed against a real Mosquitto.
+
+First by a client that can read and write every topic (an open broker): strictly more than
+an attacker on the station network gets. Even with that much, nothing but the server opens a
+door and nothing but a station speaks for it, because the messages that matter are signed end
+to end (protocol/signing.py). Then against the broker as deployed (TLS, accounts, ACLs): an
+anonymous client gets nowhere, and a stolen station password reads no tokens and reaches no
+other station (the full matrix: tests/integration/test_broker_acl.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from demo.broker import PrivateBroker
@@ -40,6 +44,8 @@ from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import stays, wait_for
 
 MakeStation = Callable[..., StationHarness]
+# A broker that lets anyone do anything: the first layer (accounts, ACLs) gone entirely.
+OPEN = pytest.mark.parametrize("broker", ["open"], indirect=True)
 FORGER = SigningKey.generate()  # a key nobody pinned or registered
 
 
@@ -84,6 +90,7 @@ def _as_station(
     ]
 
 
+@OPEN
 def test_1_forged_commands_are_not_obeyed(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -116,6 +123,7 @@ def test_1_forged_commands_are_not_obeyed(
     assert "command_done" not in actions
 
 
+@OPEN
 def test_2_a_raced_forged_admit_does_not_open_the_door(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -168,6 +176,7 @@ def test_2_a_raced_forged_admit_does_not_open_the_door(
     assert second.transport.dropped["unknown_key"] >= 1
 
 
+@OPEN
 def test_3_an_overwritten_retained_config_changes_nothing(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -229,6 +238,7 @@ def _alarms(server: ServerHarness, station_id: str) -> list[Alarm]:
         return list(session.exec(select(Alarm).where(Alarm.station_id == station_id)))
 
 
+@OPEN
 def test_4_forged_events_of_a_new_epoch_are_not_stored(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -256,6 +266,7 @@ def test_4_forged_events_of_a_new_epoch_are_not_stored(
     assert _alarms(server, station.station_id) == []
 
 
+@OPEN
 def test_5_forged_events_in_the_stations_own_stream_do_not_hide_its_real_ones(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -290,6 +301,7 @@ def test_5_forged_events_in_the_stations_own_stream_do_not_hide_its_real_ones(
     assert not stored & {e.event_id for e in forged}
 
 
+@OPEN
 def test_7_a_forged_offline_state_does_not_mark_the_station_offline(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
@@ -313,3 +325,91 @@ def test_7_a_forged_offline_state_does_not_mark_the_station_offline(
     wait_for(lambda: sum(consumer.dropped.values()) >= before + 3, what="forgeries dropped")
     assert stays(lambda: not server.station(station.station_id).online, for_s=0.3)
     assert server.station(station.station_id).online
+
+
+# -- the broker as deployed -------------------------------------------------------------------
+def _connects(settings: LinkSettings) -> bool:
+    link = Link(f"probe-{uuid.uuid4().hex[:6]}", settings, on_message=lambda _: None)
+    link.start()
+    try:
+        return link.wait_connected(1.5)
+    finally:
+        link.stop()
+
+
+def test_anonymous_and_unprovisioned_clients_are_refused(
+    server: ServerHarness, broker: PrivateBroker
+) -> None:
+    assert broker.secure
+    station_id = unique_station_id()
+    bundle = server.add_station(station_id)
+    ca = str(broker.ca_file)
+    assert _connects(broker.client_settings(station_id, bundle.broker_password))
+    assert not _connects(LinkSettings(port=broker.port, ca_file=ca))  # anonymous
+    assert not _connects(broker.client_settings(station_id, "a-guessed-password-123456"))
+    assert not _connects(broker.client_settings("st-nobody", bundle.broker_password))
+    assert not _connects(LinkSettings(port=broker.port))  # plain MQTT on the TLS port
+
+
+def test_6_a_stolen_station_password_reads_no_tokens(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    """Subscribing to everything with a station's account: its own replies at most, never
+    another station's requests (they carry riders' codes)."""
+    victim = _station(server, make_station)
+    thief_id = unique_station_id()
+    server.add_station(thief_id)
+    _, link = server.enrol()
+    with mqtt_peer(
+        server.station_peer_settings(thief_id),
+        ["#", "ws/v1/stations/+/access/request", f"ws/v1/stations/{victim.station_id}/#"],
+    ) as thief:
+        shown = enter(victim.sim, server.qr_png(link), random.Random(7), _no_pause)
+        assert shown is not None
+        assert shown.allowed  # real traffic went by
+        seen = thief.drain(0.5)
+    own = f"ws/v1/stations/{thief_id}/"
+    assert all(message.topic.startswith(own) for message in seen), [m.topic for m in seen]
+    assert not [m for m in seen if m.topic.endswith("/access/request")]
+
+
+def test_a_stolen_station_password_reaches_no_other_station(
+    server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
+) -> None:
+    victim = _station(server, make_station)
+    thief_id = unique_station_id()
+    server.add_station(thief_id)
+    now = datetime.now(UTC)
+    unlock = StationCommand(
+        command_id=uuid.uuid4().hex,
+        station_id=victim.station_id,
+        kind=CommandKind.REMOTE_UNLOCK,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=30),
+        issued_by="admin",
+        reason="forged",
+    )
+    payload = dump(unlock)
+    signed = server.control_signed(victim.station_id, Family.COMMANDS, payload)
+    with mqtt_peer(server.station_peer_settings(thief_id)) as thief:
+        # Even a genuine server signature lifted from elsewhere: the broker drops it first.
+        for properties in ((), signed):
+            thief.link.publish(
+                topics.station_topic(victim.station_id, Family.COMMANDS),
+                payload,
+                user_properties=properties,
+            )
+    assert stays(lambda: victim.sim.lock.unlock_count, for_s=0.5)
+    assert victim.transport.dropped_messages == 0  # never even reached the station
+
+
+def test_reprovisioning_a_stolen_box_shuts_its_old_password_out(
+    server: ServerHarness, broker: PrivateBroker
+) -> None:
+    station_id = unique_station_id()
+    stolen = server.add_station(station_id)
+    assert _connects(broker.client_settings(station_id, stolen.broker_password))
+    fresh = server.provision(f"/api/stations/{station_id}/provision", {"reason": "box stolen"})
+    assert fresh.station_key != stolen.station_key
+    assert not _connects(broker.client_settings(station_id, stolen.broker_password))
+    assert _connects(broker.client_settings(station_id, fresh.broker_password))

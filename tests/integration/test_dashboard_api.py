@@ -30,7 +30,7 @@ from server.reports.overview import LiveRows
 from server.riders.models import Rider
 from server.staff.models import StaffSession
 from server.stations.models import Station
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
 VIEWER_PASSWORD = "viewer-password-1"
@@ -429,7 +429,10 @@ def test_wrong_passwords_are_rate_limited(server: ServerHarness, anonymous: http
 def test_sigterm_ends_open_streams(broker: PrivateBroker, tmp_path: Path) -> None:
     """A staff browser left open on the overview must not hold a server shutdown."""
     process = ServerProcess(
-        data_dir=tmp_path / "server", http_port=free_port(), broker_port=broker.port
+        data_dir=tmp_path / "server",
+        http_port=free_port(),
+        broker_port=broker.port,
+        extra_env=broker.server_env(SERVER_BROKER_PASSWORD),
     ).start()
     client = process.client()
     try:

@@ -20,6 +20,7 @@ from protocol.payloads import ProvisioningBundle
 from server.core.db import make_engine
 from server.events.models import EventRecord
 from server.stations.models import Station
+from tests.conftest import SERVER_BROKER_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 from tests.support.station_process import StationProcess
 from tests.support.waiting import wait_for
@@ -111,7 +112,12 @@ def test_hung_agent_is_marked_offline_and_comes_back(
 def test_kill_9_the_server_mid_stream(broker: PrivateBroker, tmp_path: Path) -> None:
     server_dir, station_id = tmp_path / "server", unique_station_id()
     port = free_port()
-    server = ServerProcess(data_dir=server_dir, http_port=port, broker_port=broker.port).start()
+    server = ServerProcess(
+        data_dir=server_dir,
+        http_port=port,
+        broker_port=broker.port,
+        extra_env=broker.server_env(SERVER_BROKER_PASSWORD),
+    ).start()
     try:
         with closing(server.client()) as http:
             reply = http.post(

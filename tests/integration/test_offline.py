@@ -24,6 +24,10 @@ from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
 
+# Speaks as the server and as stations straight through the broker: an open one (the
+# secure broker's accounts are tested in test_broker_acl.py and test_attacks.py).
+pytestmark = pytest.mark.parametrize("broker", ["open"], indirect=True)
+
 
 def _no_pause(_: float) -> None:
     return None

@@ -23,6 +23,10 @@ from tests.support.mqtt_peer import Peer, mqtt_peer
 from tests.support.stack import ServerHarness, unique_station_id
 from tests.support.waiting import wait_for
 
+# Speaks as the server and as stations straight through the broker: an open one (the
+# secure broker's accounts are tested in test_broker_acl.py and test_attacks.py).
+pytestmark = pytest.mark.parametrize("broker", ["open"], indirect=True)
+
 
 def _request(station_id: str, token: str) -> AccessRequest:
     return AccessRequest(

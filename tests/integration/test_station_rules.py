@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from firmware_sim.rider import enter, leave
-from protocol.payloads import ProvisioningBundle
 from protocol.reasons import Reason
 from server.access.models import DecisionRecord
 from server.alarms.models import Alarm
@@ -40,13 +39,7 @@ def _rules(server: ServerHarness, station_id: str, **change: object) -> dict[str
 
 def _add(server: ServerHarness, capacity: int, lat: float, lon: float, name: str) -> str:
     station_id = unique_station_id()
-    reply = server.client.post(
-        "/api/stations",
-        json={"id": station_id, "name": name, "capacity": capacity, "latitude": lat,
-              "longitude": lon},
-    )  # fmt: skip
-    assert reply.status_code == 201, reply.text
-    server.bundles[station_id] = ProvisioningBundle.model_validate(reply.json()["bundle"])
+    server.add_station(station_id, capacity, name=name, latitude=lat, longitude=lon)
     return station_id
 
 

@@ -1,4 +1,4 @@
-"""A plain MQTT client for tests: publishes anything, records what it receives."""
+"""An MQTT client for tests: publishes what it is allowed to, records what it receives."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ class Peer:
     def next(self, timeout_s: float = 5.0) -> Inbound:
         return self._inbox.get(timeout=timeout_s)
 
+    def drain(self, quiet_s: float) -> list[Inbound]:
+        """Everything received until nothing more arrives for ``quiet_s``."""
+        got: list[Inbound] = []
+        try:
+            while True:
+                got.append(self._inbox.get(timeout=quiet_s))
+        except queue.Empty:
+            return got
+
     def none_within(self, timeout_s: float) -> bool:
         try:
             self._inbox.get(timeout=timeout_s)
@@ -30,11 +39,12 @@ class Peer:
 
 
 @contextmanager
-def mqtt_peer(port: int, subscriptions: Sequence[str] = ()) -> Iterator[Peer]:
+def mqtt_peer(where: int | LinkSettings, subscriptions: Sequence[str] = ()) -> Iterator[Peer]:
+    """A client on a plain broker's port, or with an account (``PrivateBroker.client_settings``)."""
     inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
     link = Link(
         client_id=f"test-{uuid.uuid4().hex[:8]}",
-        settings=LinkSettings(port=port),
+        settings=where if isinstance(where, LinkSettings) else LinkSettings(port=where),
         on_message=inbox.put,
         subscriptions=[(topic, 1) for topic in subscriptions],
     )

@@ -17,8 +17,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
+from demo.broker import PrivateBroker
 from demo.processes import free_port
 from firmware_sim.station import SimStation
+from mqttlink import LinkSettings
 from protocol.payloads import ProvisioningBundle
 from protocol.signing import sign
 from protocol.topics import Family
@@ -60,17 +62,42 @@ def serve_in_thread(app: FastAPI) -> Iterator[httpx.Client]:
 class ServerHarness:
     client: httpx.Client
     services: Services
+    broker: PrivateBroker
     # Provisioning bundles of the stations added, shared with ``make_station``.
     bundles: dict[str, ProvisioningBundle] = field(default_factory=dict)
 
-    def add_station(self, station_id: str, capacity: int = 10) -> ProvisioningBundle:
-        reply = self.client.post(
-            "/api/stations", json={"id": station_id, "name": station_id, "capacity": capacity}
-        )
-        assert reply.status_code == 201, reply.text
+    def add_station(
+        self, station_id: str, capacity: int = 10, **fields: object
+    ) -> ProvisioningBundle:
+        body = {"id": station_id, "name": station_id, "capacity": capacity, **fields}
+        return self.provision("/api/stations", body)
+
+    def provision(self, path: str, body: dict[str, object]) -> ProvisioningBundle:
+        """POST a provisioning request; its bundle, once the broker admits the station: the
+        server rewrites the account files and signals the broker, which rereads them a moment
+        later (a station connecting sooner would be refused and retry after seconds)."""
+        reloads = self.broker.reloads() if self.broker.secure else 0
+        reply = self.client.post(path, json=body)
+        assert reply.status_code in (200, 201), reply.text
         bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
-        self.bundles[station_id] = bundle
+        self.bundles[bundle.station_id] = bundle
+        if self.broker.secure:
+            self.broker.wait_reloaded(reloads)
         return bundle
+
+    def peer_settings(self) -> LinkSettings:
+        """A test client with the server's broker account (on an open broker: anyone)."""
+        password = self.services.settings.broker_password
+        return self.broker.client_settings(
+            self.services.settings.broker_username,
+            password.get_secret_value() if password else None,
+            internal=True,
+        )
+
+    def station_peer_settings(self, station_id: str) -> LinkSettings:
+        """A test client with a provisioned station's broker account."""
+        bundle = self.bundles[station_id]
+        return self.broker.client_settings(bundle.broker_username, bundle.broker_password)
 
     def control_signed(
         self, station_id: str, family: Family, payload: bytes
