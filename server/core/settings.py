@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
-from server.staff.passwords import check_password_strength
+from server.staff.passwords import WEAK_PASSWORDS, check_password_strength
+
+DEMO_AUDIENCE = "ws-demo"
+# Passwords that ship in examples and compose files: never good enough for a real deployment.
+_DEFAULT_PASSWORDS = WEAK_PASSWORDS | {"postgres", "mosquitto", "secret"}
 
 
 class ServerSettings(BaseSettings):
@@ -16,15 +21,15 @@ class ServerSettings(BaseSettings):
 
     data_dir: Path = Path("data")
     # Empty: SQLite in data_dir. Production: postgresql+psycopg://...
-    database_url: str = ""
+    database_url: str = Field(default="", repr=False)  # may carry a password
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=1883, ge=1, le=65535)
     broker_username: str | None = None
-    broker_password: str | None = None
+    broker_password: str | None = Field(default=None, repr=False)
     # Tokens are valid only for this deployment or station group.
-    audience: str = Field(default="ws-demo", min_length=1, max_length=64)
+    audience: str = Field(default=DEMO_AUDIENCE, min_length=1, max_length=64)
     token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
     decision_ttl_s: int = Field(default=5, ge=1, le=60)
     # A new signing key is published this long before it signs anything.
@@ -40,6 +45,14 @@ class ServerSettings(BaseSettings):
     # default password: without one, nobody can log in until an admin is created.
     admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")
     admin_password: str | None = Field(default=None, repr=False)
+    # The demo's defaults (audience ws-demo, no admin password) are refused without this.
+    demo_mode: bool = False
+    # Session cookies marked Secure: None means "when public_base_url starts with https://";
+    # a request that arrived over HTTPS gets a Secure cookie in any case.
+    cookie_secure: bool | None = None
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded_allow_ips, comma-separated). Empty: the connection's own address counts.
+    trusted_proxies: str = ""
 
     @field_validator("admin_password")
     @classmethod
@@ -51,3 +64,23 @@ class ServerSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'warm_station.db'}"
+
+    @property
+    def served_over_https(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_base_url.lower().startswith("https://")
+
+    def unsafe_defaults(self) -> list[str]:
+        """What makes these settings fit only for the demo (empty in demo mode). The check that
+        needs the database (no admin password and no account yet) is in ``server.main``."""
+        if self.demo_mode:
+            return []
+        found = []
+        if self.audience == DEMO_AUDIENCE:
+            found.append(f"WS_SERVER_AUDIENCE is the demo's {DEMO_AUDIENCE!r}: name the deployment")
+        if (urlsplit(self.database_url).password or "").lower() in _DEFAULT_PASSWORDS:
+            found.append("WS_SERVER_DATABASE_URL carries a default password")
+        if (self.broker_password or "").lower() in _DEFAULT_PASSWORDS:
+            found.append("WS_SERVER_BROKER_PASSWORD is a default password")
+        return found
