@@ -62,6 +62,7 @@ class ServerProcess:
             "WS_SERVER_BROKER_PORT": str(self.broker_port),
             "WS_SERVER_ADMIN_USER": self.admin_user,
             "WS_SERVER_ADMIN_PASSWORD": self.admin_password,
+            "WS_SERVER_DEMO_MODE": "true",
             **self._extra_env,
         }
         with self.log_path.open("ab") as log:

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
+from pydantic import ValidationError
 
+from server.core.db import make_engine
 from server.core.settings import ServerSettings
-from server.main import create_app
+from server.main import UnsafeStartError, check_can_start, create_app
+
+
+def _settings_or_exit() -> ServerSettings:
+    """The settings, checked before anything starts; else one line on stderr, exit status 1."""
+    try:
+        settings = ServerSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "WS_SERVER_" + "_".join(str(part) for part in first["loc"]).upper()
+        sys.exit(f"server: {name}: {first['msg']}")  # never the value: it may be a secret
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        check_can_start(settings, engine)
+    except UnsafeStartError as exc:
+        sys.exit(f"server: {exc}")
+    finally:
+        engine.dispose()
+    return settings
 
 
 def main() -> None:
@@ -18,13 +40,16 @@ def main() -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s server %(levelname)s %(message)s"
     )
-    settings = ServerSettings()
+    settings = _settings_or_exit()
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
         log_level=args.log_level,
-        access_log=False,
+        access_log=False,  # an access log would hold every rider link's secret
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -11,8 +11,10 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 
 from server import __version__
 from server.alarms import routes as alarm_routes
@@ -39,6 +41,7 @@ from server.staff.deps import NotLoggedInError
 from server.stations import pages as station_pages
 from server.stations import routes as station_routes
 from server.web.render import STATIC_DIR
+from server.web.security_headers import SecurityHeaders, docs_policy
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,28 @@ API_ROUTERS = (
     staff_routes.router,
     report_routes.router,
 )
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+
+
+class UnsafeStartError(RuntimeError):
+    """Settings fit only for the demo, outside demo mode."""
+
+
+def check_can_start(settings: ServerSettings, engine: Engine) -> None:
+    """Refuse the demo's defaults outside demo mode (WS_SERVER_DEMO_MODE), in one line. The
+    settings are checked before the database is touched (its URL may be what is wrong)."""
+    found = settings.unsafe_defaults()
+    if not found and not settings.demo_mode and settings.admin_password is None:
+        init_db(engine)
+        with session_scope(engine) as session:
+            if not staff_repo.has_accounts(session):
+                found.append(
+                    "WS_SERVER_ADMIN_PASSWORD is not set and there is no staff account yet"
+                )
+    if found:
+        raise UnsafeStartError("refusing to start outside demo mode: " + "; ".join(found))
+
+
 PAGE_ROUTERS = (
     staff_pages.router,
     report_pages.router,
@@ -66,6 +91,11 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url)
+        try:
+            check_can_start(settings, engine)
+        except UnsafeStartError:
+            engine.dispose()
+            raise
         init_db(engine)
         if settings.admin_password is not None:
             with session_scope(engine) as session:
@@ -81,6 +111,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         )
         key_holder.reload()
         broker = BrokerSync(settings, engine)
+        broker.prepare_tls()
         broker.sync()  # the broker admits the server (and every station) before it connects
         consumer = MqttConsumer(settings, engine, key_holder, clock)
         consumer.start()
@@ -104,7 +135,16 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             consumer.stop()
             engine.dispose()
 
-    app = FastAPI(title="Warm Station server", version=__version__, lifespan=lifespan)
+    # The docs page is ours (below), for its own Content-Security-Policy; no ReDoc, no OAuth.
+    app = FastAPI(
+        title="Warm Station server",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.served_over_https)
     for router in API_ROUTERS:
         app.include_router(router)
 
@@ -117,6 +157,15 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     for router in PAGE_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    docs_page = get_swagger_ui_html(
+        openapi_url="/openapi.json", title=f"{app.title} API", swagger_favicon_url="data:,"
+    )
+    docs_csp = docs_policy(bytes(docs_page.body).decode(), cdn=SWAGGER_CDN)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page.body, headers={"Content-Security-Policy": docs_csp})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

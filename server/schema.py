@@ -11,7 +11,7 @@ from server.audit.models import AuditEntry
 from server.events.models import CountCorrection, EventRecord, EventStream, Stay
 from server.keys.models import SigningKeyRecord
 from server.riders.models import Rider
-from server.staff.models import StaffSession, StaffUser
+from server.staff.models import LoginFailure, StaffSession, StaffUser
 from server.stations.models import ConfigState, Station
 
 TABLES: tuple[type[SQLModel], ...] = (
@@ -22,6 +22,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     DecisionRecord,
     EventRecord,
     EventStream,
+    LoginFailure,
     Rider,
     SigningKeyRecord,
     StaffSession,

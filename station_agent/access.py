@@ -110,6 +110,10 @@ class AccessFlow:
         if self._store.seen(verdict.nonce, now):
             self._deny(Reason.REPLAYED, now, DecidedBy.STATION, rider_id=verdict.rider_id)
             return
+        if self._is_pending(verdict.nonce):
+            # The same code, still held up after its cooldown while its first request waits
+            # (decision_timeout_s > scan_cooldown_s): that request will answer the rider.
+            return
         request_id = uuid.uuid4().hex
         if not self._state.connected:
             self._decide_offline(verdict, request_id, now)  # no point waiting for an answer
@@ -170,7 +174,15 @@ class AccessFlow:
         else:
             self._deny(refusal, now, DecidedBy.STATION, request_id, claims.rider_id)
 
+    def _is_pending(self, nonce: bytes) -> bool:
+        return any(pending.claims.nonce == nonce for pending in self._pending.values())
+
     def _grant(self, claims: Claims, request_id: str, now: float, decided_by: DecidedBy) -> None:
+        if self._store.seen(claims.nonce, now):
+            # Used up since it was scanned: whatever decided this request, a code opens the
+            # door once. (The loop is the store's only writer, so check-then-record holds.)
+            self._deny(Reason.REPLAYED, now, DecidedBy.STATION, request_id, claims.rider_id)
+            return
         # Nonce and event committed together, before the lock moves.
         self._outbox.emit_grant(
             claims.nonce,

@@ -74,6 +74,8 @@ def server(
         database_url=database_url,
         audience="ws-test",
         admin_password=ADMIN_PASSWORD,
+        # An open broker has no accounts: only the demo's rules allow that.
+        demo_mode=not broker.secure,
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
     )
     app = create_app(settings)

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from server.broker.accounts import DEFAULT_MONITOR_USERNAME, BrokerAccount, Role, hash_password
 from server.broker.files import reload_broker, write_account_files
+from server.broker.tls import ensure_broker_tls
 from server.core.db import session_scope
 from server.core.settings import ServerSettings
 from server.stations.models import Station
@@ -36,6 +37,19 @@ class BrokerSync:
             self._own.append(
                 BrokerAccount(DEFAULT_MONITOR_USERNAME, hash_password(password), Role.MONITOR)
             )
+
+    def prepare_tls(self) -> None:
+        """Make (or reuse) the broker's CA and certificate where the broker reads them."""
+        settings = self._settings
+        if not settings.broker_issue_tls:
+            return
+        if settings.broker_auth_dir is None:
+            raise ValueError("WS_SERVER_BROKER_ISSUE_TLS needs WS_SERVER_BROKER_AUTH_DIR")
+        ensure_broker_tls(
+            settings.broker_auth_dir,
+            hosts=settings.broker_tls_hosts,
+            ca_key_file=settings.data_dir / "broker-ca.key",
+        )
 
     @property
     def enabled(self) -> bool:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
-from server.staff.passwords import check_password_strength
+from server.staff.passwords import WEAK_PASSWORDS, check_password_strength
+
+DEMO_AUDIENCE = "ws-demo"
+# Passwords that ship in examples and compose files: never good enough for a real deployment.
+_DEFAULT_PASSWORDS = WEAK_PASSWORDS | {"postgres", "mosquitto", "secret"}
 
 
 class ServerSettings(BaseSettings):
@@ -17,7 +22,7 @@ class ServerSettings(BaseSettings):
 
     data_dir: Path = Path("data")
     # Empty: SQLite in data_dir. Production: postgresql+psycopg://...
-    database_url: str = ""
+    database_url: str = Field(default="", repr=False)  # may carry a password
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     broker_host: str = "127.0.0.1"
@@ -35,10 +40,15 @@ class ServerSettings(BaseSettings):
     # managed elsewhere.
     broker_auth_dir: Path | None = None
     broker_pid_file: Path | None = None
+    # Make the broker's TLS material (a CA, the broker's certificate naming these hosts) into
+    # broker_auth_dir, where the broker's entry point picks it up (deploy/); the CA's key stays
+    # in data_dir. The CA is then also broker_ca_file, unless that is given.
+    broker_issue_tls: bool = False
+    broker_tls_hosts: list[str] = []
     # An optional read-only broker account for monitoring; it never sees rider tokens.
     broker_monitor_password: SecretStr | None = Field(default=None, repr=False)
     # Tokens are valid only for this deployment or station group.
-    audience: str = Field(default="ws-demo", min_length=1, max_length=64)
+    audience: str = Field(default=DEMO_AUDIENCE, min_length=1, max_length=64)
     token_lifetime_s: int = Field(default=DEFAULT_LIFETIME_S, ge=10, le=MAX_LIFETIME_S)
     decision_ttl_s: int = Field(default=5, ge=1, le=60)
     # A new signing key is published this long before it signs anything.
@@ -65,6 +75,14 @@ class ServerSettings(BaseSettings):
     # default password: without one, nobody can log in until an admin is created.
     admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")
     admin_password: str | None = Field(default=None, repr=False)
+    # The demo's defaults (audience ws-demo, no admin password) are refused without this.
+    demo_mode: bool = False
+    # Session cookies marked Secure: None means "when public_base_url starts with https://";
+    # a request that arrived over HTTPS gets a Secure cookie in any case.
+    cookie_secure: bool | None = None
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded_allow_ips, comma-separated). Empty: the connection's own address counts.
+    trusted_proxies: str = ""
 
     @field_validator("admin_password")
     @classmethod
@@ -72,6 +90,15 @@ class ServerSettings(BaseSettings):
         if value is not None:
             check_password_strength(value)
         return value
+
+    @property
+    def broker_ca(self) -> Path | None:
+        """The CA file clients verify the broker with (made by the server when it issues TLS)."""
+        if self.broker_ca_file is not None:
+            return self.broker_ca_file
+        if self.broker_issue_tls and self.broker_auth_dir is not None:
+            return self.broker_auth_dir / "ca.crt"
+        return None
 
     @property
     def share_group_name(self) -> str:
@@ -85,3 +112,27 @@ class ServerSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'warm_station.db'}"
+
+    @property
+    def served_over_https(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_base_url.lower().startswith("https://")
+
+    def unsafe_defaults(self) -> list[str]:
+        """What makes these settings fit only for the demo (empty in demo mode). The check that
+        needs the database (no admin password and no account yet) is in ``server.main``."""
+        if self.demo_mode:
+            return []
+        found = []
+        if self.audience == DEMO_AUDIENCE:
+            found.append(f"WS_SERVER_AUDIENCE is the demo's {DEMO_AUDIENCE!r}: name the deployment")
+        if (urlsplit(self.database_url).password or "").lower() in _DEFAULT_PASSWORDS:
+            found.append("WS_SERVER_DATABASE_URL carries a default password")
+        if self.broker_password is None:
+            found.append("WS_SERVER_BROKER_PASSWORD is missing: the broker admits known accounts")
+        elif self.broker_password.get_secret_value().lower() in _DEFAULT_PASSWORDS:
+            found.append("WS_SERVER_BROKER_PASSWORD is a default password")
+        if self.broker_ca_file is None and not self.broker_issue_tls:
+            found.append("WS_SERVER_BROKER_CA_FILE is missing: the link to the broker is TLS")
+        return found

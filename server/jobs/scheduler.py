@@ -1,6 +1,7 @@
-"""The server's periodic work, in one thread: stations gone silent (every second), station
-jobs (every minute: quiet-hour reconciliation, welfare alerts), and every ``config_refresh_s``
-the keys re-read, used nonces pruned and every config re-published (denylist freshness).
+"""The server's periodic work, in one thread: stations gone silent (every second), minute jobs
+(quiet-hour reconciliation, welfare alerts, expired staff sessions and old login failures
+pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned and every config
+re-published (denylist freshness).
 
 Every worker runs it; each job is safe to run on several workers at once (idempotent, or
 guarded by a per-station date)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -20,12 +22,20 @@ from server.core.settings import ServerSettings
 from server.jobs.station_jobs import run_station_jobs
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
+from server.staff.repo import prune_sessions
 from server.stations.repo import mark_silent_stations
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 STATION_JOBS_EVERY_S = 60.0
+
+
+def run_minute_jobs(engine: Engine, *, now: datetime) -> None:
+    with session_scope(engine) as session:
+        run_station_jobs(session, now=now)
+    with session_scope(engine) as session:
+        prune_sessions(session, now=now)
 
 
 class Scheduler:
@@ -63,8 +73,7 @@ class Scheduler:
                         log.warning("%s: heartbeats missed, marked offline", station_id)
                 if self._clock() >= next_jobs:
                     next_jobs = self._clock() + STATION_JOBS_EVERY_S
-                    with session_scope(self._engine) as session:
-                        run_station_jobs(session, now=utcnow())
+                    run_minute_jobs(self._engine, now=utcnow())
                 if self._clock() >= next_refresh:
                     next_refresh = self._clock() + self._settings.config_refresh_s
                     self._keys.reload()  # a key rotated by another server worker, say

@@ -78,7 +78,7 @@ class MqttConsumer:
                     if settings.broker_password is not None
                     else None
                 ),
-                ca_file=str(settings.broker_ca_file) if settings.broker_ca_file else None,
+                ca_file=str(settings.broker_ca) if settings.broker_ca else None,
             ),
             on_message=self._queue.put,
             subscriptions=[

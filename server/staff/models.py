@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from server.core.columns import timestamp_field
@@ -27,8 +28,6 @@ class StaffUser(SQLModel, table=True):
     password_hash: str
     role: Role = Role.VIEWER
     created_at: datetime = timestamp_field()
-    failed_logins: int = 0
-    locked_until: datetime | None = timestamp_field(nullable=True)
 
 
 class StaffCreate(SQLModel):
@@ -53,6 +52,22 @@ class StaffSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = timestamp_field()
     expires_at: datetime = timestamp_field(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed (or still running) login, kept for the throttle's longest window. The
+    database rather than memory, so that every server worker counts the same tries."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("login_failure_address", "address", "at"),
+        Index("login_failure_account", "username", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=64)  # the client's address (IPv6: its /64)
+    username: str = Field(max_length=64)  # as typed: unknown names count too
+    at: datetime = timestamp_field(index=True)
 
 
 class LoginRequest(SQLModel):

@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, delete, select
 
 from server.core.errors import AlreadyExistsError
 from server.core.localtime import as_utc
+from server.staff import throttle
 from server.staff.models import Role, StaffSession, StaffUser
 from server.staff.passwords import (
     check_password_strength,
@@ -20,12 +21,10 @@ from server.staff.passwords import (
 )
 
 SESSION_LIFETIME = timedelta(hours=12)
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=1)
 
 
 class LoginRefusedError(Exception):
-    """Wrong name or password, or locked for a while after too many tries."""
+    """Wrong name or password, or too many failed tries from this address for a while."""
 
     def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
         super().__init__(message)
@@ -58,34 +57,23 @@ class NewSession:
     csrf_token: str
 
 
-def login(session: Session, *, username: str, password: str, now: datetime) -> NewSession:
-    """A new session, or LoginRefusedError. Five wrong passwords lock the account for a minute."""
+def login(
+    session: Session, *, username: str, password: str, address: str, now: datetime
+) -> NewSession:
+    """A new session, or LoginRefusedError (with a wait when ``address`` is throttled: see
+    ``server.staff.throttle``)."""
+    try:
+        throttle.begin(session, address=address, username=username, now=now)
+    except throttle.ThrottledError as exc:
+        raise LoginRefusedError(str(exc), retry_after_s=exc.retry_after_s) from None
     user = session.get(StaffUser, username)
     if user is None:
         spend_verify_time(password)
+    if user is None or not verify_password(password, user.password_hash):
+        throttle.failed(session, username=username, now=now)
         raise LoginRefusedError("wrong user name or password")
-    if user.locked_until is not None and as_utc(user.locked_until) > now:
-        wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
-        raise LoginRefusedError(
-            f"too many failed logins: try again in {wait} s", retry_after_s=wait
-        )
-    if not verify_password(password, user.password_hash):
-        # Counted in the database, not in this request's copy of the row: simultaneous wrong
-        # tries must not overwrite each other's count and slip past the lock.
-        named = col(StaffUser.username) == username
-        session.exec(
-            update(StaffUser).where(named).values(failed_logins=StaffUser.failed_logins + 1)
-        )
-        session.exec(
-            update(StaffUser)
-            .where(named, col(StaffUser.failed_logins) >= MAX_FAILED_LOGINS)
-            .values(failed_logins=0, locked_until=now + LOCKOUT)
-        )
-        session.commit()
-        raise LoginRefusedError("wrong user name or password")
-    user.failed_logins, user.locked_until = 0, None
+    throttle.succeeded(session, address=address, username=username)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    session.add(user)
     session.add(
         StaffSession(
             token_hash=_token_hash(token),
@@ -123,11 +111,22 @@ def logout(session: Session, *, token: str) -> None:
         session.commit()
 
 
+def prune_sessions(session: Session, *, now: datetime) -> int:
+    """Sessions past their expiry (they already let nobody in) and login failures past every
+    throttle window. Commits; the number of sessions removed."""
+    result = session.exec(delete(StaffSession).where(col(StaffSession.expires_at) <= now))
+    session.commit()
+    throttle.prune(session, now=now)
+    return int(result.rowcount)
+
+
+def has_accounts(session: Session) -> bool:
+    return session.exec(select(StaffUser.username).limit(1)).first() is not None
+
+
 def ensure_admin(session: Session, *, username: str, password: str, now: datetime) -> bool:
     """The first admin, from the settings, when there is no staff account yet."""
-    if session.get(StaffUser, username) is not None:
-        return False
-    if session.exec(select(StaffUser)).first() is not None:
+    if has_accounts(session):
         return False
     create_user(session, username=username, password=password, role=Role.ADMIN, now=now)
     return True

@@ -71,9 +71,7 @@ def _new_identity(
         issued_at=now,
         broker_host=settings.station_broker_host or settings.broker_host,
         broker_port=settings.station_broker_port or settings.broker_port,
-        broker_ca_pem=(
-            settings.broker_ca_file.read_text() if settings.broker_ca_file is not None else None
-        ),
+        broker_ca_pem=settings.broker_ca.read_text() if settings.broker_ca is not None else None,
         broker_username=station.id,
         broker_password=password,
         control_keys={kid: public_key_to_text(pk) for kid, pk in control.published(now).items()},

@@ -45,7 +45,9 @@ def unique_station_id() -> str:
 def serve_in_thread(app: FastAPI) -> Iterator[httpx.Client]:
     """The app behind real HTTP on a free port, its lifespan (and MQTT consumer) running."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", server_header=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

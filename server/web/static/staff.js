@@ -93,6 +93,9 @@ function wireActions() {
       }
     });
   }
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
   for (const form of document.querySelectorAll("form[data-confirm]:not([data-api])")) {
     form.addEventListener("submit", (event) => {
       if (!confirm(form.dataset.confirm)) event.preventDefault();
@@ -133,6 +136,13 @@ function doorText(row) {
   return WORDS[`door_${row.door_phase}`] || row.door_phase;
 }
 
+// The bar's width is set here, not in a style attribute: the pages' Content-Security-Policy
+// allows no inline style.
+function paintBar(tr) {
+  const bar = tr.querySelector(".bar");
+  if (bar) bar.firstElementChild.style.width = `${Math.min(100, Math.round(100 * Number(tr.dataset.fill)))}%`;
+}
+
 function applyRow(tr, row, highlight) {
   tr.dataset.name = row.name;
   tr.dataset.online = row.online ? "1" : "0";
@@ -149,7 +159,7 @@ function applyRow(tr, row, highlight) {
   tr.querySelector(".capacity").textContent = String(row.capacity);
   const bar = tr.querySelector(".bar");
   bar.classList.toggle("full", row.occupancy >= row.capacity);
-  bar.firstElementChild.style.width = `${Math.min(100, Math.round((100 * row.occupancy) / row.capacity))}%`;
+  paintBar(tr);
   const door = tr.querySelector(".door");
   door.className = `door door-${row.door_phase}`;
   door.textContent = doorText(row);
@@ -171,6 +181,7 @@ function wireOverview() {
   const state = document.getElementById("filter-state");
   const count = document.getElementById("shown-count");
   const rows = () => [...body.querySelectorAll("tr[data-station]")];
+  for (const tr of rows()) paintBar(tr);
 
   function filter() {
     const needle = text.value.trim().toLowerCase();

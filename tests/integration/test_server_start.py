@@ -1,0 +1,160 @@
+"""``python -m server`` as deployed: it refuses the demo's defaults outside demo mode in one
+line, and once running it names no server software and logs no secret, even at DEBUG."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from demo.broker import PrivateBroker
+from demo.processes import free_port, spawn, stop
+from demo.server_process import staff_client
+from server.core.db import init_db, make_engine
+from server.core.localtime import utcnow
+from server.core.settings import ServerSettings
+from server.main import UnsafeStartError, check_can_start, create_app
+from server.staff import repo
+from server.staff.models import Role
+
+ADMIN_PASSWORD = "start-test-admin-pw"
+
+
+def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WS_SERVER_")}
+    env.update(
+        WS_SERVER_DATA_DIR=str(tmp_path / "server"),
+        WS_SERVER_HTTP_PORT=str(free_port()),
+        WS_SERVER_BROKER_PORT=str(free_port()),
+    )
+    env.update({f"WS_SERVER_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        (
+            {"admin_password": ADMIN_PASSWORD},
+            "server: refusing to start outside demo mode: WS_SERVER_AUDIENCE is the demo's",
+        ),
+        (
+            {"audience": "ws-start-test"},
+            "server: refusing to start outside demo mode: WS_SERVER_ADMIN_PASSWORD is not set",
+        ),
+        (
+            {
+                "audience": "ws-start-test",
+                "admin_password": ADMIN_PASSWORD,
+                "database_url": "postgresql+psycopg://postgres:change-me@127.0.0.1:9/ws",
+            },
+            "WS_SERVER_DATABASE_URL carries a default password",
+        ),
+        (
+            {"audience": "ws-start-test", "admin_password": "changeme"},
+            "server: WS_SERVER_ADMIN_PASSWORD: Value error, the password must be 10 characters",
+        ),
+        ({"audience": "ws-start-test", "demo_mode": "maybe"}, "server: WS_SERVER_DEMO_MODE: "),
+    ],
+    ids=["demo audience", "no admin", "default database password", "weak admin", "bad flag"],
+)
+def test_the_server_refuses_to_start_in_one_line(
+    tmp_path: Path, settings: dict[str, str], says: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server"],
+        env=_env(tmp_path, **settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert says in line
+    assert "change-me" not in line  # the value of a secret is never repeated
+
+
+def test_the_app_refuses_too_however_it_is_started(tmp_path: Path) -> None:
+    """Started by another ASGI server than ours: the lifespan refuses."""
+    app = create_app(ServerSettings(data_dir=tmp_path, audience="ws-test"))
+
+    async def start() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    # In a thread of its own: the browser tests' Playwright keeps a loop in this one.
+    with ThreadPoolExecutor(1) as pool, pytest.raises(UnsafeStartError, match="no staff account"):
+        pool.submit(asyncio.run, start()).result()
+
+
+def test_no_admin_password_is_fine_once_an_account_exists(tmp_path: Path) -> None:
+    settings = ServerSettings(data_dir=tmp_path, audience="ws-test")
+    engine = make_engine(settings.sqlalchemy_url)
+    init_db(engine)
+    with Session(engine) as session:
+        repo.create_user(
+            session, username="li", password=ADMIN_PASSWORD, role=Role.ADMIN, now=utcnow()
+        )
+    check_can_start(settings, engine)
+    check_can_start(ServerSettings(data_dir=tmp_path / "empty", demo_mode=True), engine)
+    engine.dispose()
+
+
+@contextmanager
+def _running(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    base = f"http://127.0.0.1:{env['WS_SERVER_HTTP_PORT']}"
+    with log_path.open("wb") as log:
+        process = spawn([sys.executable, "-m", "server", "--log-level", "debug"], log=log, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        stop(process)
+
+
+def test_the_running_server_names_no_software_and_logs_no_secret(
+    broker: PrivateBroker, tmp_path: Path
+) -> None:
+    env = _env(
+        tmp_path,
+        demo_mode="true",  # the demo's audience and made-up admin, allowed in demo mode
+        admin_password=ADMIN_PASSWORD,
+        broker_port=str(broker.port),
+    )
+    log_path = tmp_path / "server.log"
+    with _running(env, log_path) as base:
+        health = httpx.get(f"{base}/healthz")
+        assert "server" not in health.headers
+        assert health.headers["X-Content-Type-Options"] == "nosniff"
+        with closing(staff_client(base, "admin", ADMIN_PASSWORD)) as staff:
+            bearer = staff.headers["Authorization"].removeprefix("Bearer ")
+            link = staff.post("/api/riders", json={"platform": "courier"}).json()["link"]
+            token = staff.get(f"{link}/token").json()["token"]
+            assert staff.get(link).status_code == 200
+            wrong = staff.post("/api/auth/login", json={"username": "admin", "password": "x" * 12})
+            assert wrong.status_code == 401
+    logged = log_path.read_text()
+    assert "DEBUG" in logged  # the level was really on
+    for secret in (ADMIN_PASSWORD, "x" * 12, bearer, link.removeprefix("/r/"), token):
+        assert secret not in logged
