@@ -34,7 +34,7 @@ class InvalidStationIdError(ValueError):
 
 
 def is_valid_station_id(station_id: str) -> bool:
-    return bool(_STATION_ID.match(station_id))
+    return _STATION_ID.fullmatch(station_id) is not None  # "$" alone lets "id\n" through
 
 
 def station_topic(station_id: str, family: Family) -> str:

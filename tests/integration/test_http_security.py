@@ -17,7 +17,7 @@ from demo.broker import PrivateBroker
 from server.core.settings import ServerSettings
 from server.main import create_app
 from server.web.security_headers import PAGE_POLICY
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
 from tests.support.stack import ServerHarness, serve_in_thread, unique_station_id
 
 # Inline code that the pages' policy would block (JSON data blocks never run, so they pass).
@@ -165,7 +165,7 @@ def https_site(broker: PrivateBroker, tmp_path: Path) -> Iterator[httpx.Client]:
     """Behind a TLS-terminating proxy: this hop is plain HTTP, the site is https."""
     settings = ServerSettings(
         data_dir=tmp_path / "server",
-        broker_port=broker.port,
+        **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
         audience="ws-test",
         admin_password=ADMIN_PASSWORD,
         public_base_url="https://stations.example.cn",

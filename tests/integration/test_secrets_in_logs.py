@@ -17,6 +17,7 @@ from demo.broker import PrivateBroker
 from firmware_sim.rider import enter
 from protocol import topics
 from protocol.reasons import Reason
+from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from server.keys.models import SigningKeyRecord
 from tests.conftest import ADMIN_PASSWORD
@@ -58,11 +59,16 @@ def test_an_entry_logs_no_secret_even_at_debug(
     assert again is not None
     assert again.reason is Reason.REPLAYED
 
-    with mqtt_peer(broker.port) as peer:  # a request the server must drop, token inside
+    # A request the server must drop, token inside: signed by the station, so that it gets as
+    # far as the validation error (the log line most likely to repeat what it was given).
+    with mqtt_peer(server.station_peer_settings(station_id)) as peer:
         bad = {"v": 1, "request_id": uuid.uuid4().hex, "station_id": station_id}
         bad |= {"token": token, "station_time": "not a time"}
         topic = topics.station_topic(station_id, Family.ACCESS_REQUEST)
-        peer.publish(topic, json.dumps(bad).encode())
+        payload = json.dumps(bad).encode()
+        key = SigningKey.from_text(server.bundles[station_id].station_key)
+        signature = sign([key], Family.ACCESS_REQUEST, station_id, payload)
+        peer.publish(topic, payload, user_properties=signature)
         wait_for(lambda: server.services.consumer.dropped["invalid"] >= 1, what="the drop")
     wrong = server.client.post("/api/auth/login", json={"username": "admin", "password": "y" * 12})
     assert wrong.status_code == 401

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from demo.broker import PrivateBroker
 from demo.processes import free_port, spawn, stop
 from demo.server_process import staff_client
+from server.broker.tls import ensure_broker_tls
 from server.core.db import init_db, make_engine
 from server.core.localtime import utcnow
 from server.core.settings import ServerSettings
@@ -30,12 +31,25 @@ from server.staff.models import Role
 ADMIN_PASSWORD = "start-test-admin-pw"
 
 
+def _ca_file(tmp_path: Path) -> Path:
+    """A CA for the broker link (never reached here: the server refuses before connecting)."""
+    return ensure_broker_tls(tmp_path / "tls").ca_cert
+
+
+def _settings(tmp_path: Path, **fields: object) -> ServerSettings:
+    """Settings fit for production but for what a test leaves out."""
+    broker = {"broker_password": "start-test-broker-pw", "broker_ca_file": _ca_file(tmp_path)}
+    return ServerSettings(data_dir=tmp_path, audience="ws-test", **{**broker, **fields})  # type: ignore[arg-type]
+
+
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WS_SERVER_")}
     env.update(
         WS_SERVER_DATA_DIR=str(tmp_path / "server"),
         WS_SERVER_HTTP_PORT=str(free_port()),
         WS_SERVER_BROKER_PORT=str(free_port()),
+        WS_SERVER_BROKER_PASSWORD="start-test-broker-pw",
+        WS_SERVER_BROKER_CA_FILE=str(_ca_file(tmp_path)),
     )
     env.update({f"WS_SERVER_{name.upper()}": value for name, value in settings.items()})
     return env
@@ -88,7 +102,7 @@ def test_the_server_refuses_to_start_in_one_line(
 
 def test_the_app_refuses_too_however_it_is_started(tmp_path: Path) -> None:
     """Started by another ASGI server than ours: the lifespan refuses."""
-    app = create_app(ServerSettings(data_dir=tmp_path, audience="ws-test"))
+    app = create_app(_settings(tmp_path))
 
     async def start() -> None:
         async with app.router.lifespan_context(app):
@@ -100,7 +114,7 @@ def test_the_app_refuses_too_however_it_is_started(tmp_path: Path) -> None:
 
 
 def test_no_admin_password_is_fine_once_an_account_exists(tmp_path: Path) -> None:
-    settings = ServerSettings(data_dir=tmp_path, audience="ws-test")
+    settings = _settings(tmp_path)
     engine = make_engine(settings.sqlalchemy_url)
     init_db(engine)
     with Session(engine) as session:

@@ -106,3 +106,9 @@ def test_committed_asyncapi_document_matches_the_models() -> None:
     assert committed == asyncapi.render(), (
         "run: python -m protocol.asyncapi > protocol/asyncapi.json"
     )
+
+
+def test_a_station_id_with_a_trailing_newline_is_not_one() -> None:
+    assert topics.is_valid_station_id("station-01")
+    assert not topics.is_valid_station_id("station-01\n")
+    assert topics.parse("ws/v1/stations/station-01\n/events") is None

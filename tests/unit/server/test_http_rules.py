@@ -13,7 +13,12 @@ from server.core.settings import ServerSettings
 from server.staff.throttle import client_address
 from server.web.security_headers import PAGE_POLICY, docs_policy, headers_for
 
-REAL = {"audience": "ws-hangzhou", "admin_password": "a-long-admin-secret"}
+REAL = {
+    "audience": "ws-hangzhou",
+    "admin_password": "a-long-admin-secret",
+    "broker_password": "Kx8-own-broker-pass",
+    "broker_ca_file": "/etc/warm-station/broker-ca.crt",
+}
 
 
 @pytest.mark.parametrize(
@@ -29,8 +34,17 @@ REAL = {"audience": "ws-hangzhou", "admin_password": "a-long-admin-secret"}
             "WS_SERVER_DATABASE_URL carries a default password",
         ),
         ({"broker_password": "changeme"}, "WS_SERVER_BROKER_PASSWORD is a default password"),
+        ({"broker_password": None}, "WS_SERVER_BROKER_PASSWORD is missing"),
+        ({"broker_ca_file": None}, "WS_SERVER_BROKER_CA_FILE is missing"),
     ],
-    ids=["demo audience", "compose's database password", "postgres/postgres", "broker"],
+    ids=[
+        "demo audience",
+        "compose's database password",
+        "postgres/postgres",
+        "broker",
+        "no broker account",
+        "no TLS",
+    ],
 )
 def test_the_demos_defaults_are_refused_outside_demo_mode(
     overrides: dict[str, Any], refusal: str
@@ -43,9 +57,8 @@ def test_the_demos_defaults_are_refused_outside_demo_mode(
 
 def test_real_settings_are_not_refused_and_secrets_stay_out_of_repr() -> None:
     settings = ServerSettings(
-        **REAL,
+        **{**REAL, "broker_password": "Kx8-very-own-broker-pass"},
         database_url="postgresql+psycopg://ws:Kx8-very-own-db-pass@db/ws",
-        broker_password="Kx8-very-own-broker-pass",
     )
     assert settings.unsafe_defaults() == []
     assert "Kx8" not in repr(settings)
