@@ -192,3 +192,25 @@ def test_flood_of_bad_codes_is_contained_and_the_rider_still_gets_in(
     denial_events = station.agent.events_emitted - 1  # all but the grant
     assert denial_events <= settings.denial_events_burst + 3 * settings.denial_events_per_s
     assert len(server.decisions(station.station_id)) == 1  # garbage never reached the server
+
+
+def test_a_control_key_rotation_reaches_the_station_without_a_visit(
+    server: ServerHarness, make_station: MakeStation
+) -> None:
+    """The new key is announced in configs the station can still verify; it pins the new set
+    (kept across restarts) and goes on obeying the server."""
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    station = make_station(station_id)
+    before = set(station.agent.pinned.text)
+    rotated = server.client.post("/api/keys/control/rotate")
+    assert rotated.status_code == 201, rotated.text
+    new_kid = rotated.json()["kid"]
+    assert new_kid not in before
+    wait_for(lambda: new_kid in station.agent.pinned.text, what="the new control key pinned")
+    assert station.agent.store.pinned_control_keys() == dict(station.agent.pinned.text)
+    reply = server.client.post(
+        f"/api/stations/{station_id}/commands", json={"kind": "remote_unlock", "reason": "test"}
+    )
+    assert reply.status_code == 202, reply.text
+    wait_for(lambda: station.sim.lock.unlock_count == 1, what="a command under the new keys")
