@@ -7,7 +7,7 @@ Keys are ``family.name``:
   staff read them;
 - ``rider.*``: the rider's pass page;
 - ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, plus
-  ``door.full_with_nearby``.
+  ``door.full_with_nearby`` and ``door.idle`` (the screen while nobody is at the door).
 
 Pure data and lookups, no I/O and no project imports, so the agent, the server, the simulator
 and the demo all share it. A test checks that both catalogues have the same keys and the same

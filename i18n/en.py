@@ -185,4 +185,5 @@ MESSAGES: dict[str, str] = {
     "door.lockdown": "Station closed for now, ask staff",
     "door.anti_passback": "You are shown inside, ask staff",
     "door.full_with_nearby": "Station full. {station} nearby has room",
+    "door.idle": "Hold your QR code up to the camera",
 }

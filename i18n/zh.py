@@ -185,4 +185,5 @@ MESSAGES: dict[str, str] = {
     "door.lockdown": "本站暂时关闭，请联系工作人员",
     "door.anti_passback": "系统显示您已在站内，请联系工作人员",
     "door.full_with_nearby": "本站已满，附近的{station}有空位",
+    "door.idle": "请将二维码对准摄像头",
 }

@@ -12,6 +12,7 @@ from protocol.credential import public_key_from_text
 from protocol.payloads import LockType
 from protocol.signing import SigningKey
 from protocol.topics import STATION_ID_PATTERN
+from station_agent.hardware_settings import HardwareSettings
 
 
 class OfflineEntry(StrEnum):
@@ -22,7 +23,9 @@ class OfflineEntry(StrEnum):
 
 
 class AgentSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WS_AGENT_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="WS_AGENT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     station_id: str = Field(pattern=STATION_ID_PATTERN)
     broker_host: str = "127.0.0.1"
@@ -61,6 +64,7 @@ class AgentSettings(BaseSettings):
     # Offline decisions need a denylist newer than this and a clock the server agrees with.
     max_denylist_age_s: float = Field(default=86_400, gt=0)
     max_clock_offset_s: float = Field(default=30.0, gt=0)
+    hardware: HardwareSettings = HardwareSettings()  # WS_AGENT_HARDWARE__LOCK_PIN=17
 
     @field_validator("control_keys")
     @classmethod
