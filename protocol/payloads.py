@@ -250,8 +250,14 @@ class ProvisioningBundle(_Payload):
     its public half). Keep it like a password."""
 
     format: Literal["ws-station-bundle/1"] = BUNDLE_FORMAT
+    # Each bundle once: a box refuses one it has enrolled before, and one past its expiry
+    # (a bundle left lying around for days is a password left lying around).
+    bundle_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     station_id: StationId
     issued_at: Timestamp
+    expires_at: Timestamp
+    # The server's staff site (for a technician's clock check), when it has a public address.
+    server_url: Annotated[str | None, Field(max_length=300)] = None
     broker_host: Annotated[str, Field(min_length=1, max_length=253)]
     broker_port: Annotated[int, Field(ge=1, le=65535)]
     # PEM of the CA that signed the broker's certificate; None only for plain MQTT on loopback.

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from server.riders.models import Platform
+from server.riders.tokens import render_qr_png
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,12 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument("--name", required=True)
     provision.add_argument("--capacity", type=int, required=True)
     provision.add_argument("--bundle", required=True, help="file to write the bundle to")
+    provision.add_argument("--qr", help="also write the bundle as a QR code (PNG) to scan")
     reprovision = commands.add_parser(
         "reprovision", help="new identity for a station (a stolen or replaced box)"
     )
     reprovision.add_argument("station_id")
     reprovision.add_argument("--reason", required=True)
     reprovision.add_argument("--bundle", required=True, help="file to write the bundle to")
+    reprovision.add_argument("--qr", help="also write the bundle as a QR code (PNG) to scan")
     enrol = commands.add_parser("enrol", help="enrol a rider; prints the personal link")
     enrol.add_argument("--name", default="", help="display name, for staff only")
     enrol.add_argument("--platform", choices=[p.value for p in Platform], default="other")
@@ -64,9 +67,13 @@ def _detail(reply: httpx.Response) -> str:
 
 def _write_secret(path: Path, text: str) -> None:
     """Owner-only from the start: the bundle holds the station's password and key."""
+    _write_secret_bytes(path, (text + "\n").encode())
+
+
+def _write_secret_bytes(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(text + "\n")
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
     path.chmod(0o600)
 
 
@@ -114,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     body = reply.json()
     if "bundle" in body:
-        _write_secret(Path(args.bundle), json.dumps(body.pop("bundle"), indent=2))
+        bundle = body.pop("bundle")
+        _write_secret(Path(args.bundle), json.dumps(bundle, indent=2))
         body["bundle_written_to"] = args.bundle
+        if args.qr:
+            # Compact JSON: about 1.1 KB, a version-21 code a box's camera reads off a screen.
+            compact = json.dumps(bundle, separators=(",", ":"))
+            _write_secret_bytes(Path(args.qr), render_qr_png(compact, error_correction="L"))
+            body["qr_written_to"] = args.qr
     if "link" in body:
         body["link"] = base + body["link"]
     print(json.dumps(body, ensure_ascii=False, indent=2))

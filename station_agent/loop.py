@@ -37,7 +37,7 @@ from station_agent.inbox import (
     LinkChanged,
 )
 from station_agent.outbox import OutboxSender
-from station_agent.ports import Clock, Hardware, Store, Transport
+from station_agent.ports import Clock, Hardware, Store, Supervisor, Transport
 from station_agent.state import AgentState
 from station_agent.trust import PinnedKeys
 
@@ -54,6 +54,7 @@ class StationAgent:
         store: Store,
         *,
         pinned: PinnedKeys | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.settings = settings
         self.station_id = settings.station_id
@@ -66,6 +67,7 @@ class StationAgent:
         self._inbox = inbox
         self._clock = clock
         self._store = store
+        self._supervisor = supervisor
         now = clock()
         self._outbox = OutboxSender(
             self.station_id,
@@ -145,6 +147,8 @@ class StationAgent:
         """Run until ``stopping`` is set; then relock and say goodbye."""
         self._transport.start()
         self._next_frame = self._clock()
+        if self._supervisor is not None:
+            self._supervisor.ready()
         try:
             while not self.stopping.is_set():
                 wake_at = min(self._next_frame, self._heartbeat.due_at)
@@ -153,6 +157,8 @@ class StationAgent:
             self._hw.lock.lock()
             self._flush(self._clock() + self.settings.shutdown_flush_s)
         finally:
+            if self._supervisor is not None:
+                self._supervisor.stopping()
             self.final_outbox_depth = self._store.depth()
             self._hw.lock.lock()
             self._transport.publish_state(online=False)
@@ -178,6 +184,8 @@ class StationAgent:
         self._doorway.tick(now)
         self._drain(now)
         self._heartbeat.tick(now)
+        if self._supervisor is not None:
+            self._supervisor.alive()
 
     def handle(self, item: AgentInput) -> None:
         now = self._clock()

@@ -129,3 +129,14 @@ class Hardware:
     door: DoorSensor
     exit_button: ExitButton
     display: Display
+
+
+class Supervisor(Protocol):
+    """Whoever watches over the agent (systemd): told when it runs, that its loop still
+    turns, and when it stops."""
+
+    def ready(self) -> None: ...
+
+    def alive(self) -> None: ...
+
+    def stopping(self) -> None: ...

@@ -9,12 +9,16 @@ from station_agent.adapters.store_sqlite import AgentStore
 from station_agent.config import AgentSettings
 from station_agent.inbox import Inbox
 from station_agent.loop import StationAgent
-from station_agent.ports import Clock, Hardware
+from station_agent.ports import Clock, Hardware, Supervisor
 from station_agent.trust import PinnedKeys
 
 
 def build_agent(
-    settings: AgentSettings, hardware: Hardware, clock: Clock
+    settings: AgentSettings,
+    hardware: Hardware,
+    clock: Clock,
+    *,
+    supervisor: Supervisor | None = None,
 ) -> tuple[StationAgent, MqttTransport]:
     inbox: Inbox = Inbox()
     session_id = uuid.uuid4().hex
@@ -23,6 +27,14 @@ def build_agent(
     pinned = PinnedKeys(store.pinned_control_keys() or settings.control_keys)
     transport = MqttTransport(settings, inbox, session_id=session_id, clock=clock, pinned=pinned)
     agent = StationAgent(
-        settings, hardware, transport, inbox, clock, session_id, store, pinned=pinned
+        settings,
+        hardware,
+        transport,
+        inbox,
+        clock,
+        session_id,
+        store,
+        pinned=pinned,
+        supervisor=supervisor,
     )
     return agent, transport

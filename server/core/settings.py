@@ -59,6 +59,8 @@ class ServerSettings(BaseSettings):
     # rider every few seconds); the rest are dropped before the database.
     access_request_burst: int = Field(default=20, ge=1, le=10_000)
     access_requests_per_s: float = Field(default=5.0, gt=0, le=10_000)
+    # How long a provisioning bundle may wait before a box enrols it.
+    bundle_lifetime_s: int = Field(default=86_400, ge=600, le=30 * 86_400)
     # A retired control key still signs (beside its successor) this long: a station offline
     # for longer than this after a control key rotation must be provisioned again.
     control_key_grace_s: int = Field(default=30 * 86_400, ge=3600, le=365 * 86_400)

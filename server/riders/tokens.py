@@ -31,19 +31,22 @@ def issue_token(
     return sign_token(claims, signer.private_key), datetime.fromtimestamp(claims.expires_at, UTC)
 
 
-def _qr(text: str, box_size: int) -> qrcode.QRCode[Any]:
+_CORRECTION = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M}
+
+
+def _qr(text: str, box_size: int, error_correction: str = "M") -> qrcode.QRCode[Any]:
     # Error correction M tolerates a cracked screen or some glare; one segment, since the
     # token is all alphanumeric-mode text.
     code: qrcode.QRCode[Any] = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+        error_correction=_CORRECTION[error_correction], box_size=box_size, border=4
     )
     code.add_data(text, optimize=0)
     code.make(fit=True)
     return code
 
 
-def render_qr_png(text: str, *, box_size: int = 8) -> bytes:
-    image = _qr(text, box_size).make_image(image_factory=PilImage)
+def render_qr_png(text: str, *, box_size: int = 8, error_correction: str = "M") -> bytes:
+    image = _qr(text, box_size, error_correction).make_image(image_factory=PilImage)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

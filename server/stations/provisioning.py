@@ -8,7 +8,8 @@ new key and password, and the old ones stop working at once.
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -67,8 +68,11 @@ def _new_identity(
     station.public_key = key.public_key_text
     station.broker_password_hash = hash_password(password)
     return ProvisioningBundle(
+        bundle_id=uuid.uuid4().hex,
         station_id=station.id,
         issued_at=now,
+        expires_at=now + timedelta(seconds=settings.bundle_lifetime_s),
+        server_url=settings.public_base_url or None,
         broker_host=settings.station_broker_host or settings.broker_host,
         broker_port=settings.station_broker_port or settings.broker_port,
         broker_ca_pem=settings.broker_ca.read_text() if settings.broker_ca is not None else None,

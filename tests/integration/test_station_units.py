@@ -112,4 +112,4 @@ def test_the_kiosk_shows_the_agents_page_after_the_agent() -> None:
     exec_start = (UNITS / KIOSK).read_text(encoding="utf-8").split("ExecStart=")[1]
     assert exec_start.startswith("/usr/bin/cage ")
     assert "--kiosk --app=${WS_KIOSK_URL}" in exec_start
-    assert unit["Environment"] == ["WS_KIOSK_URL=http://127.0.0.1:8090/"]
+    assert unit["Environment"] == ["WS_KIOSK_URL=http://127.0.0.1:8470/"]

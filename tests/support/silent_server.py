@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -29,9 +30,12 @@ class SilentServer:
         self._bundles = bundles
 
     def provision(self, station_id: str) -> ProvisioningBundle:
+        now = datetime.now(UTC)
         bundle = ProvisioningBundle(
+            bundle_id=uuid.uuid4().hex,
             station_id=station_id,
-            issued_at=datetime.now(UTC),
+            issued_at=now,
+            expires_at=now + timedelta(days=1),
             broker_host="127.0.0.1",
             broker_port=self._broker.port,
             broker_username=station_id,
