@@ -88,8 +88,9 @@ class FilePin(MockPin):  # type: ignore[misc]
         return changed
 
     def _record(self, state: str) -> None:
-        _write_atomically(self._directory / f"{self._name}.out", state + "\n")
+        # History first: whoever sees the new state finds it in the history too.
         _append(self._directory / f"{self._name}.history", f"{time.time():.6f} {state}\n")
+        _write_atomically(self._directory / f"{self._name}.out", state + "\n")
 
     def follow_file(self) -> None:
         """Drive the input to the level its file says (no file: leave it at its pull)."""
