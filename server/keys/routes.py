@@ -31,12 +31,7 @@ def rotate_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
     """A new rider-token key, published to every station now, signing after the propagation
     delay."""
     propagation = timedelta(seconds=services.settings.key_propagation_s)
-    record = ring.rotate(session, now=utcnow(), propagation=propagation)
-    bump_config_version(session)
-    session.commit()
-    services.keys.reload()
-    services.publisher.publish_all_configs()
-    return SigningKeyPublic.model_validate(record)
+    return _rotate(session, services, propagation, ring.RIDER)
 
 
 @router.post(
@@ -48,7 +43,14 @@ def rotate_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
 def rotate_control_key(session: SessionDep, services: ServicesDep) -> SigningKeyPublic:
     """A new control key: it signs at once beside the old one, which every station learns
     to replace through its (old-key-signed) config; the old key stops after the grace."""
-    record = ring.rotate(session, now=utcnow(), propagation=timedelta(0), purpose=ring.CONTROL)
+    return _rotate(session, services, timedelta(0), ring.CONTROL)
+
+
+def _rotate(
+    session: SessionDep, services: ServicesDep, propagation: timedelta, purpose: str
+) -> SigningKeyPublic:
+    """The new key stored, then every station told (configs carry both kinds of keys)."""
+    record = ring.rotate(session, now=utcnow(), propagation=propagation, purpose=purpose)
     bump_config_version(session)
     session.commit()
     services.keys.reload()

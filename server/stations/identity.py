@@ -1,7 +1,7 @@
 """Each station's registered public key, as the MQTT consumer needs it for every message: read
-once and kept, read again when a station is unknown (after a short pause, so a flood of
-messages for made-up stations does not become a flood of queries) or its key did not verify
-(another worker may have provisioned it anew)."""
+once and kept, read again when a station is unknown or its key did not verify (another worker
+may have provisioned it anew), at most once per pause per station: a flood of messages for
+made-up stations, or of forged signatures, must not become a flood of queries."""
 
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ class StationKeys:
         self._lock = threading.Lock()
         self._keys: dict[str, bytes] = {}
         self._unknown_until: dict[str, float] = {}
+        self._read_at: dict[str, float] = {}
 
     def get(self, station_id: str, *, fresh: bool = False) -> bytes | None:
-        """The station's public key, or None for a station with none (or none we know)."""
-        if not fresh and station_id in self._keys:
+        """The station's public key, or None for a station with none (or none we know).
+        ``fresh``: read it again, unless it was read within the pause."""
+        recently = self._clock() < self._read_at.get(station_id, float("-inf")) + UNKNOWN_RETRY_S
+        if station_id in self._keys and (not fresh or recently):
             return self._keys[station_id]
-        if not fresh and self._clock() < self._unknown_until.get(station_id, 0.0):
+        if self._clock() < self._unknown_until.get(station_id, 0.0):
             return None
         with session_scope(self._engine) as session:
             text = session.exec(select(Station.public_key).where(Station.id == station_id)).first()
@@ -42,6 +45,7 @@ class StationKeys:
                 return None
             key = public_key_from_text(text)
             self._keys[station_id] = key
+            self._read_at[station_id] = self._clock()
             self._unknown_until.pop(station_id, None)
             return key
 
@@ -49,3 +53,4 @@ class StationKeys:
         with self._lock:
             self._keys.pop(station_id, None)
             self._unknown_until.pop(station_id, None)
+            self._read_at.pop(station_id, None)

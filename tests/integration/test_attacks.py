@@ -76,13 +76,16 @@ def _as_server(
     ]
 
 
+def _stolen_key(server: ServerHarness) -> SigningKey:
+    """The signing key of another, genuinely provisioned station box (stolen)."""
+    return SigningKey.from_text(server.add_station(unique_station_id()).station_key)
+
+
 def _as_station(
-    server: ServerHarness, family: Family, station_id: str, payload: bytes
+    stolen: SigningKey, family: Family, station_id: str, payload: bytes
 ) -> list[Properties]:
     """Speaking as a station: unsigned, signed by a stranger, and signed with the key of
     another (stolen) station box."""
-    thief = unique_station_id()
-    stolen = SigningKey.from_text(server.add_station(thief).station_key)
     return [
         (),
         sign([FORGER], family, station_id, payload),
@@ -233,6 +236,28 @@ def _entries(station_id: str, epoch: str, seqs: range, kind: EventKind) -> list[
     ]
 
 
+def _forge_events(
+    server: ServerHarness, broker: PrivateBroker, station_id: str, forged: list[StationEvent]
+) -> None:
+    """Publish each event in every forged way; return once the server dropped them all."""
+    consumer = server.services.consumer
+    stolen = _stolen_key(server)
+    forgeries = [
+        (dump(event), properties)
+        for event in forged
+        for properties in _as_station(stolen, Family.EVENTS, station_id, dump(event))
+    ]
+    topic = topics.station_topic(station_id, Family.EVENTS)
+    before = sum(consumer.dropped.values())
+    with mqtt_peer(broker.port) as forger:
+        for payload, properties in forgeries:
+            forger.publish(topic, payload, user_properties=properties)
+    wait_for(
+        lambda: sum(consumer.dropped.values()) >= before + len(forgeries),
+        what="every forged event dropped",
+    )
+
+
 def _alarms(server: ServerHarness, station_id: str) -> list[Alarm]:
     with Session(server.services.engine) as session:
         return list(session.exec(select(Alarm).where(Alarm.station_id == station_id)))
@@ -243,24 +268,10 @@ def test_4_forged_events_of_a_new_epoch_are_not_stored(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
     station = _station(server, make_station)
-    consumer = server.services.consumer
     epoch = uuid.uuid4().hex[:16]
     forged = _entries(station.station_id, epoch, range(1, 40), EventKind.DOOR_OPENED)
     forged += _entries(station.station_id, epoch, range(40, 41), EventKind.ALARM_RAISED)
-    topic = topics.station_topic(station.station_id, Family.EVENTS)
-    forgeries = [
-        (dump(event), properties)
-        for event in forged
-        for properties in _as_station(server, Family.EVENTS, station.station_id, dump(event))
-    ]
-    before = sum(consumer.dropped.values())
-    with mqtt_peer(broker.port) as forger:
-        for payload, properties in forgeries:
-            forger.publish(topic, payload, user_properties=properties)
-    wait_for(
-        lambda: sum(consumer.dropped.values()) >= before + len(forgeries),
-        what="every forged event dropped",
-    )
+    _forge_events(server, broker, station.station_id, forged)
     assert server.station(station.station_id).occupancy == 0
     assert [e for e in server.events(station.station_id) if e.epoch == epoch] == []
     assert _alarms(server, station.station_id) == []
@@ -275,23 +286,10 @@ def test_5_forged_events_in_the_stations_own_stream_do_not_hide_its_real_ones(
     station = _station(server, make_station)
     store = station.agent.store
     epoch, next_seq = store.epoch, store.last_seq + 1
-    consumer = server.services.consumer
     forged = _entries(
         station.station_id, epoch, range(next_seq, next_seq + 5), EventKind.DOOR_CLOSED
     )
-    topic = topics.station_topic(station.station_id, Family.EVENTS)
-    forgeries = [
-        (dump(event), properties)
-        for event in forged
-        for properties in _as_station(server, Family.EVENTS, station.station_id, dump(event))
-    ]
-    before = sum(consumer.dropped.values())
-    with mqtt_peer(broker.port) as forger:
-        for payload, properties in forgeries:
-            forger.publish(topic, payload, user_properties=properties)
-    wait_for(
-        lambda: sum(consumer.dropped.values()) >= before + len(forgeries), what="forgeries dropped"
-    )
+    _forge_events(server, broker, station.station_id, forged)
 
     station.sim.lock.unlock()  # a crowbar: the real forced-door alarm takes those seqs
     station.sim.door.open()
@@ -317,7 +315,7 @@ def test_7_a_forged_offline_state_does_not_mark_the_station_offline(
     payload = dump(goodbye)
     consumer = server.services.consumer
     topic = topics.station_topic(station.station_id, Family.STATE)
-    forgeries = _as_station(server, Family.STATE, station.station_id, payload)
+    forgeries = _as_station(_stolen_key(server), Family.STATE, station.station_id, payload)
     before = sum(consumer.dropped.values())
     with mqtt_peer(broker.port) as forger:
         for properties in forgeries:
