@@ -411,3 +411,29 @@ def test_reprovisioning_a_stolen_box_shuts_its_old_password_out(
     assert fresh.station_key != stolen.station_key
     assert not _connects(broker.client_settings(station_id, stolen.broker_password))
     assert _connects(broker.client_settings(station_id, fresh.broker_password))
+
+
+def test_reprovisioning_refuses_bad_requests_and_changes_nothing(
+    server: ServerHarness, broker: PrivateBroker
+) -> None:
+    station_id = unique_station_id()
+    bundle = server.add_station(station_id)
+    key_before = server.station(station_id).public_key
+    for path, body, status in [
+        (f"/api/stations/{station_id}/provision", {}, 422),  # no reason
+        (f"/api/stations/{station_id}/provision", {"reason": ""}, 422),
+        ("/api/stations/st-nowhere/provision", {"reason": "x"}, 404),
+    ]:
+        reply = server.client.post(path, json=body)
+        assert reply.status_code == status, reply.text
+    anonymous = server.client.post(
+        f"/api/stations/{station_id}/provision",
+        json={"reason": "x"},
+        headers={"Authorization": "Bearer not-a-session"},
+    )
+    assert anonymous.status_code == 401
+    assert (
+        server.client.post("/api/stations", json={"id": station_id, "name": "x"}).status_code == 422
+    )
+    assert server.station(station_id).public_key == key_before
+    assert _connects(broker.client_settings(station_id, bundle.broker_password))
