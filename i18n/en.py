@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "page.online": "online",
     "page.offline": "offline",
     "page.since": "since",
+    "page.config_error": "dropped a config",
     "page.occupancy": "Occupancy",
     "page.door": "Door",
     "page.alarms": "Alarms",

@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "page.online": "在线",
     "page.offline": "离线",
     "page.since": "自",
+    "page.config_error": "配置被拒收",
     "page.occupancy": "在站 / 容量",
     "page.door": "门",
     "page.alarms": "告警",

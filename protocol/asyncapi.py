@@ -16,9 +16,11 @@ from protocol import topics
 from protocol.payloads import (
     AccessDecision,
     AccessRequest,
+    DenylistPage,
     StationConfig,
     StationEvent,
     StationState,
+    TrustKeys,
 )
 from protocol.signing import SIGNATURE_PROPERTY
 from protocol.topics import Family
@@ -66,8 +68,30 @@ _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
         "send",
         1,
         True,
-        "Retained configuration: the public key set (kid -> Ed25519 key, base64) and the "
-        "audience tokens must carry.",
+        "Retained configuration of one station: its own standing rules (mode, lockdown). "
+        "Keys, audience and denylist are on the trust pages, shared by every station.",
+    ),
+]
+
+# Published once for every station, retained; signed over 'WS1|trust|<page>|' + payload.
+_TRUST_CHANNELS: list[tuple[str, str, dict[str, Any], type[BaseModel], str]] = [
+    (
+        "trust_keys",
+        topics.TRUST_KEYS,
+        {},
+        TrustKeys,
+        "The rider-token keys (kid -> Ed25519 key, base64), the audience tokens must carry, and "
+        "the control keys a station pins from now on. Retained, one for every station; a "
+        "station keeps the newest (version, then issued_at).",
+    ),
+    (
+        "trust_denylist",
+        topics.TRUST_ROOT + "/denylist/{bucket}",
+        {"bucket": {"description": "two hex digits, 00-ff: first byte of SHA-256(rider id)"}},
+        DenylistPage,
+        "One bucket of the denylist (rider id -> lowest credential version still valid), "
+        "retained, one for every station: a revocation republishes only its rider's bucket. "
+        "A station's denylist is the union of every bucket's newest page.",
     ),
 ]
 
@@ -80,7 +104,8 @@ _SIGNATURE_HEADERS: dict[str, Any] = {
             "type": "string",
             "description": (
                 "<kid>.<base64url Ed25519 signature> of 'WS1|<family>|<station id>|' + the "
-                "payload bytes; up to four (one per key during a rotation)."
+                "payload bytes ('WS1|trust|<keys or denylist/<bucket>>|' on trust pages); up "
+                "to four (one per key during a rotation)."
             ),
         }
     },
@@ -91,6 +116,7 @@ _SIGNATURE_HEADERS: dict[str, Any] = {
 def document() -> dict[str, Any]:
     mode: Literal["validation"] = "validation"
     models = [(model, mode) for _, model, *_ in _CHANNELS]
+    models += [(model, mode) for *_, model, _ in _TRUST_CHANNELS]
     _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -112,6 +138,25 @@ def document() -> dict[str, Any]:
         }
         operations[f"{action}_{name}"] = {
             "action": action,
+            "channel": {"$ref": f"#/channels/{name}"},
+            "summary": description.split(".")[0] + ".",
+        }
+    for name, address, parameters, model, description in _TRUST_CHANNELS:
+        messages[model.__name__] = {
+            "name": model.__name__,
+            "contentType": "application/json",
+            "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+            "headers": _SIGNATURE_HEADERS,
+            "bindings": {"mqtt": {"qos": 1, "retain": True}},
+        }
+        channels[name] = {
+            "address": address,
+            "description": description,
+            "parameters": parameters,
+            "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}},
+        }
+        operations[f"send_{name}"] = {
+            "action": "send",
             "channel": {"$ref": f"#/channels/{name}"},
             "summary": description.split(".")[0] + ".",
         }

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from protocol.credential import MAX_TOKEN_CHARS
 from protocol.reasons import Reason
-from protocol.topics import STATION_ID_PATTERN
+from protocol.topics import DENYLIST_BUCKETS, STATION_ID_PATTERN
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 
@@ -160,6 +160,9 @@ class LockType(StrEnum):
     FAIL_SAFE = "fail_safe"
 
 
+MAX_CONFIG_ERROR = 120
+
+
 class Heartbeat(_Payload):
     """Station health, every ``interval_s``; the server marks a station unavailable after a few
     missed heartbeats."""
@@ -176,6 +179,9 @@ class Heartbeat(_Payload):
     outbox_floor: Seq | None = None
     config_version: Annotated[int, Field(ge=0)]
     offline_refusal: Reason | None = None  # why it could not decide offline now, if it could not
+    # The last config or trust page from the server this station dropped (could not verify
+    # or parse) and has had no good copy of since: "<page>: <why>", for the dashboard.
+    config_error: Annotated[str, Field(max_length=MAX_CONFIG_ERROR)] | None = None
 
 
 class StationState(_Payload):
@@ -189,32 +195,60 @@ class StationState(_Payload):
     lock_type: LockType | None = None
 
 
-MAX_DENYLIST = 100_000
 MAX_CONTROL_KEYS = 4
+MAX_RIDER_KEYS = 16
+# A denylist page's entries: far above what 100,000 revocations a day put in one of 256
+# buckets (about 390 on average), and still under the payload cap at the longest rider id.
+MAX_DENYLIST_PAGE = 800
+CredentialVersion = Annotated[int, Field(ge=1, le=2**31)]
 
 
 class StationConfig(_Payload):
-    """Retained configuration the server publishes to each station.
+    """Retained configuration of one station: only its own standing rules. What every station
+    shares (keys, audience, denylist) is on the trust pages, published once for all.
 
-    ``config_version`` increases with every change of the key set or the denylist; a station
-    ignores a config older than the one it has. ``issued_at`` is refreshed periodically, so a
-    station can tell how fresh its denylist is even when nothing changed.
+    ``config_version`` increases with every change a station must learn; a station ignores a
+    config older than the one it has.
     """
 
     station_id: StationId
     config_version: Annotated[int, Field(ge=1)]
     issued_at: Timestamp
-    audience: Annotated[str, Field(min_length=1, max_length=64)]
-    keys: Annotated[dict[str, str], Field(min_length=1, max_length=16)]
-    # rider id -> lowest credential version still valid; older tokens of that rider are refused.
-    denylist: Annotated[dict[RiderId, int], Field(max_length=MAX_DENYLIST)] = {}
     # The station's standing rules, so a station that restarts or decides offline keeps them.
     mode: StationMode = StationMode.NORMAL
     lockdown: bool = False
-    # The server's control keys (kid -> public key) the station pins from now on: the config
-    # itself is signed by a key the station already pins, so a new key is announced under
-    # the old one and a rotation needs no site visit. Empty: keep the keys pinned now.
-    control_keys: Annotated[dict[str, str], Field(max_length=MAX_CONTROL_KEYS)] = {}
+
+
+class TrustKeys(_Payload):
+    """Retained on ``ws/v1/trust/keys`` for every station: the rider-token keys and audience
+    a station checks codes with, and the server's control keys it pins from now on. Signed by
+    every published control key, so a new control key is announced under the old one and a
+    rotation needs no site visit.
+
+    ``version`` increases with every change; ``issued_at`` is refreshed periodically. A
+    station ignores a page older than the one it has (``protocol.trust.is_newer``).
+    """
+
+    version: Annotated[int, Field(ge=1)]
+    issued_at: Timestamp
+    audience: Annotated[str, Field(min_length=1, max_length=64)]
+    keys: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_RIDER_KEYS)]
+    control_keys: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_CONTROL_KEYS)]
+
+
+class DenylistPage(_Payload):
+    """Retained on ``ws/v1/trust/denylist/<bucket>``: the revoked riders whose id hashes to
+    this bucket (``protocol.trust.bucket_of``), rider id -> lowest credential version still
+    valid, for credentials changed within the retention window. A station's denylist is the
+    union of every bucket's newest page; it is fresh when every bucket's page is."""
+
+    bucket: Annotated[int, Field(ge=0, lt=DENYLIST_BUCKETS)]
+    version: Annotated[int, Field(ge=1)]
+    issued_at: Timestamp
+    denylist: Annotated[dict[RiderId, CredentialVersion], Field(max_length=MAX_DENYLIST_PAGE)] = {}
+
+
+TrustPage = TrustKeys | DenylistPage
 
 
 ModelT = TypeVar("ModelT", bound=_Payload)

@@ -8,7 +8,10 @@ broker password, or the broker itself, can then neither open a door nor rewrite 
 history (design notes §3).
 
 A signature covers the exact payload bytes as published, bound to the topic family and the
-station the topic names: ``WS1|<family>|<station id>|<payload>``. It travels beside the
+station the topic names: ``WS1|<family>|<station id>|<payload>``. Deployment-wide trust pages
+(``protocol.topics.TrustTopic``: keys, denylist buckets) are bound to the page instead:
+``WS1|trust|<page>|<payload>`` (``trust`` is no family, so neither kind can pass for the
+other). It travels beside the
 payload in an MQTT 5 user property, ``ws-sig: <kid>.<base64url signature>`` (Mosquitto keeps
 user properties on retained messages and last wills), so payloads stay as they are and nothing
 needs canonical JSON. A message may carry a few signatures (one per key during a rotation);
@@ -23,7 +26,7 @@ import base64
 import binascii
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,7 +34,7 @@ import nacl.bindings
 import nacl.exceptions
 
 from protocol.credential import PUBLIC_KEY_BYTES, public_key_to_text
-from protocol.topics import Family
+from protocol.topics import Family, TrustTopic
 
 SIGNATURE_PROPERTY = "ws-sig"
 MAX_SIGNATURES = 4  # more than this on one message is not ours: refused unread
@@ -94,11 +97,23 @@ def signed_message(family: Family, station_id: str, payload: bytes) -> bytes:
     return b"".join((_DOMAIN, family.value.encode(), b"|", station_id.encode(), b"|", payload))
 
 
+def signed_trust_message(page: TrustTopic, payload: bytes) -> bytes:
+    """What a trust page's signature covers: the payload bound to the page it is published as."""
+    return b"".join((_DOMAIN, b"trust|", page.name.encode(), b"|", payload))
+
+
 def sign(
     keys: Iterable[SigningKey], family: Family, station_id: str, payload: bytes
 ) -> UserProperties:
     """The user properties that carry the signatures of ``payload`` by each of ``keys``."""
-    message = signed_message(family, station_id, payload)
+    return _signatures(keys, signed_message(family, station_id, payload))
+
+
+def sign_trust(keys: Iterable[SigningKey], page: TrustTopic, payload: bytes) -> UserProperties:
+    return _signatures(keys, signed_trust_message(page, payload))
+
+
+def _signatures(keys: Iterable[SigningKey], message: bytes) -> UserProperties:
     return tuple((SIGNATURE_PROPERTY, f"{key.kid}.{_b64(key.sign(message))}") for key in keys)
 
 
@@ -122,6 +137,25 @@ def verify(
 ) -> SignatureCheck:
     """OK when a signature by one of ``keys`` (kid -> raw public key) covers this payload on
     this family and station. Never raises."""
+    return _verify(user_properties, keys, lambda: signed_message(family, station_id, payload))
+
+
+def verify_trust(
+    user_properties: Sequence[tuple[str, str]],
+    *,
+    keys: Mapping[str, bytes],
+    page: TrustTopic,
+    payload: bytes,
+) -> SignatureCheck:
+    """OK when a signature by one of ``keys`` covers this payload as this trust page."""
+    return _verify(user_properties, keys, lambda: signed_trust_message(page, payload))
+
+
+def _verify(
+    user_properties: Sequence[tuple[str, str]],
+    keys: Mapping[str, bytes],
+    build_message: Callable[[], bytes],
+) -> SignatureCheck:
     found = [value for name, value in user_properties if name == SIGNATURE_PROPERTY]
     if not found:
         return SignatureCheck.UNSIGNED
@@ -139,7 +173,7 @@ def verify(
         if key is None or len(key) != PUBLIC_KEY_BYTES:
             continue
         if message is None:
-            message = signed_message(family, station_id, payload)
+            message = build_message()
         try:
             nacl.bindings.crypto_sign_open(signature + message, key)
         except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):

@@ -73,3 +73,54 @@ def parse(topic: str) -> StationTopic | None:
     if family is None or not is_valid_station_id(station_id):
         return None
     return StationTopic(station_id, family)
+
+
+# -- deployment-wide trust data ----------------------------------------------------------
+# Published once for every station (retained), not once per station: the rider-token keys,
+# the control keys and the audience on one page, the denylist on DENYLIST_BUCKETS pages by
+# hash of the rider id, so a revocation republishes one small page whatever the number of
+# stations, and no page outgrows the payload cap (sizes in ``protocol.trust``).
+TRUST_ROOT = "ws/v1/trust"
+TRUST_KEYS = f"{TRUST_ROOT}/keys"
+DENYLIST_BUCKETS = 256
+_DENYLIST_PREFIX = f"{TRUST_ROOT}/denylist/"
+
+
+def denylist_topic(bucket: int) -> str:
+    """The retained page of one denylist bucket (two hex digits, 00-ff)."""
+    if not 0 <= bucket < DENYLIST_BUCKETS:
+        raise ValueError(f"no denylist bucket {bucket}")
+    return f"{_DENYLIST_PREFIX}{bucket:02x}"
+
+
+def all_denylist_pages() -> str:
+    return f"{_DENYLIST_PREFIX}+"
+
+
+def all_trust_topics() -> str:
+    """The one subscription a station needs for every trust page."""
+    return f"{TRUST_ROOT}/#"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustTopic:
+    """The keys page (``bucket`` None) or one denylist bucket's page."""
+
+    bucket: int | None
+
+    @property
+    def name(self) -> str:
+        """What a trust page's signature binds: ``keys`` or ``denylist/<bucket>``."""
+        return "keys" if self.bucket is None else f"denylist/{self.bucket:02x}"
+
+
+def parse_trust(topic: str) -> TrustTopic | None:
+    """The trust page a topic names, or None for any other topic."""
+    if topic == TRUST_KEYS:
+        return TrustTopic(None)
+    if not topic.startswith(_DENYLIST_PREFIX):
+        return None
+    rest = topic[len(_DENYLIST_PREFIX) :]
+    if len(rest) != 2 or rest != rest.lower() or any(c not in "0123456789abcdef" for c in rest):
+        return None
+    return TrustTopic(int(rest, 16))

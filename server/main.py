@@ -107,7 +107,9 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                 ):
                     log.info("created the first admin account %r", settings.admin_user)
         key_holder = KeyHolder(
-            engine, control_grace=timedelta(seconds=settings.control_key_grace_s)
+            engine,
+            control_grace=timedelta(seconds=settings.control_key_grace_s),
+            check_s=settings.key_check_s,
         )
         key_holder.reload()
         broker = BrokerSync(settings, engine)
@@ -122,7 +124,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                 settings.broker_port,
             )
         publisher = consumer.publisher
-        publisher.publish_all_configs()
+        publisher.publish_trust()  # configs go to each station at its birth
         scheduler = Scheduler(settings, engine, key_holder, publisher, clock)
         scheduler.start()
         app.state.services = Services(

@@ -1,8 +1,13 @@
-"""What the server tells the station to be: its config (keys, audience, denylist, mode,
-lockdown) and staff commands (remote unlock, lockdown and its release, set mode).
+"""What the server tells the station to be: its config (mode, lockdown), the trust pages
+every station shares (keys and audience; the denylist, one page per bucket) and staff commands
+(remote unlock, lockdown and its release, set mode).
 
-A config older than the one applied, or for another station, or with a key that does not
-parse, is ignored. A command is checked by ``core/commands.py`` (addressed here, not retained,
+A config older than the one applied or for another station is ignored; so is a trust page not
+newer than the one held, or with a key that does not parse. Pages and configs the transport
+dropped (bad signature, invalid) are remembered and named in the heartbeat until a good copy
+comes. Verified trust pages are kept in the store, so a restart offline still has them.
+
+A command is checked by ``core/commands.py`` (addressed here, not retained,
 valid now, complete, never twice) and every one addressed to this station is answered with a
 ``command_done`` or ``command_refused`` event, so the server's audit shows what was done.
 """
@@ -12,18 +17,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from protocol.credential import public_key_from_text
-from protocol.payloads import CommandKind, EventKind, Passage, StationCommand, StationConfig
+from protocol.payloads import (
+    CommandKind,
+    DenylistPage,
+    EventKind,
+    Passage,
+    PayloadError,
+    StationCommand,
+    StationConfig,
+    TrustKeys,
+    TrustPage,
+    dump,
+    parse,
+)
+from protocol.topics import TrustTopic
+from protocol.trust import PageStamp, is_newer, stamp
 from station_agent.config import AgentSettings
 from station_agent.core.commands import Command, accept_command
+from station_agent.core.denylist import BucketPage
 from station_agent.core.scan import StationView
 from station_agent.doorway import Doorway
 from station_agent.outbox import OutboxSender
 from station_agent.ports import Store
 from station_agent.state import AgentState
-from station_agent.trust import PinnedKeys
+from station_agent.trust import PinnedKeys, parse_keys
 
 log = logging.getLogger(__name__)
+
+KEEP_REISSUE_EVERY_S = 3600.0
+
+
+def _page_name(page: TrustPage) -> str:
+    return TrustTopic(None if isinstance(page, TrustKeys) else page.bucket).name
 
 
 class Control:
@@ -45,47 +70,113 @@ class Control:
         self._pinned = pinned
         self._store = store
         self._seen_commands: Mapping[str, float] = {}  # command id -> its expiry
+        self._kept: dict[str, PageStamp] = {}  # trust page -> the stamp last written to the store
 
     # -- config ------------------------------------------------------------------------
     def on_config(self, config: StationConfig, now: float) -> None:
-        view = self._state.view
+        """The station's own rules (mode, lockdown), when not older than those applied."""
         if config.station_id != self._station_id:
             log.warning("%s: ignored config addressed to %s", self._station_id, config.station_id)
             return
-        if view is not None and config.config_version < view.config_version:
+        if config.config_version < self._state.config_version:
             log.info("%s: ignored older config v%d", self._station_id, config.config_version)
             return
-        try:
-            keys = {kid: public_key_from_text(text) for kid, text in config.keys.items()}
-        except ValueError as exc:
-            log.warning("%s: rejected config v%d: %s", self._station_id, config.config_version, exc)
-            return
-        self._state.view = StationView(
-            station_id=self._station_id,
-            audience=config.audience,
-            keys=keys,
-            config_version=config.config_version,
-            issued_at=config.issued_at.timestamp(),
-            denylist=dict(config.denylist),
-            skew_s=self._settings.clock_skew_s,
-        )
+        self._state.config_version = config.config_version
         self._state.mode = config.mode
         self._set_lockdown(config.lockdown, now)
-        self._pin(config)
+        self._state.config_errors.pop("config", None)
         log.info("%s: config v%d applied", self._station_id, config.config_version)
 
-    def _pin(self, config: StationConfig) -> None:
-        """The control keys a verified config announces are the ones to trust from now on
+    def on_dropped(self, page: str, why: str) -> None:
+        """Said in every heartbeat until a good copy of the same page comes."""
+        self._state.config_errors[page] = why
+
+    # -- trust pages (keys, denylist buckets: the same for every station) ----------------
+    def restore_trust(self) -> None:
+        """At start: the pages kept from the last run (verified when they came)."""
+        for name, payload in sorted(self._store.trust_pages().items()):
+            try:
+                page: TrustPage = (
+                    parse(TrustKeys, payload) if name == "keys" else parse(DenylistPage, payload)
+                )
+            except PayloadError as exc:
+                log.warning("%s: ignored kept trust page %s: %s", self._station_id, name, exc)
+                continue
+            self._apply(page, persist=False)
+
+    def on_trust(self, page: TrustPage) -> None:
+        if self._apply(page, persist=True):
+            self._state.config_errors.pop(_page_name(page), None)
+
+    def _apply(self, page: TrustPage, *, persist: bool) -> bool:
+        """True when the page is newer than the one held and is now applied."""
+        name = _page_name(page)
+        if isinstance(page, TrustKeys):
+            held = self._state.trust_keys
+            if held is not None and not is_newer(stamp(page), stamp(held)):
+                return False
+            try:
+                parse_keys(page.keys)
+            except ValueError as exc:
+                self.on_dropped(name, str(exc)[:80])
+                return False
+            self._state.trust_keys = page
+            self._pin(page.control_keys)
+        else:
+            denylist = self._state.denylist.with_page(
+                page.bucket, BucketPage(stamp(page), dict(page.denylist))
+            )
+            if denylist is None:
+                return False
+            self._state.denylist = denylist
+        if not persist:
+            self._kept[name] = stamp(page)
+        elif self._worth_keeping(name, page):
+            self._store.save_trust_page(name, dump(page))
+        self._rebuild_view()
+        return True
+
+    def _worth_keeping(self, name: str, page: TrustPage) -> bool:
+        """A new version always; a re-issue of the same one hourly (it only refreshes
+        ``issued_at``): 256 committed writes every few minutes would wear an SD card."""
+        kept = self._kept.get(name)
+        fresh = stamp(page)
+        if (
+            kept is not None
+            and kept.version == fresh.version
+            and fresh.issued_at - kept.issued_at < KEEP_REISSUE_EVERY_S
+        ):
+            return False
+        self._kept[name] = fresh
+        return True
+
+    def _rebuild_view(self) -> None:
+        keys_page = self._state.trust_keys
+        if keys_page is None:
+            return
+        denylist = self._state.denylist
+        self._state.view = StationView(
+            station_id=self._station_id,
+            audience=keys_page.audience,
+            keys=parse_keys(keys_page.keys),
+            config_version=keys_page.version,
+            issued_at=denylist.fresh_as_of,
+            denylist=denylist,
+            skew_s=self._settings.clock_skew_s,
+        )
+
+    def _pin(self, control_keys: Mapping[str, str]) -> None:
+        """The control keys a verified keys page announces are the ones to trust from now on
         (kept across restarts): a key rotation reaches the station without a visit."""
-        if not config.control_keys or dict(config.control_keys) == dict(self._pinned.text):
+        if dict(control_keys) == dict(self._pinned.text):
             return
         try:
-            self._pinned.replace(config.control_keys)
+            self._pinned.replace(control_keys)
         except ValueError as exc:
             log.warning("%s: kept the pinned control keys: %s", self._station_id, exc)
             return
-        self._store.pin_control_keys(config.control_keys)
-        log.info("%s: pinned control keys %s", self._station_id, sorted(config.control_keys))
+        self._store.pin_control_keys(control_keys)
+        log.info("%s: pinned control keys %s", self._station_id, sorted(control_keys))
 
     def _set_lockdown(self, on: bool, now: float) -> None:
         if on and not self._state.lockdown:

@@ -50,7 +50,6 @@ class HeartbeatSender:
             self._transport.publish_heartbeat(self.heartbeat(now))
 
     def heartbeat(self, now: float) -> Heartbeat:
-        view = self._state.view
         return Heartbeat(
             station_id=self._settings.station_id,
             session_id=self._session_id,
@@ -61,6 +60,7 @@ class HeartbeatSender:
             outbox_depth=self._store.depth(),
             epoch=self._store.epoch,
             outbox_floor=self._store.floor(),
-            config_version=view.config_version if view else 0,
+            config_version=self._state.config_version,
             offline_refusal=offline_refusal(self._state, self._settings, now),
+            config_error=self._state.config_error,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 from dataclasses import dataclass
 
-from protocol.payloads import AccessDecision, EventsAck, StationCommand, StationConfig
+from protocol.payloads import AccessDecision, EventsAck, StationCommand, StationConfig, TrustPage
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,22 @@ class DecisionArrived:
 @dataclass(frozen=True, slots=True)
 class ConfigArrived:
     config: StationConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TrustArrived:
+    """A trust page (keys or a denylist bucket), its signature verified."""
+
+    page: TrustPage
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDropped:
+    """A config or trust page from the server that was dropped: not signed by a pinned key,
+    or not valid. ``page``: ``config``, ``keys`` or ``denylist/<bucket>``."""
+
+    page: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +70,8 @@ class ExitPressed:
 AgentInput = (
     DecisionArrived
     | ConfigArrived
+    | TrustArrived
+    | ConfigDropped
     | AckArrived
     | LinkChanged
     | CommandArrived

@@ -6,7 +6,7 @@ input to the flow it belongs to, and on every turn reads a frame when one is due
 timers (decision deadlines, the door's), drains the outbox and sends the heartbeat when due:
 
 - ``access.py``: scan → local check → request → decision (or the station's own) → grant/deny;
-- ``control.py``: config, commands, lockdown and mode;
+- ``control.py``: config, trust pages (keys, denylist), commands, lockdown and mode;
 - ``outbox.py``: events committed, sent in order, deleted on the server's acknowledgement;
 - ``doorway.py``: the door machine of ``core/door.py`` driving the lock;
 - ``heartbeat.py``: the station's health, every ``heartbeat_s``.
@@ -30,11 +30,13 @@ from station_agent.inbox import (
     AgentInput,
     CommandArrived,
     ConfigArrived,
+    ConfigDropped,
     DecisionArrived,
     DoorChanged,
     ExitPressed,
     Inbox,
     LinkChanged,
+    TrustArrived,
 )
 from station_agent.outbox import OutboxSender
 from station_agent.ports import Clock, Hardware, Store, Supervisor, Transport
@@ -103,6 +105,7 @@ class StationAgent:
             pinned=self.pinned,
             store=store,
         )
+        self._control.restore_trust()
         self._heartbeat = HeartbeatSender(
             settings, self.state, session_id=session_id, store=store, transport=transport, now=now
         )
@@ -194,6 +197,10 @@ class StationAgent:
                 self._access.on_decision(decision, now)
             case ConfigArrived(config):
                 self._control.on_config(config, now)
+            case TrustArrived(page):
+                self._control.on_trust(page)
+            case ConfigDropped(page, why):
+                self._control.on_dropped(page, why)
             case AckArrived(ack):
                 self._outbox.on_ack(ack)
             case LinkChanged(connected):

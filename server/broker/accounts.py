@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from protocol.topics import ROOT, Family, is_valid_station_id
+from protocol.topics import ROOT, TRUST_ROOT, Family, is_valid_station_id
 
 DEFAULT_SERVER_USERNAME = "ws-server"
 DEFAULT_MONITOR_USERNAME = "ws-monitor"
@@ -64,6 +64,14 @@ PERMISSIONS: Mapping[Role, Mapping[Access, tuple[Family, ...]]] = {
         Access.READ: tuple(f for f in Family if f is not Family.ACCESS_REQUEST),
         Access.WRITE: (),
     },
+}
+
+# The trust pages (``ws/v1/trust/#``: keys, denylist buckets) are one set for every station:
+# only the server writes them; stations and the monitor only read.
+TRUST_PERMISSIONS: Mapping[Role, tuple[Access, ...]] = {
+    Role.STATION: (Access.READ,),
+    Role.SERVER: (Access.WRITE,),
+    Role.MONITOR: (Access.READ,),
 }
 
 STATION_LISTENER_ROLES = frozenset({Role.STATION})
@@ -190,7 +198,7 @@ def _rules(keyword: str, prefix: str, role: Role) -> list[str]:
         f"{keyword} {access.value} {prefix}/{family.value}"
         for access in (Access.WRITE, Access.READ)
         for family in PERMISSIONS[role][access]
-    ]
+    ] + [f"{keyword} {access.value} {TRUST_ROOT}/#" for access in TRUST_PERMISSIONS[role]]
 
 
 def new_share_group() -> str:

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
@@ -53,6 +53,9 @@ class ServerSettings(BaseSettings):
     decision_ttl_s: int = Field(default=5, ge=1, le=60)
     # A new signing key is published this long before it signs anything.
     key_propagation_s: int = Field(default=60, ge=0, le=86_400)
+    # Each worker checks this often whether another changed the key ring (one small read);
+    # the propagation delay must cover two checks, so every worker knows a key before it signs.
+    key_check_s: float = Field(default=5.0, gt=0, le=300)
     # Stations refuse a revoked rider's older tokens for this long after the revocation.
     denylist_retention_s: int = Field(default=86_400, ge=MAX_LIFETIME_S, le=30 * 86_400)
     # Access requests one station may send: a burst, then this many a second (a door serves a
@@ -64,7 +67,7 @@ class ServerSettings(BaseSettings):
     # A retired control key still signs (beside its successor) this long: a station offline
     # for longer than this after a control key rotation must be provisioned again.
     control_key_grace_s: int = Field(default=30 * 86_400, ge=3600, le=365 * 86_400)
-    # Every config is re-published this often with a fresh issued_at (denylist freshness).
+    # The trust pages are re-published this often with a fresh issued_at (denylist freshness).
     config_refresh_s: float = Field(default=300.0, gt=0, le=86_400)
     # Several server workers split the load through an MQTT 5 shared subscription.
     # A station that joins the server's shared-subscription group makes Mosquitto drop its
@@ -85,6 +88,12 @@ class ServerSettings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips, comma-separated). Empty: the connection's own address counts.
     trusted_proxies: str = ""
+
+    @model_validator(mode="after")
+    def _keys_known_before_they_sign(self) -> ServerSettings:
+        if self.key_propagation_s < 2 * self.key_check_s:
+            raise ValueError("key_propagation_s must be at least twice key_check_s")
+        return self
 
     @field_validator("admin_password")
     @classmethod

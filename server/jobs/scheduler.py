@@ -1,7 +1,7 @@
 """The server's periodic work, in one thread: stations gone silent (every second), minute jobs
 (quiet-hour reconciliation, welfare alerts, expired staff sessions and old login failures
-pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned and every config
-re-published (denylist freshness).
+pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned and the trust
+pages re-published (denylist freshness; a few hundred messages, not one per station).
 
 Every worker runs it; each job is safe to run on several workers at once (idempotent, or
 guarded by a per-station date)."""
@@ -79,6 +79,6 @@ class Scheduler:
                     self._keys.reload()  # a key rotated by another server worker, say
                     with session_scope(self._engine) as session:
                         prune_used_nonces(session, now=utcnow())
-                    self._publisher.publish_all_configs()
+                    self._publisher.publish_trust()
             except Exception:
                 log.exception("a periodic job failed; retrying")

@@ -31,3 +31,13 @@ class SigningKeyPublic(SQLModel):
     created_at: datetime
     activates_at: datetime
     retires_at: datetime | None
+
+
+class KeyRingState(SQLModel, table=True):
+    """One row: a number that changes with every key added or retired, so each server
+    worker can tell with one cheap read whether the ring it holds is still the ring."""
+
+    __tablename__ = "key_ring_state"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0

@@ -12,12 +12,20 @@ retired later, without a site visit; a retired control key stays published and s
 ``control_key_grace_s`` (a station offline longer than that must be provisioned again).
 
 ``KeyHolder`` is the ring as this server process currently knows it, shared by the HTTP and
-MQTT threads.
+MQTT threads. Several workers share one database: every change to the ring bumps
+``key_ring_state.version`` in its transaction, and a holder re-reads the ring when that
+version moved, checked at most every ``check_s`` (default 5 s) when the ring is read and
+always before the keys page is published. A new rider key signs only after
+``WS_SERVER_KEY_PROPAGATION_S`` (60 s by default, refused below twice ``check_s``), so every
+worker knows it before any worker signs with it, and no worker publishes a keys page that
+lacks a key another worker has.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,8 +37,10 @@ from sqlmodel import Session, col, select
 from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S, raw_public_key
 from protocol.signing import SigningKey, key_id
 from server.core.db import session_scope
-from server.core.localtime import as_utc, utcnow
-from server.keys.models import SigningKeyRecord
+from server.core.localtime import Clock, as_utc, utcnow
+from server.keys.models import KeyRingState, SigningKeyRecord
+
+log = logging.getLogger(__name__)
 
 # How long a retired rider-token key is still published and accepted.
 RETIRED_KEY_GRACE = timedelta(seconds=MAX_LIFETIME_S + DEFAULT_SKEW_S)
@@ -147,8 +157,22 @@ def ensure_key(session: Session, *, now: datetime, purpose: str = RIDER) -> bool
     ):
         return False
     session.add(_new_record(now, now, purpose))
+    bump_ring_version(session)
     session.commit()
     return True
+
+
+def bump_ring_version(session: Session) -> int:
+    """In the transaction of every change to the keys: other workers re-read the ring."""
+    state = session.get(KeyRingState, 1, with_for_update=True) or KeyRingState(id=1, version=0)
+    state.version += 1
+    session.add(state)
+    return state.version
+
+
+def ring_version(session: Session) -> int:
+    state = session.get(KeyRingState, 1)
+    return state.version if state is not None else 0
 
 
 def rotate(
@@ -169,6 +193,7 @@ def rotate(
         record.retires_at = new.activates_at
         session.add(record)
     session.add(new)
+    bump_ring_version(session)
     session.commit()
     session.refresh(new)
     return new
@@ -179,23 +204,42 @@ def list_keys(session: Session) -> list[SigningKeyRecord]:
 
 
 class KeyHolder:
-    """The key ring of this process: read from the database, replaced whole on reload."""
+    """The key ring of this process: read from the database, replaced whole on reload, and
+    re-read when another worker changed it (``key_ring_state``)."""
 
-    def __init__(self, engine: Engine, *, control_grace: timedelta = timedelta(days=30)) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        control_grace: timedelta = timedelta(days=30),
+        check_s: float = 5.0,
+        clock: Clock = time.time,
+    ) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._control_grace = control_grace
+        self._check_s = check_s
+        self._clock = clock
+        self._version = -1  # not read yet
+        self._checked_at = float("-inf")
         self._ring = KeyRing(())
         self._control = ControlKeys(KeyRing((), control_grace), ())
 
     @property
     def ring(self) -> KeyRing:
         """The rider-token keys (replaced whole, never mutated: reading needs no lock)."""
+        self._check_due()
         return self._ring
 
     @property
     def control(self) -> ControlKeys:
+        self._check_due()
         return self._control
+
+    @property
+    def version(self) -> int:
+        """The ``key_ring_state`` version of the ring held now."""
+        return self._version
 
     def reload(self) -> KeyRing:
         """Read the keys from the database, creating the first of each kind if there is none."""
@@ -203,7 +247,28 @@ class KeyHolder:
         with self._lock, session_scope(self._engine) as session:
             ensure_key(session, now=now, purpose=RIDER)
             ensure_key(session, now=now, purpose=CONTROL)
+            version = ring_version(session)
             self._ring = load(session, purpose=RIDER)
             control = load(session, purpose=CONTROL, grace=self._control_grace)
             self._control = ControlKeys.of(control, now)
+            self._version, self._checked_at = version, self._clock()
             return self._ring
+
+    def refresh_if_changed(self) -> bool:
+        """One read of the ring's version; the whole ring again only if it moved. True if so."""
+        with session_scope(self._engine) as session:
+            version = ring_version(session)
+        self._checked_at = self._clock()
+        if version == self._version:
+            return False
+        self.reload()
+        return True
+
+    def _check_due(self) -> None:
+        if self._version < 0 or self._clock() - self._checked_at < self._check_s:
+            return
+        try:
+            self.refresh_if_changed()
+        except Exception:  # a database hiccup: keep the ring held, try again next time
+            self._checked_at = self._clock()
+            log.exception("could not check the key ring's version")

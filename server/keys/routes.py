@@ -49,10 +49,10 @@ def rotate_control_key(session: SessionDep, services: ServicesDep) -> SigningKey
 def _rotate(
     session: SessionDep, services: ServicesDep, propagation: timedelta, purpose: str
 ) -> SigningKeyPublic:
-    """The new key stored, then every station told (configs carry both kinds of keys)."""
+    """The new key stored, then every station told: the keys page carries both kinds."""
     record = ring.rotate(session, now=utcnow(), propagation=propagation, purpose=purpose)
     bump_config_version(session)
     session.commit()
     services.keys.reload()
-    services.publisher.publish_all_configs()
+    services.publisher.publish_keys()
     return SigningKeyPublic.model_validate(record)

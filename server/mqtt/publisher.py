@@ -1,6 +1,10 @@
-"""Everything the server sends to stations, on each station's own topics: configs (retained),
-commands, decisions and event acknowledgements (never retained). Each is signed with every
-published control key (``protocol.signing``): a station acts on nothing else."""
+"""Everything the server sends to stations: on each station's own topics its config
+(retained), commands, decisions and event acknowledgements (never retained); once for all
+stations the trust pages (retained: keys, and one denylist page per bucket). Each is signed
+with every published control key (``protocol.signing``): a station acts on nothing else.
+
+Nothing here loops over stations: a revocation publishes one denylist page, a key rotation
+the keys page, the periodic refresh the keys page and the 256 denylist pages."""
 
 from __future__ import annotations
 
@@ -11,15 +15,15 @@ from sqlalchemy import Engine
 from mqttlink import Link
 from protocol import topics
 from protocol.payloads import MAX_ACKED, AccessDecision, EventsAck, StationCommand, dump
-from protocol.signing import sign
-from protocol.topics import Family
+from protocol.signing import sign, sign_trust
+from protocol.topics import TRUST_KEYS, Family, TrustTopic
 from server.core.db import session_scope
 from server.core.localtime import utcnow
 from server.core.settings import ServerSettings
 from server.events.store import StreamAck
 from server.keys.ring import KeyHolder
 from server.stations.published_config import build_config
-from server.stations.repo import list_stations
+from server.trust.pages import all_bucket_pages, bucket_page, keys_page
 
 
 class Publisher:
@@ -30,26 +34,47 @@ class Publisher:
         self._engine = engine
         self._keys = keys
         self._settings = settings
+        self._trust_published_after = -1  # the link's reconnect count at the last publish_trust
 
     def publish_config(self, station_id: str) -> None:
-        """Publish one station's config (retained), freshly built."""
+        """Publish one station's config (retained), freshly built; at a birth, after a broker
+        restart, also the trust pages (the broker may have lost its retained store)."""
+        if self._link.reconnects != self._trust_published_after:
+            self.publish_trust()
         with session_scope(self._engine) as session:
-            config = build_config(
+            config = build_config(session, station_id=station_id, now=utcnow())
+        self._publish(station_id, Family.CONFIG, dump(config), retain=True)
+
+    def publish_keys(self) -> None:
+        """The keys page, once for every station. The ring is first checked against the
+        database, so this worker never publishes a page lacking a key another one added."""
+        self._keys.refresh_if_changed()
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            page = keys_page(
                 session,
-                station_id=station_id,
                 ring=self._keys.ring,
                 control=self._keys.control,
                 settings=self._settings,
-                now=utcnow(),
+                now=now,
             )
-        self._publish(station_id, Family.CONFIG, dump(config), retain=True)
+        self._publish_trust(TrustTopic(None), dump(page))
 
-    def publish_all_configs(self) -> None:
-        """After a revocation or key change, and periodically: every station learns it."""
+    def publish_denylist(self, bucket: int) -> None:
+        """One bucket's denylist page: what a revocation sends, whatever the station count."""
         with session_scope(self._engine) as session:
-            station_ids = [station.id for station in list_stations(session)]
-        for station_id in station_ids:
-            self.publish_config(station_id)
+            page = bucket_page(session, bucket=bucket, settings=self._settings, now=utcnow())
+        self._publish_trust(TrustTopic(bucket), dump(page))
+
+    def publish_trust(self) -> None:
+        """Every trust page, with a fresh ``issued_at``: at start, periodically, and after a
+        reconnection to the broker (257 messages, whatever the number of stations)."""
+        self._trust_published_after = self._link.reconnects
+        self.publish_keys()
+        with session_scope(self._engine) as session:
+            pages = all_bucket_pages(session, settings=self._settings, now=utcnow())
+        for page in pages:
+            self._publish_trust(TrustTopic(page.bucket), dump(page))
 
     def send_command(self, command: StationCommand) -> None:
         """QoS 1, never retained, expiring with the command."""
@@ -78,6 +103,16 @@ class Publisher:
                     missing=ack.missing,
                 )
                 self._publish(ack.station_id, Family.EVENTS_ACK, dump(payload))
+
+    def _publish_trust(self, page: TrustTopic, payload: bytes) -> None:
+        topic = TRUST_KEYS if page.bucket is None else topics.denylist_topic(page.bucket)
+        self._link.publish(
+            topic,
+            payload,
+            qos=1,
+            retain=True,
+            user_properties=sign_trust(self._keys.control.signers, page, payload),
+        )
 
     def _publish(
         self,

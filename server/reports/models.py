@@ -66,6 +66,7 @@ class StationRow(SQLModel):
     maintenance: bool
     active_alarms: int
     last_entry_at: datetime | None
+    config_error: str | None = None  # a config or trust page the station dropped
 
 
 class Summary(SQLModel):

@@ -47,6 +47,7 @@ def station_rows(
             maintenance=s.maintenance,
             active_alarms=alarms.get(s.id, 0),
             last_entry_at=last_entry.get(s.id),
+            config_error=s.config_error,
         )
         for s in stations
     ]

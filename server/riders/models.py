@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from server.core.columns import timestamp_field
@@ -27,11 +28,16 @@ class RiderCreate(RiderBase):
 
 
 class Rider(RiderBase, table=True):
+    # A denylist page is read by bucket, newest change first.
+    __table_args__ = (Index("ix_rider_denylist", "denylist_bucket", "credential_changed_at"),)
+
     id: str = Field(primary_key=True, max_length=32)
     link_secret_hash: str = Field(unique=True, index=True, max_length=64)
     credential_version: int = 1
     # When the credential version last changed: stations keep a denylist entry for a while.
     credential_changed_at: datetime | None = timestamp_field(nullable=True, index=True)
+    # protocol.trust.bucket_of(id): the denylist page this rider's entry is published on.
+    denylist_bucket: int = 0
     revoked_at: datetime | None = timestamp_field(nullable=True)
     created_at: datetime = timestamp_field()
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from protocol.trust import bucket_of
 from server.core.errors import ConflictError, NotFoundError
 from server.riders.models import Rider, RiderCreate
 from server.stations.repo import bump_config_version
@@ -28,9 +29,15 @@ def _new_rider_id() -> str:
 def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> tuple[Rider, str]:
     """A new rider and the secret of their personal link (stored only as a hash)."""
     secret = secrets.token_urlsafe(24)
+    rider_id = _new_rider_id()
     rider = Rider.model_validate(
         rider_in,
-        update={"id": _new_rider_id(), "link_secret_hash": _hash_secret(secret), "created_at": now},
+        update={
+            "id": rider_id,
+            "link_secret_hash": _hash_secret(secret),
+            "created_at": now,
+            "denylist_bucket": bucket_of(rider_id),
+        },
     )
     session.add(rider)
     session.commit()
@@ -59,6 +66,7 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     rider.revoked_at = now
     rider.credential_version += 1
     rider.credential_changed_at = now
+    rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
     bump_config_version(session)
     session.commit()
@@ -80,8 +88,36 @@ def renew_rider_link(session: Session, *, rider_id: str) -> str:
 
 def denylist(session: Session, *, since: datetime) -> dict[str, int]:
     """rider id -> lowest credential version still valid, for credentials changed since."""
-    statement = select(Rider).where(col(Rider.credential_changed_at) >= since)
-    return {rider.id: rider.credential_version for rider in session.exec(statement)}
+    statement = select(Rider.id, Rider.credential_version).where(
+        col(Rider.credential_changed_at) >= since
+    )
+    return dict(session.exec(statement).all())
+
+
+def denylist_by_bucket(session: Session, *, since: datetime) -> dict[int, list[tuple[str, int]]]:
+    """Every bucket's entries changed since, newest first (for publishing every page)."""
+    statement = (
+        select(Rider.denylist_bucket, Rider.id, Rider.credential_version)
+        .where(col(Rider.credential_changed_at) >= since)
+        .order_by(col(Rider.credential_changed_at).desc(), col(Rider.id))
+    )
+    pages: dict[int, list[tuple[str, int]]] = {}
+    for bucket, rider_id, version in session.exec(statement):
+        pages.setdefault(bucket, []).append((rider_id, version))
+    return pages
+
+
+def denylist_bucket(
+    session: Session, *, bucket: int, since: datetime, limit: int
+) -> list[tuple[str, int]]:
+    """One bucket's entries changed since, newest first (index ``ix_rider_denylist``)."""
+    statement = (
+        select(Rider.id, Rider.credential_version)
+        .where(Rider.denylist_bucket == bucket, col(Rider.credential_changed_at) >= since)
+        .order_by(col(Rider.credential_changed_at).desc(), col(Rider.id))
+        .limit(limit)
+    )
+    return [(rider_id, version) for rider_id, version in session.exec(statement)]
 
 
 def search_riders(

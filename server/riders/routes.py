@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from protocol.trust import bucket_of
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
 from server.core.errors import ConflictError, NotFoundError
 from server.core.localtime import utcnow
@@ -45,14 +46,15 @@ def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
     dependencies=AS_OPERATOR,
 )
 def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderPublic:
-    """Disable a rider everywhere: stations learn it through their config within seconds."""
+    """Disable a rider everywhere: after the commit, one denylist page (the rider's bucket) is
+    published for every station at once; nothing here depends on the number of stations."""
     try:
         rider = repo.revoke_rider(session, rider_id=rider_id, now=utcnow())
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    services.publisher.publish_all_configs()
+    services.publisher.publish_denylist(bucket_of(rider.id))
     return RiderPublic.model_validate(rider)
 
 

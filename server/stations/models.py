@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from protocol.payloads import CommandKind, ProvisioningBundle, StationMode
+from protocol.payloads import MAX_CONFIG_ERROR, CommandKind, ProvisioningBundle, StationMode
 from protocol.topics import STATION_ID_PATTERN
 from server.access.policy import Emergency, PassbackMode
 from server.core.columns import timestamp_field
@@ -70,6 +70,7 @@ class Station(StationBase, table=True):
     camera_ok: bool | None = None
     outbox_depth: int | None = None
     offline_refusal: str | None = Field(default=None, max_length=32)
+    config_error: str | None = Field(default=None, max_length=MAX_CONFIG_ERROR)  # it dropped one
     # Identity, from provisioning: the station's Ed25519 public key (it signs what it reports)
     # and its broker password, stored only as Mosquitto's own hash ($7$: PBKDF2-SHA512).
     public_key: str | None = Field(default=None, max_length=64)
@@ -89,6 +90,7 @@ class StationPublic(StationBase):
     camera_ok: bool | None
     outbox_depth: int | None
     offline_refusal: str | None
+    config_error: str | None = None
     soft_limit: float
     maintenance: bool
     lockdown: bool

@@ -53,6 +53,7 @@ def record_heartbeat(session: Session, *, heartbeat: Heartbeat, now: datetime) -
     station.camera_ok = heartbeat.camera_ok
     station.outbox_depth = heartbeat.outbox_depth
     station.offline_refusal = heartbeat.offline_refusal.value if heartbeat.offline_refusal else None
+    station.config_error = heartbeat.config_error
     if heartbeat.epoch is not None and heartbeat.outbox_floor is not None:
         stream = session.get(EventStream, (station.id, heartbeat.epoch))
         if stream is not None and heartbeat.outbox_floor - 1 > stream.contiguous_through:

@@ -17,26 +17,30 @@ from protocol.payloads import (
     MAX_PAYLOAD_BYTES,
     AccessDecision,
     AccessRequest,
+    DenylistPage,
     EventsAck,
     Heartbeat,
     PayloadError,
     StationCommand,
     StationConfig,
     StationState,
+    TrustKeys,
     dump,
     parse,
 )
-from protocol.signing import SignatureCheck, sign, verify
-from protocol.topics import Family
+from protocol.signing import SignatureCheck, sign, verify, verify_trust
+from protocol.topics import Family, TrustTopic
 from station_agent import __version__
 from station_agent.config import AgentSettings
 from station_agent.inbox import (
     AckArrived,
     CommandArrived,
     ConfigArrived,
+    ConfigDropped,
     DecisionArrived,
     Inbox,
     LinkChanged,
+    TrustArrived,
 )
 from station_agent.ports import Clock
 from station_agent.trust import PinnedKeys
@@ -90,6 +94,7 @@ class MqttTransport:
                 (topics.station_topic(self.station_id, Family.CONFIG), 1),
                 (topics.station_topic(self.station_id, Family.EVENTS_ACK), 1),
                 (topics.station_topic(self.station_id, Family.COMMANDS), 1),
+                (topics.all_trust_topics(), 1),
             ],
             will=self._will(),
             on_connected=self._on_connected,
@@ -177,6 +182,9 @@ class MqttTransport:
         self._inbox.put(LinkChanged(connected=True))
 
     def _on_message(self, message: Inbound) -> None:
+        page = topics.parse_trust(message.topic)
+        if page is not None:
+            return self._on_trust(page, message)
         parsed = topics.parse(message.topic)
         if parsed is None or parsed.station_id != self.station_id:
             return self._drop(message, "misaddressed", "not addressed to this station")
@@ -193,6 +201,8 @@ class MqttTransport:
         )
         if check is not SignatureCheck.OK:
             # Only the server can change what this door does (design notes §3).
+            if parsed.family is Family.CONFIG:
+                self._inbox.put(ConfigDropped("config", check.value))
             return self._drop(message, check.value, "not signed by the server")
         try:
             if parsed.family is Family.ACCESS_DECISION:
@@ -207,8 +217,39 @@ class MqttTransport:
                 command = parse(StationCommand, message.payload)
                 self._inbox.put(CommandArrived(command, retained=message.retain))
         except PayloadError as exc:
+            if parsed.family is Family.CONFIG:
+                self._inbox.put(ConfigDropped("config", "invalid"))
             self._drop(message, "invalid", str(exc))
         return None
+
+    def _on_trust(self, page: TrustTopic, message: Inbound) -> None:
+        """A trust page: signed by a pinned control key for this very page, valid, and about
+        the bucket its topic names; anything else is dropped and reported to the loop, which
+        says so in its heartbeat."""
+        why = self._trust_refusal(page, message)
+        if why is None:
+            try:
+                if page.bucket is None:
+                    self._inbox.put(TrustArrived(parse(TrustKeys, message.payload)))
+                    return
+                denylist = parse(DenylistPage, message.payload)
+                if denylist.bucket == page.bucket:
+                    self._inbox.put(TrustArrived(denylist))
+                    return
+                why = "wrong_bucket"
+            except PayloadError as exc:
+                log.warning("%s: invalid trust page %s: %s", self.station_id, page.name, exc)
+                why = "invalid"
+        self._inbox.put(ConfigDropped(page.name, why))
+        self._drop(message, why, f"trust page {page.name}")
+
+    def _trust_refusal(self, page: TrustTopic, message: Inbound) -> str | None:
+        if len(message.payload) > MAX_PAYLOAD_BYTES:
+            return "too_large"
+        check = verify_trust(
+            message.user_properties, keys=self._pinned.raw, page=page, payload=message.payload
+        )
+        return None if check is SignatureCheck.OK else check.value
 
     def _drop(self, message: Inbound, counter: str, why: str) -> None:
         self.dropped[counter] += 1

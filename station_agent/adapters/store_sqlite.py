@@ -36,6 +36,14 @@ MIGRATIONS: tuple[str, ...] = (
         payload BLOB NOT NULL
     );
     """,
+    # 3: the trust pages last verified (keys, denylist buckets), so a station that restarts
+    # while the server is out of reach still checks codes and its denylist.
+    """
+    CREATE TABLE trust_page (
+        name TEXT PRIMARY KEY,
+        payload BLOB NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -203,6 +211,19 @@ class AgentStore:
                 "INSERT INTO meta (key, value) VALUES ('control_keys', ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (json.dumps(dict(keys), sort_keys=True),),
+            )
+
+    def trust_pages(self) -> dict[str, bytes]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, payload FROM trust_page").fetchall()
+        return {str(name): bytes(payload) for name, payload in rows}
+
+    def save_trust_page(self, name: str, payload: bytes) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO trust_page (name, payload) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET payload = excluded.payload",
+                (name, payload),
             )
 
     def depth(self) -> int:

@@ -14,6 +14,7 @@ SERVER_CAPABILITIES = (
     "core",
     "stations",
     "riders",
+    "trust",
     "access",
     "events",
     "alarms",

@@ -133,6 +133,7 @@ def test_station_acl_is_patterns_on_the_own_subtree() -> None:
         "pattern read ws/v1/stations/%u/config",
         "pattern read ws/v1/stations/%u/commands",
         "pattern read ws/v1/stations/%u/events/ack",
+        "pattern read ws/v1/trust/#",  # the same keys and denylist pages for every station
     ]
 
 
@@ -150,6 +151,7 @@ def test_internal_acl_names_each_account() -> None:
         "topic read ws/v1/stations/+/heartbeat",
         "topic read ws/v1/stations/+/config",
         "topic read ws/v1/stations/+/commands",
+        "topic read ws/v1/trust/#",
         "user ws-server",
         "topic write ws/v1/stations/+/access/decision",
         "topic write ws/v1/stations/+/config",
@@ -159,6 +161,7 @@ def test_internal_acl_names_each_account() -> None:
         "topic read ws/v1/stations/+/events",
         "topic read ws/v1/stations/+/state",
         "topic read ws/v1/stations/+/heartbeat",
+        "topic write ws/v1/trust/#",  # only the server writes trust pages
     ]
 
 

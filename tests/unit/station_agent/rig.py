@@ -22,6 +22,7 @@ from protocol.payloads import (
     AccessDecision,
     AccessRequest,
     CommandKind,
+    DenylistPage,
     EventKind,
     EventsAck,
     Heartbeat,
@@ -29,11 +30,14 @@ from protocol.payloads import (
     StationConfig,
     StationEvent,
     StationMode,
+    TrustKeys,
     dump,
     parse,
 )
 from protocol.reasons import Reason
 from protocol.signing import SigningKey
+from protocol.topics import DENYLIST_BUCKETS
+from protocol.trust import by_bucket, denylist_page
 from station_agent.config import AgentSettings
 from station_agent.inbox import (
     AckArrived,
@@ -43,6 +47,7 @@ from station_agent.inbox import (
     DecisionArrived,
     Inbox,
     LinkChanged,
+    TrustArrived,
 )
 from station_agent.loop import StationAgent
 from station_agent.ports import EventBuilder, Frame, Hardware
@@ -84,6 +89,7 @@ class MemoryStore:
         self.appended: list[StationEvent] = []  # every event ever committed, acknowledged or not
         self.closed = False
         self.pinned: dict[str, str] | None = None
+        self.kept_pages: dict[str, bytes] = {}
 
     @property
     def last_seq(self) -> int:
@@ -128,6 +134,12 @@ class MemoryStore:
 
     def pin_control_keys(self, keys: Mapping[str, str]) -> None:
         self.pinned = dict(keys)
+
+    def trust_pages(self) -> dict[str, bytes]:
+        return dict(self.kept_pages)
+
+    def save_trust_page(self, name: str, payload: bytes) -> None:
+        self.kept_pages[name] = payload
 
     def close(self) -> None:
         self.closed = True
@@ -222,23 +234,72 @@ def config(
     *,
     issued_at: float = NOW,
     station_id: str = STATION,
+    mode: StationMode = StationMode.NORMAL,
+    lockdown: bool = False,
+) -> StationConfig:
+    """The station's own config: its standing rules."""
+    return StationConfig(
+        station_id=station_id,
+        config_version=version,
+        issued_at=at(issued_at),
+        mode=mode,
+        lockdown=lockdown,
+    )
+
+
+def keys_page(
+    version: int = 1,
+    *,
+    issued_at: float = NOW,
+    keys: dict[str, str] | None = None,
+    control_keys: dict[str, str] | None = None,
+) -> TrustKeys:
+    return TrustKeys(
+        version=version,
+        issued_at=at(issued_at),
+        audience=AUDIENCE,
+        keys=keys if keys is not None else {KID: public_key_to_text(raw_public_key(KEY))},
+        control_keys=control_keys or {CONTROL.kid: CONTROL.public_key_text},
+    )
+
+
+def denylist_pages(
+    version: int = 1, *, issued_at: float = NOW, denylist: dict[str, int] | None = None
+) -> list[DenylistPage]:
+    """Every bucket's page, as the server's periodic refresh publishes them."""
+    buckets = by_bucket(denylist or {})
+    return [
+        denylist_page(
+            bucket, buckets.get(bucket, {}).items(), version=version, issued_at=at(issued_at)
+        )
+        for bucket in range(DENYLIST_BUCKETS)
+    ]
+
+
+def configure(
+    version: int = 1,
+    *,
+    issued_at: float = NOW,
+    station_id: str = STATION,
     denylist: dict[str, int] | None = None,
     mode: StationMode = StationMode.NORMAL,
     lockdown: bool = False,
     keys: dict[str, str] | None = None,
     control_keys: dict[str, str] | None = None,
-) -> StationConfig:
-    return StationConfig(
-        station_id=station_id,
-        config_version=version,
-        issued_at=at(issued_at),
-        audience=AUDIENCE,
-        keys=keys if keys is not None else {KID: public_key_to_text(raw_public_key(KEY))},
-        denylist=denylist or {},
-        mode=mode,
-        lockdown=lockdown,
-        control_keys=control_keys or {},
-    )
+) -> list[AgentInput]:
+    """What a station receives from the server: its config and every trust page."""
+    return [
+        ConfigArrived(
+            config(
+                version, issued_at=issued_at, station_id=station_id, mode=mode, lockdown=lockdown
+            )
+        ),
+        TrustArrived(keys_page(version, issued_at=issued_at, keys=keys, control_keys=control_keys)),
+        *(
+            TrustArrived(page)
+            for page in denylist_pages(version, issued_at=issued_at, denylist=denylist)
+        ),
+    ]
 
 
 def decision(
@@ -318,12 +379,19 @@ class Rig:
     session_id: str = field(default="session-1")
 
     @staticmethod
-    def build(*, connected: bool = True, configured: bool = True, **settings: Any) -> Rig:
-        """An agent after its first turn: linked and configured unless told otherwise."""
+    def build(
+        *,
+        connected: bool = True,
+        configured: bool = True,
+        store: MemoryStore | None = None,
+        **settings: Any,
+    ) -> Rig:
+        """An agent after its first turn: linked and configured unless told otherwise (on a
+        given store: a restart)."""
         agent_settings = AgentSettings(station_id=STATION, **(IDENTITY | settings))
         clock = FakeClock()
         inbox: Inbox = Inbox()
-        store, transport = MemoryStore(), FakeTransport()
+        store, transport = store or MemoryStore(), FakeTransport()
         camera, decoder = FakeCamera(), HeldUpDecoder()
         lock = SimLock()
         door, exit_button, display = SimDoor(lock), SimExitButton(), SimDisplay()
@@ -336,7 +404,8 @@ class Rig:
         if connected:
             inbox.put(LinkChanged(connected=True))
         if configured:
-            inbox.put(ConfigArrived(config()))
+            for item in configure():
+                inbox.put(item)
         agent.run_once()
         return rig
 
@@ -350,6 +419,11 @@ class Rig:
         for item in items:
             self.inbox.put(item)
         self.agent.run_once()
+
+    def heartbeat(self) -> Heartbeat:
+        """The heartbeat the station sends next (one heartbeat interval from now)."""
+        self.turn(self.settings.heartbeat_s)
+        return self.transport.heartbeats[-1]
 
     def scan(self, *texts: str) -> None:
         """Hold codes up to the camera for one frame."""

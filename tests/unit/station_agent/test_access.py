@@ -12,8 +12,17 @@ import pytest
 from firmware_sim.display import Shown
 from protocol.payloads import DecidedBy, EventKind, StationMode
 from protocol.reasons import Reason
-from station_agent.inbox import AgentInput, ConfigArrived, LinkChanged
-from tests.unit.station_agent.rig import NOW, STATION, Rig, config, decision, token
+from station_agent.inbox import AgentInput, ConfigArrived, LinkChanged, TrustArrived
+from tests.unit.station_agent.rig import (
+    NOW,
+    STATION,
+    Rig,
+    config,
+    configure,
+    decision,
+    denylist_pages,
+    token,
+)
 
 
 def test_a_valid_code_is_asked_about_and_an_allow_unlocks_once() -> None:
@@ -108,18 +117,20 @@ STALE = NOW - 86_401  # the default max_denylist_age_s is a day
     ("settings", "update", "refusal"),
     [
         ({}, None, None),
-        ({}, ConfigArrived(config(2, issued_at=STALE)), Reason.DENYLIST_STALE),
+        ({}, configure(2, issued_at=STALE), Reason.DENYLIST_STALE),
+        # One bucket of the denylist stale is the denylist stale.
+        ({}, [TrustArrived(denylist_pages(2, issued_at=STALE)[7])], Reason.DENYLIST_STALE),
         ({"offline_entry": "deny"}, None, Reason.SERVER_UNAVAILABLE),
-        ({}, ConfigArrived(config(2, issued_at=STALE, mode=StationMode.FREE_ENTRY)), None),
+        ({}, configure(2, issued_at=STALE, mode=StationMode.FREE_ENTRY), None),
     ],
-    ids=["trusted", "stale denylist", "offline entry off", "free entry"],
+    ids=["trusted", "stale denylist", "one stale bucket", "offline entry off", "free entry"],
 )
 def test_the_station_decides_offline_only_while_it_can_trust_itself(
-    settings: dict[str, Any], update: AgentInput | None, refusal: Reason | None
+    settings: dict[str, Any], update: list[AgentInput] | None, refusal: Reason | None
 ) -> None:
     rig = Rig.build(**settings)
     if update is not None:
-        rig.send(update)
+        rig.send(*update)
     text, _ = token()
     rig.scan(text)
     rig.turn(rig.settings.decision_timeout_s + 0.1)
@@ -188,24 +199,24 @@ def test_requests_pending_when_the_link_drops_are_decided_at_once() -> None:
         (lambda: token(issued_at=NOW - 600)[0], None, Reason.EXPIRED),
         (
             lambda: token(credential_version=1)[0],
-            ConfigArrived(config(2, denylist={"r-1": 2})),
+            configure(2, denylist={"r-1": 2}),
             Reason.REVOKED,
         ),
-        (lambda: token()[0], ConfigArrived(config(2, lockdown=True)), Reason.LOCKDOWN),
+        (lambda: token()[0], [ConfigArrived(config(2, lockdown=True))], Reason.LOCKDOWN),
         (
             lambda: token()[0],
-            ConfigArrived(config(2, mode=StationMode.MAINTENANCE)),
+            [ConfigArrived(config(2, mode=StationMode.MAINTENANCE))],
             Reason.MAINTENANCE,
         ),
     ],
     ids=["not ours", "expired", "revoked", "lockdown", "maintenance"],
 )
 def test_the_station_refuses_without_asking_when_it_can(
-    code: Callable[[], str], update: AgentInput | None, expected: Reason
+    code: Callable[[], str], update: list[AgentInput] | None, expected: Reason
 ) -> None:
     rig = Rig.build()
     if update is not None:
-        rig.send(update)
+        rig.send(*update)
     rig.scan(code())
 
     assert rig.transport.requests == []

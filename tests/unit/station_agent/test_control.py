@@ -1,16 +1,27 @@
-"""Commands and config through the agent's loop: each command acts at most once and is answered;
-a config applies when it is not older than the one the station has."""
+"""Commands, config and trust pages through the agent's loop: each command acts at most once
+and is answered; a config or trust page applies when it is not older than the one the station
+has; what was dropped is said in the heartbeat."""
 
 from __future__ import annotations
 
 import pytest
 
 from firmware_sim.display import Shown
-from protocol.payloads import CommandKind, EventKind, StationConfig, StationMode
+from protocol.payloads import CommandKind, EventKind, StationMode
 from protocol.reasons import Reason
 from protocol.signing import SigningKey
-from station_agent.inbox import CommandArrived, ConfigArrived
-from tests.unit.station_agent.rig import CONTROL, KID, NOW, Rig, command, config, token
+from station_agent.inbox import CommandArrived, ConfigArrived, ConfigDropped, TrustArrived
+from tests.unit.station_agent.rig import (
+    CONTROL,
+    KID,
+    NOW,
+    Rig,
+    command,
+    config,
+    configure,
+    keys_page,
+    token,
+)
 
 
 def _answers(rig: Rig) -> list[tuple[EventKind, str | None]]:
@@ -106,37 +117,78 @@ def test_set_mode_changes_what_the_door_does() -> None:
 
 def test_a_newer_config_is_applied_and_an_older_one_ignored() -> None:
     rig = Rig.build()
-    view = rig.agent.state.view
-    assert view is not None
-    assert view.config_version == 1
+    assert rig.agent.state.config_version == 1
 
-    rig.send(ConfigArrived(config(3, mode=StationMode.FREE_ENTRY, denylist={"r-9": 2})))
-    view = rig.agent.state.view
-    assert view is not None
-    assert (view.config_version, dict(view.denylist)) == (3, {"r-9": 2})
+    rig.send(ConfigArrived(config(3, mode=StationMode.FREE_ENTRY)))
+    assert rig.agent.state.config_version == 3
     assert rig.agent.mode is StationMode.FREE_ENTRY
 
     rig.send(ConfigArrived(config(2, mode=StationMode.MAINTENANCE)))
-    assert rig.agent.state.view is view
     assert rig.agent.mode is StationMode.FREE_ENTRY
 
-    # The same version published again later: a fresher denylist, so offline entry stays on.
-    rig.send(ConfigArrived(config(3, issued_at=NOW + 300)))
+
+def test_a_newer_trust_page_is_applied_and_an_older_one_ignored() -> None:
+    rig = Rig.build()
+    view = rig.agent.state.view
+    assert view is not None
+    assert (view.config_version, dict(view.denylist)) == (1, {})
+
+    rig.send(*configure(3, denylist={"r-9": 2}))
+    view = rig.agent.state.view
+    assert view is not None
+    assert (view.config_version, dict(view.denylist)) == (3, {"r-9": 2})
+
+    # An older page (a stale retained copy, a replay) never brings a revoked rider back.
+    rig.send(*configure(2))
+    assert rig.agent.state.view is view
+
+    # The same version issued again later: a fresher denylist, so offline entry stays on.
+    rig.send(*configure(3, issued_at=NOW + 300, denylist={"r-9": 2}))
     view = rig.agent.state.view
     assert view is not None
     assert view.issued_at == NOW + 300
 
 
-@pytest.mark.parametrize(
-    "stray",
-    [config(5, station_id="station-02"), config(5, keys={KID: "not a key"})],
-    ids=["another station", "a key that does not parse"],
-)
-def test_a_config_for_another_station_or_with_a_bad_key_is_ignored(stray: StationConfig) -> None:
+def test_a_config_for_another_station_is_ignored() -> None:
+    rig = Rig.build()
+    rig.send(ConfigArrived(config(5, station_id="station-02", lockdown=True)))
+    assert (rig.agent.state.config_version, rig.agent.lockdown) == (1, False)
+
+
+def test_a_keys_page_with_a_key_that_does_not_parse_is_ignored_and_reported() -> None:
     rig = Rig.build()
     before = rig.agent.state.view
-    rig.send(ConfigArrived(stray))
+    rig.send(TrustArrived(keys_page(5, keys={KID: "not a key"})))
     assert rig.agent.state.view is before
+    assert rig.heartbeat().config_error is not None
+    assert rig.heartbeat().config_error.startswith("keys: ")  # type: ignore[union-attr]
+    rig.send(TrustArrived(keys_page(6)))  # a good page clears it
+    assert rig.heartbeat().config_error is None
+
+
+def test_a_dropped_page_is_named_in_the_heartbeat_until_a_good_one_comes() -> None:
+    rig = Rig.build()
+    rig.send(ConfigDropped("denylist/07", "bad_signature"))
+    assert rig.heartbeat().config_error == "denylist/07: bad_signature"
+    rig.send(*configure(2))
+    assert rig.heartbeat().config_error is None
+
+
+def test_verified_trust_pages_are_kept_and_restored_at_the_next_start() -> None:
+    rig = Rig.build()
+    rig.send(*configure(2, denylist={"r-9": 2}))
+    assert set(rig.store.kept_pages) == {"keys"} | {f"denylist/{b:02x}" for b in range(256)}
+    # A re-issue of the same version is not written again within the hour (SD card wear).
+    rig.store.kept_pages.clear()
+    rig.send(*configure(2, issued_at=NOW + 300, denylist={"r-9": 2}))
+    assert rig.store.kept_pages == {}
+    rig.send(*configure(2, issued_at=NOW + 3_700, denylist={"r-9": 2}))
+    assert len(rig.store.kept_pages) == 257
+
+    restarted = Rig.build(configured=False, store=rig.store)
+    view = restarted.agent.state.view
+    assert view is not None
+    assert (dict(view.denylist), view.issued_at) == ({"r-9": 2}, NOW + 3_700)
 
 
 def test_a_config_in_lockdown_relocks_the_door() -> None:
@@ -152,22 +204,22 @@ def test_a_config_in_lockdown_relocks_the_door() -> None:
     assert rig.events(EventKind.COMMAND_DONE) == []  # a config is not a command: no answer
 
 
-def test_a_config_announcing_control_keys_pins_them_across_restarts() -> None:
+def test_a_keys_page_announcing_control_keys_pins_them_across_restarts() -> None:
     """A control key rotation reaches the station under the old key, no site visit."""
     rig = Rig.build()
     successor = SigningKey.generate()
     keys = {CONTROL.kid: CONTROL.public_key_text, successor.kid: successor.public_key_text}
-    rig.send(ConfigArrived(config(3, control_keys=keys)))
+    rig.send(TrustArrived(keys_page(3, control_keys=keys)))
     assert dict(rig.agent.pinned.text) == keys
     assert rig.store.pinned_control_keys() == keys
-    # An older config cannot move the pins back.
-    rig.send(ConfigArrived(config(2, control_keys={CONTROL.kid: CONTROL.public_key_text})))
+    # An older keys page cannot move the pins back.
+    rig.send(TrustArrived(keys_page(2)))
     assert dict(rig.agent.pinned.text) == keys
 
 
 def test_control_keys_that_do_not_parse_leave_the_pins_alone() -> None:
     rig = Rig.build()
     before = dict(rig.agent.pinned.text)
-    rig.send(ConfigArrived(config(3, control_keys={"bad": "not-a-key"})))
+    rig.send(TrustArrived(keys_page(3, control_keys={"bad": "not-a-key"})))
     assert dict(rig.agent.pinned.text) == before
     assert rig.store.pinned_control_keys() is None

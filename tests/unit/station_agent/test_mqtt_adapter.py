@@ -8,11 +8,17 @@ import uuid
 from mqttlink import Inbound
 from protocol import topics
 from protocol.payloads import CommandKind, dump
-from protocol.signing import SigningKey, sign
-from protocol.topics import Family
+from protocol.signing import SigningKey, sign, sign_trust
+from protocol.topics import Family, TrustTopic
 from station_agent.adapters.mqtt_paho import MqttTransport
 from station_agent.config import AgentSettings
-from station_agent.inbox import CommandArrived, ConfigArrived, Inbox
+from station_agent.inbox import (
+    CommandArrived,
+    ConfigArrived,
+    ConfigDropped,
+    Inbox,
+    TrustArrived,
+)
 from station_agent.trust import PinnedKeys
 from tests.unit.station_agent.rig import (
     CONTROL,
@@ -22,6 +28,8 @@ from tests.unit.station_agent.rig import (
     command,
     config,
     decision,
+    denylist_pages,
+    keys_page,
 )
 
 
@@ -81,7 +89,8 @@ def test_messages_for_another_station_or_not_valid_are_dropped() -> None:
     _deliver(transport, _from_server(mine, b"{not json", retain=True))
     _deliver(transport, _from_server("elsewhere/entirely", b"{}"))
 
-    assert _queued(inbox) == []
+    # Only the station's own config dropped is worth telling the loop (and the heartbeat).
+    assert _queued(inbox) == [ConfigDropped("config", "invalid")]
     assert transport.dropped_messages == 3
 
 
@@ -136,7 +145,7 @@ def test_only_what_the_server_signed_for_this_station_reaches_the_loop() -> None
     assert len(_queued(inbox)) == 1
 
 
-def test_a_config_may_move_the_pins_and_then_only_new_keys_count() -> None:
+def test_once_the_pins_moved_only_new_keys_count() -> None:
     transport, inbox = _transport()
     successor = SigningKey.generate()
     pinned = transport._pinned
@@ -144,6 +153,56 @@ def test_a_config_may_move_the_pins_and_then_only_new_keys_count() -> None:
     topic = topics.station_topic(STATION, Family.CONFIG)
 
     _deliver(transport, _from_server(topic, dump(config())))  # the old key no longer counts
-    assert _queued(inbox) == []
+    assert _queued(inbox) == [ConfigDropped("config", "unknown_key")]
     _deliver(transport, _from_server(topic, dump(config()), key=successor))
     assert _queued(inbox) == [ConfigArrived(config())]
+
+
+def _trust(page: TrustTopic, payload: bytes, *, key: SigningKey = CONTROL) -> Inbound:
+    topic = topics.TRUST_KEYS if page.bucket is None else topics.denylist_topic(page.bucket)
+    return Inbound(topic, payload, retain=True, user_properties=sign_trust([key], page, payload))
+
+
+def test_trust_pages_signed_for_their_page_reach_the_loop() -> None:
+    transport, inbox = _transport()
+    keys = keys_page()
+    [*_, last] = denylist_pages(denylist={"r-9": 2})
+    _deliver(transport, _trust(TrustTopic(None), dump(keys)))
+    _deliver(transport, _trust(TrustTopic(last.bucket), dump(last)))
+    assert _queued(inbox) == [TrustArrived(keys), TrustArrived(last)]
+
+
+def test_forged_or_misplaced_trust_pages_are_dropped_and_reported() -> None:
+    """A page not signed by a pinned key, signed for another page, about another bucket
+    than its topic, or not valid: dropped, and the loop told (it says so in its heartbeat)."""
+    transport, inbox = _transport()
+    pages = denylist_pages(denylist={"r-9": 2})
+    page3, page4 = dump(pages[3]), dump(pages[4])
+    on_3 = topics.denylist_topic(3)
+    forger = SigningKey.generate()
+
+    _deliver(transport, Inbound(on_3, page3, retain=True))
+    _deliver(transport, _trust(TrustTopic(3), page3, key=forger))
+    as_4 = sign_trust([CONTROL], TrustTopic(4), page3)
+    _deliver(transport, Inbound(on_3, page3, retain=True, user_properties=as_4))
+    _deliver(
+        transport,
+        Inbound(
+            on_3, page4, retain=True, user_properties=sign_trust([CONTROL], TrustTopic(3), page4)
+        ),
+    )
+    _deliver(transport, _trust(TrustTopic(3), b"{not json"))
+    as_station = sign([CONTROL], Family.CONFIG, STATION, page3)  # a station message's signature
+    _deliver(transport, Inbound(on_3, page3, retain=True, user_properties=as_station))
+
+    assert _queued(inbox) == [
+        ConfigDropped("denylist/03", why)
+        for why in (
+            "unsigned",
+            "unknown_key",
+            "bad_signature",
+            "wrong_bucket",
+            "invalid",
+            "bad_signature",
+        )
+    ]
