@@ -39,7 +39,8 @@ class AgentState:
 
     @property
     def configured(self) -> bool:
-        return self.view is not None
+        """Keys known and every denylist bucket received: ready for online and offline entry."""
+        return self.view is not None and self.denylist.complete
 
     def standing_refusal(self) -> Reason | None:
         """Why the station is closed to everyone now (no need to ask the server), or None."""
