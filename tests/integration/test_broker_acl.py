@@ -20,7 +20,16 @@ from pathlib import Path
 import pytest
 
 from demo.broker import PrivateBroker
-from protocol.topics import Family, all_stations, shared, station_topic
+from protocol.topics import (
+    DENYLIST_BUCKETS,
+    TRUST_KEYS,
+    Family,
+    all_stations,
+    all_trust_topics,
+    denylist_topic,
+    shared,
+    station_topic,
+)
 from server.broker.accounts import BrokerAccount, Role, new_password, new_share_group
 from server.broker.tls import ensure_broker_tls
 from tests.support.raw_client import RawClient
@@ -208,6 +217,31 @@ def test_each_account_writes_exactly_its_families(clients: Clients, writer: str)
     mine = {_tag(writer, s, f) for s, f in EVERY}
     wait_for(lambda: seen() & mine >= expected, what=f"{writer}'s allowed messages")
     assert stays(lambda: (seen() & mine) - expected, for_s=QUIET_S)
+
+
+# -- trust pages (one set for every station) ---------------------------------------------
+TRUST_PAGES = [TRUST_KEYS, denylist_topic(0), denylist_topic(DENYLIST_BUCKETS - 1)]
+MAY_READ_TRUST = {A, B, MONITOR}
+MAY_WRITE_TRUST = {SERVER}
+
+
+@pytest.mark.parametrize("writer", [A, B, SERVER, MONITOR], ids=KINDS.get)
+def test_only_the_server_writes_trust_pages_and_every_station_reads_them(
+    clients: Clients, writer: str
+) -> None:
+    readers = {name: clients.connect(name, all_trust_topics()) for name in (A, B, MONITOR, SERVER)}
+    client = readers[writer]
+    codes = {
+        topic: client.publish(topic, f"{writer}|{topic}".encode()).value for topic in TRUST_PAGES
+    }
+    allowed = writer in MAY_WRITE_TRUST
+    assert all((code < 0x80) == allowed for code in codes.values()), codes
+    assert allowed or set(codes.values()) == {NOT_AUTHORIZED}
+    expected = set(TRUST_PAGES) if allowed else set()
+    for name, reader in readers.items():
+        wanted = expected if name in MAY_READ_TRUST else set()
+        wait_for(lambda r=reader, w=wanted: r.topics_received() >= w, what=f"{name}'s pages")
+        assert _nothing_more(reader, wanted) == set()
 
 
 # -- shared subscriptions -----------------------------------------------------------------

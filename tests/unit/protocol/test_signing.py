@@ -12,9 +12,11 @@ from protocol.signing import (
     SignatureCheck,
     SigningKey,
     sign,
+    sign_trust,
     verify,
+    verify_trust,
 )
-from protocol.topics import Family
+from protocol.topics import Family, TrustTopic
 
 OLD, NEW, STRANGER = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
 KEYS = {OLD.kid: OLD.public_key}
@@ -73,3 +75,23 @@ def test_garbage_never_raises_and_never_verifies(
     props: list[tuple[str, str]], payload: bytes
 ) -> None:
     assert _check(tuple(props), payload=payload) is not SignatureCheck.OK
+
+
+def test_a_trust_page_signature_binds_its_page_and_cannot_pass_for_a_station_message() -> None:
+    key = SigningKey.generate()
+    keys = {key.kid: key.public_key}
+    payload = b'{"bucket":3}'
+    signed = sign_trust([key], TrustTopic(3), payload)
+    assert verify_trust(signed, keys=keys, page=TrustTopic(3), payload=payload) is SignatureCheck.OK
+    assert (
+        verify_trust(signed, keys=keys, page=TrustTopic(4), payload=payload)
+        is SignatureCheck.BAD_SIGNATURE
+    )
+    assert (
+        verify_trust(signed, keys=keys, page=TrustTopic(None), payload=payload)
+        is SignatureCheck.BAD_SIGNATURE
+    )
+    as_station = verify(
+        signed, keys=keys, family=Family.CONFIG, station_id="station-01", payload=payload
+    )
+    assert as_station is SignatureCheck.BAD_SIGNATURE
