@@ -16,7 +16,8 @@ from firmware_sim.rider import enter
 from protocol import topics
 from protocol.payloads import AccessDecision, ProvisioningBundle, dump
 from protocol.reasons import Reason
-from protocol.topics import Family
+from protocol.signing import sign_trust
+from protocol.topics import Family, TrustTopic
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.qr import qr_png
 from tests.support.silent_server import SilentServer
@@ -75,30 +76,31 @@ def test_unrequested_decisions_open_nothing(
 def test_bad_config_is_ignored(
     server: ServerHarness, broker: PrivateBroker, make_station: MakeStation
 ) -> None:
-    """A config with a broken key, for another station, or older than the one applied is
-    ignored; the station keeps admitting riders with the config it has."""
+    """A config or keys page that is invalid, for another station, or with a broken key is
+    ignored (and named in the heartbeat); the station keeps admitting riders with what it has."""
     station_id = unique_station_id()
     server.add_station(station_id)
     station = make_station(station_id)
     config_topic = topics.station_topic(station_id, Family.CONFIG)
-    base = {
-        "v": 1,
-        "station_id": station_id,
-        "config_version": 99,
-        "issued_at": datetime.now(UTC).isoformat(),
-        "audience": "ws-test",
-    }
+    now = datetime.now(UTC).isoformat()
+    base = {"v": 1, "station_id": station_id, "config_version": 99, "issued_at": now}
+    control = {k.kid: k.public_key_text for k in server.services.keys.control.signers}
+    page = {"v": 1, "version": 99, "issued_at": now, "audience": "ws-test"}
     with mqtt_peer(broker.port) as peer:
         for payload in (
-            {**base, "keys": {"k": "not base64!"}},
-            {**base, "keys": {"k": "AAAA"}},
-            {**base, "keys": {}},
-            {**base, "station_id": "someone-else", "keys": {"k": "AAAA"}},
+            {**base, "mode": "party", "lockdown": True},
+            {**base, "station_id": "someone-else", "lockdown": True},
         ):
             raw = json.dumps(payload).encode()
             signature = server.control_signed(station_id, Family.CONFIG, raw)
             peer.publish(config_topic, raw, user_properties=signature)
-    wait_for(lambda: station.transport.dropped_messages >= 1, what="the invalid config dropped")
+        for keys in ({"k": "not base64!"}, {"k": "AAAA"}, {}):
+            raw = json.dumps({**page, "keys": keys, "control_keys": control}).encode()
+            signature = sign_trust(server.services.keys.control.signers, TrustTopic(None), raw)
+            peer.publish(topics.TRUST_KEYS, raw, user_properties=signature)
+    wait_for(lambda: station.transport.dropped_messages >= 2, what="the invalid ones dropped")
+    wait_for(lambda: station.agent.state.config_errors.keys() == {"config", "keys"})
+    assert not station.agent.lockdown
     _, link = server.enrol()
     shown = enter(station.sim, server.qr_png(link), random.Random(5), lambda _: None)
     assert shown is not None
