@@ -25,6 +25,8 @@ class AccessPolicy:
     keys: KeySet
     audience: str
     decision_ttl_s: int
+    # False: the decision's commit does not wait for the disk (see ServerSettings).
+    synchronous_commit: bool = True
 
 
 def handle_access_request(
@@ -91,7 +93,7 @@ def handle_access_request(
             ),
             nonce=nonce,
             nonce_expires_at=nonce_expires_at,
-            station_clock_offset_s=now - request.station_time.timestamp(),
+            synchronous_commit=policy.synchronous_commit,
             flags=flags,
             nearby_station=nearby,
         )

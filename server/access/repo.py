@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -13,7 +14,6 @@ from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S
 from protocol.payloads import AccessDecision
 from protocol.reasons import Reason
 from server.access.models import DecisionRecord, UsedNonce
-from server.stations.models import Station
 
 # A code granted offline is kept used until it cannot be valid anymore.
 NONCE_KEEP_S = MAX_LIFETIME_S + 2 * DEFAULT_SKEW_S
@@ -29,14 +29,16 @@ def record_decision(
     decision: AccessDecision,
     nonce: str | None,
     nonce_expires_at: datetime | None,
-    station_clock_offset_s: float | None,
     flags: Sequence[str] = (),
     nearby_station: str | None = None,
+    synchronous_commit: bool = True,
 ) -> DecisionRecord:
     """Store a decision once, and for a grant claim the token's nonce in the same transaction.
 
     A repeated request id gets the decision stored first. A grant that loses the race for its
     nonce (the same code at two stations at once) is stored and returned as a replay denial.
+    The station's row is not written: a rider's decision never waits for a lock that a batch
+    of heartbeats or events holds on it.
     """
 
     def add(allowed: bool, reason: str) -> DecisionRecord:
@@ -61,15 +63,16 @@ def record_decision(
                     expires_at=nonce_expires_at,
                 )
             )
-        station = session.get(Station, decision.station_id)
-        if station is not None and station_clock_offset_s is not None:
-            station.clock_offset_s = station_clock_offset_s
-            session.add(station)
         return record
+
+    def commit() -> None:
+        if not synchronous_commit and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        session.commit()
 
     record = add(decision.allowed, decision.reason.value)
     try:
-        session.commit()
+        commit()
         return record
     except IntegrityError:
         session.rollback()
@@ -77,7 +80,7 @@ def record_decision(
     if stored is not None:
         return stored
     record = add(False, Reason.REPLAYED.value)  # the nonce was claimed first elsewhere
-    session.commit()
+    commit()
     return record
 
 
