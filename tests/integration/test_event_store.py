@@ -17,8 +17,8 @@ from protocol.payloads import EventKind, Passage, StationEvent
 from server.core.db import init_db, make_engine
 from server.events.models import EventRecord
 from server.events.store import get_stream, store_events
-from server.stations.models import Station, StationCreate
 from server.stations.liveness import record_heartbeats
+from server.stations.models import Station, StationCreate
 
 
 def _add_station(session: Session, station_in: StationCreate) -> None:
