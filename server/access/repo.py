@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -31,7 +30,6 @@ def record_decision(
     nonce_expires_at: datetime | None,
     flags: Sequence[str] = (),
     nearby_station: str | None = None,
-    synchronous_commit: bool = True,
 ) -> DecisionRecord:
     """Store a decision once, and for a grant claim the token's nonce in the same transaction.
 
@@ -65,14 +63,9 @@ def record_decision(
             )
         return record
 
-    def commit() -> None:
-        if not synchronous_commit and session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        session.commit()
-
     record = add(decision.allowed, decision.reason.value)
     try:
-        commit()
+        session.commit()
         return record
     except IntegrityError:
         session.rollback()
@@ -80,7 +73,7 @@ def record_decision(
     if stored is not None:
         return stored
     record = add(False, Reason.REPLAYED.value)  # the nonce was claimed first elsewhere
-    commit()
+    session.commit()
     return record
 
 

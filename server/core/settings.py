@@ -64,9 +64,9 @@ class ServerSettings(BaseSettings):
     access_workers: int = Field(default=2, ge=1, le=32)
     access_queue_max: int = Field(default=2_000, ge=10, le=1_000_000)
     ingest_queue_max: int = Field(default=100_000, ge=100, le=10_000_000)
-    # False: a decision's commit does not wait for the disk (PostgreSQL synchronous_commit
-    # off, for that transaction only). What a crash can lose then is argued in
-    # docs/scaling.md ("Decisions and durability"): never an event, never an acknowledged fact.
+    # False: a decision's commit does not wait for the disk (the decisions' own connections:
+    # PostgreSQL synchronous_commit off, SQLite synchronous=NORMAL). What a crash can lose then
+    # is argued in docs/scaling.md ("Decisions and durability"): never an event.
     decision_synchronous_commit: bool = False
     # How long a provisioning bundle may wait before a box enrols it.
     bundle_lifetime_s: int = Field(default=86_400, ge=600, le=30 * 86_400)

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 
@@ -42,7 +43,7 @@ from protocol.signing import SignatureCheck, key_id, verify
 from protocol.topics import Family, StationTopic
 from server.access.flood import RequestBudget
 from server.access.handler import AccessPolicy, handle_access_request
-from server.core.db import session_scope
+from server.core.db import make_engine, session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
 from server.events.store import store_events
@@ -70,6 +71,20 @@ class MqttConsumer:
         self._settings = settings
         self._engine = engine
         self._keys = keys
+        sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time, and a connection that finds the file locked sleeps
+        # in growing steps (up to 100 ms) before it retries: this process's writers take turns
+        # on a lock instead, and the next one starts the moment the last one commits.
+        self._write_turn: AbstractContextManager[object] = (
+            threading.Lock() if sqlite else nullcontext()
+        )
+        # The decisions' own connections: no ping before each, and (unless configured
+        # otherwise) commits that do not wait for the disk.
+        self._decision_engine = make_engine(
+            settings.sqlalchemy_url,
+            durable_commits=settings.decision_synchronous_commit,
+            pre_ping=False,
+        )
         self._clock = clock
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
         self._requests: Lane[Routed] = Lane("access", settings.access_queue_max)
@@ -124,6 +139,7 @@ class MqttConsumer:
         self._bulk.close()
         for worker in self._workers:
             worker.join(timeout=10)
+        self._decision_engine.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -267,9 +283,8 @@ class MqttConsumer:
             keys=self._keys.ring.published(datetime.fromtimestamp(now, UTC)),
             audience=self._settings.audience,
             decision_ttl_s=self._settings.decision_ttl_s,
-            synchronous_commit=self._settings.decision_synchronous_commit,
         )
-        with session_scope(self._engine) as session:
+        with self._write_turn, session_scope(self._decision_engine) as session:
             decision = handle_access_request(session, request=request, policy=policy, now=now)
         correlation = message.correlation_data or request.request_id.encode()
         self.publisher.answer(station_id, decision, correlation)
@@ -278,7 +293,7 @@ class MqttConsumer:
 
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
-            with session_scope(self._engine) as session:
+            with self._write_turn, session_scope(self._engine) as session:
                 acks = store_events(session, events=events, received_at=utcnow())
         except Exception:
             # Nothing acknowledged: the stations send these events again.
@@ -293,7 +308,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with session_scope(self._engine) as session:
+            with self._write_turn, session_scope(self._engine) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:
@@ -308,7 +323,7 @@ class MqttConsumer:
         state = parse(StationState, message.payload)
         if state.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {state.station_id}")
-        with session_scope(self._engine) as session:
+        with self._write_turn, session_scope(self._engine) as session:
             station = set_station_state(session, state=state, now=datetime.now(UTC))
             if station is None:
                 return self._drop(message, "unknown_station", station_id)
