@@ -20,6 +20,7 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -55,6 +56,7 @@ P99_TARGET_MS = 50.0
 @dataclass
 class Phase:
     db: str
+    code: str
     servers: int
     name: str
     seconds: float
@@ -68,6 +70,7 @@ class Phase:
         answered = len(lat)
         return {
             "db": self.db,
+            "code": self.code,
             "servers": self.servers,
             "phase": self.name,
             "heartbeats_per_s": round(self.tally.heartbeats / self.seconds),
@@ -148,7 +151,7 @@ def fresh_tokens(engine: Engine, riders: list[Rider], audience: str) -> Iterator
 
 
 def start_servers(
-    count: int, db: Database, broker: PrivateBroker, workdir: Path
+    count: int, db: Database, broker: PrivateBroker, workdir: Path, code_dir: Path | None = None
 ) -> list[ServerProcess]:
     servers = []
     for n in range(count):
@@ -156,6 +159,7 @@ def start_servers(
             data_dir=workdir / f"server-{db.kind}-{n}-{uuid.uuid4().hex[:4]}",
             http_port=free_port(),
             broker_port=broker.port,
+            code_dir=code_dir,
             extra_env={
                 "WS_SERVER_DATABASE_URL": db.url,
                 "WS_SERVER_CONFIG_REFRESH_S": "86400",  # not during the run
@@ -172,6 +176,7 @@ def run_phase(
     servers: list[ServerProcess],
     *,
     db: str,
+    code: str = "ingest",
     name: str,
     seconds: float,
     heartbeat_rate: float,
@@ -181,7 +186,7 @@ def run_phase(
     pids = [s.pid for s in servers if s.pid is not None]
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     stop = threading.Event()
-    threads = [threading.Thread(target=fleet.send_events, args=(stop,), daemon=True)]
+    threads: list[threading.Thread] = []
     if heartbeat_rate:
         threads.append(
             threading.Thread(target=fleet.send_heartbeats, args=(heartbeat_rate, stop), daemon=True)
@@ -190,8 +195,10 @@ def run_phase(
         threads.append(
             threading.Thread(target=fleet.send_requests, args=(request_rate, stop), daemon=True)
         )
+    outbox_stop = threading.Event()
+    outbox = threading.Thread(target=fleet.send_events, args=(outbox_stop,), daemon=True)
     started = time.monotonic()
-    for thread in threads:
+    for thread in [outbox, *threads]:
         thread.start()
     time.sleep(seconds)
     stop.set()
@@ -201,8 +208,11 @@ def run_phase(
     deadline = time.monotonic() + 6  # past the decision's lifetime: an answer still owed is lost
     while fleet.unanswered() and time.monotonic() < deadline:
         time.sleep(0.05)
+    outbox_stop.set()  # the events of late answers go out too
+    outbox.join(30)
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
-    return Phase(db, len(servers), name, elapsed, heartbeat_rate, request_rate, fleet.reset(), cpu)
+    tally = fleet.reset()
+    return Phase(db, code, len(servers), name, elapsed, heartbeat_rate, request_rate, tally, cpu)
 
 
 def consumer_stats(server: ServerProcess) -> dict[str, object]:
@@ -224,35 +234,45 @@ def wait_stored(db: Database, expected: int, timeout_s: float = 60) -> int:
 
 
 def run_database(
-    kind: str, args: argparse.Namespace, broker: PrivateBroker, workdir: Path
+    kind: str,
+    args: argparse.Namespace,
+    broker: PrivateBroker,
+    workdir: Path,
+    code: str,
+    code_dir: Path | None,
 ) -> dict[str, object]:
+    """One server of one code (this branch, or the baseline's) on a fresh database."""
     db = Database(kind, workdir)
     try:
         keys = provision_fleet(db.engine, args.stations)
         riders = enrol(db.engine, args.riders)
-        servers = start_servers(1, db, broker, workdir)
+        servers = start_servers(1, db, broker, workdir, code_dir)
         fleet = Fleet(broker.port, keys, fresh_tokens(db.engine, riders, "ws-demo"))
         phases: list[Phase] = []
         events_sent = 0
         heartbeats_sent = 0
         try:
-            warm_s = args.stations / args.heartbeats_per_s
+            warm_s = min(args.stations / args.heartbeats_per_s, 10.0)  # fills the key caches
             warm = run_phase(
                 fleet,
                 servers,
                 db=kind,
+                code=code,
                 name="warm-up",
                 seconds=warm_s,
                 heartbeat_rate=args.heartbeats_per_s,
                 request_rate=0,
             )
             heartbeats_sent += warm.tally.heartbeats
-            steps = [("target", args.requests_per_s)] + [(f"ramp {r}", r) for r in args.ramp]
+            steps = [("target", args.requests_per_s)]
+            if code_dir is None:  # this branch: find how far it holds
+                steps += [(f"ramp {r:.0f}", r) for r in args.ramp]
             for name, rate in steps:
                 phase = run_phase(
                     fleet,
                     servers,
                     db=kind,
+                    code=code,
                     name=name,
                     seconds=args.seconds,
                     heartbeat_rate=args.heartbeats_per_s,
@@ -276,6 +296,7 @@ def run_database(
         ]
         return {
             "db": kind,
+            "code": code,
             "phases": [p.row() for p in phases],
             "events_sent": events_sent,
             "events_stored": events_stored,
@@ -337,6 +358,18 @@ def run_scale_out(
     return rows
 
 
+def baseline_code(ref: str, workdir: Path) -> Path:
+    """The server's code at ``ref``, unpacked (``git archive``) for a side-by-side run."""
+    target = workdir / f"code-{ref.replace('/', '_')}"
+    target.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -354,13 +387,24 @@ def main() -> None:
         "--scale-out", type=lambda t: [int(n) for n in t.split(",") if n], default=[1, 2, 3]
     )
     parser.add_argument("--saturate-per-s", type=float, default=1_500.0)
+    parser.add_argument(
+        "--baseline",
+        default="main",
+        help="git ref whose server runs first, side by side ('' : none)",
+    )
     args = parser.parse_args()
     results: dict[str, object] = {"stations": args.stations}
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ws-capacity-")))
         broker = stack.enter_context(PrivateBroker())
+        codes: list[tuple[str, Path | None]] = [("ingest", None)]
+        if args.baseline:
+            codes.insert(0, (args.baseline, baseline_code(args.baseline, workdir)))
         for kind in [k for k in args.db.split(",") if k]:
-            results[kind] = run_database(kind, args, broker, workdir)
+            for code, code_dir in codes:
+                results[f"{kind}/{code}"] = run_database(
+                    kind, args, broker, workdir, code, code_dir
+                )
         if args.scale_out:
             results["scale_out"] = run_scale_out(args, broker, workdir)
     print_table(results)
@@ -368,8 +412,9 @@ def main() -> None:
 
 
 def print_table(results: dict[str, object]) -> None:
-    header = f"{'db':9} {'srv':>3} {'phase':14} {'hb/s':>6} {'req/s':>6} {'ans/s':>6} {'lost':>5} {'p50 ms':>7} {'p99 ms':>7} {'cpu%':>5}"
-    print(header)
+    columns = ("db", "code", "srv", "phase", "hb/s", "req/s", "ans/s", "lost", "p50 ms", "p99 ms")
+    widths = (9, 7, 3, 14, 6, 6, 6, 5, 8, 8)
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)) + "  cpu%")
     rows: list[dict[str, object]] = []
     for value in results.values():
         if isinstance(value, dict):
@@ -377,18 +422,18 @@ def print_table(results: dict[str, object]) -> None:
         elif isinstance(value, list):
             rows += value
     for r in rows:
-        print(
-            f"{r['db']!s:9} {r['servers']!s:>3} {r['phase']!s:14} {r['heartbeats_per_s']!s:>6} "
-            f"{r['requests_per_s']!s:>6} {r['answered_per_s']!s:>6} {r['unanswered']!s:>5} "
-            f"{r['p50_ms']!s:>7} {r['p99_ms']!s:>7} {r['server_cpu_pct']!s:>5}"
-        )
+        keys = ("db", "code", "servers", "phase", "heartbeats_per_s", "requests_per_s")
+        keys += ("answered_per_s", "unanswered", "p50_ms", "p99_ms")
+        cells = " ".join(f"{r[k]!s:>{w}}" for k, w in zip(keys, widths, strict=True))
+        print(f"{cells}  {r['server_cpu_pct']}")
     for key, value in results.items():
         if isinstance(value, dict):
             print(
                 f"{key}: events sent {value['events_sent']}, stored {value['events_stored']}; "
                 f"heartbeats sent {value['heartbeats_sent']}, stored {value['heartbeats_stored']}; "
                 f"dropped {value['dropped']}; server RSS {value['server_rss_mib']} MiB; "
-                f"highest request rate with p99 <= {P99_TARGET_MS:.0f} ms: {value['highest_rate_p99_ok']}"
+                f"highest request rate with p99 <= {P99_TARGET_MS:.0f} ms: "
+                f"{value['highest_rate_p99_ok']}"
             )
     if isinstance(results.get("scale_out"), list):
         scale = results["scale_out"]
