@@ -150,19 +150,15 @@ def advance_stream(
     ranges still missing. ``floor``: the station says everything below it was acknowledged
     (by this server before a restore, say), so the mark may move up to it regardless."""
     # The stream's row, locked to the end of the transaction (SELECT ... FOR UPDATE on
-    # PostgreSQL; on SQLite the insert before it took the database's write lock): two workers
-    # never apply the same event's effects twice.
-    session.execute(
-        _insert_ignoring_duplicates(
-            session, _STREAM, [{"station_id": ack.station_id, "epoch": ack.epoch}]
-        )
-    )
-    stream = session.exec(
-        select(EventStream)
-        .where(EventStream.station_id == ack.station_id, EventStream.epoch == ack.epoch)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    # PostgreSQL; on SQLite every caller has written first, so holds the database's write
+    # lock): two workers never apply the same event's effects twice. A new stream's row is
+    # made first (two workers racing to make it: one waits for the other's).
+    stream = _locked_stream(session, ack)
+    if stream is None:
+        row: dict[str, object] = {"station_id": ack.station_id, "epoch": ack.epoch}
+        session.execute(_insert_ignoring_duplicates(session, _STREAM, [row]))
+        stream = _locked_stream(session, ack)
+        assert stream is not None  # made just now, or by the worker we waited for
     station = session.get(Station, ack.station_id, with_for_update=True, populate_existing=True)
     if station is None:
         return []
@@ -196,6 +192,15 @@ def advance_stream(
     session.add(station)
     session.add(stream)
     return missing
+
+
+def _locked_stream(session: Session, ack: StreamAck) -> EventStream | None:
+    return session.exec(
+        select(EventStream)
+        .where(EventStream.station_id == ack.station_id, EventStream.epoch == ack.epoch)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def get_stream(session: Session, *, station_id: str, epoch: str) -> EventStream | None:
