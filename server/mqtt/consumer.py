@@ -48,7 +48,7 @@ from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
 from server.events.store import store_events
 from server.keys.ring import KeyHolder
-from server.mqtt.lanes import Lane, waited_too_long
+from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
 from server.mqtt.publisher import Publisher
 from server.stations.identity import StationKeys
 from server.stations.liveness import record_heartbeats
@@ -74,9 +74,13 @@ class MqttConsumer:
         sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer at a time, and a connection that finds the file locked sleeps
         # in growing steps (up to 100 ms) before it retries: this process's writers take turns
-        # on a lock instead, and the next one starts the moment the last one commits.
-        self._write_turn: AbstractContextManager[object] = (
-            threading.Lock() if sqlite else nullcontext()
+        # instead, decisions first, and the next one starts the moment the last one commits.
+        turns = WriteTurns() if sqlite else None
+        self._urgent_turn: Callable[[], AbstractContextManager[None]] = (
+            turns.urgent if turns else nullcontext
+        )
+        self._bulk_turn: Callable[[], AbstractContextManager[None]] = (
+            turns.bulk if turns else nullcontext
         )
         # The decisions' own connections: no ping before each, and (unless configured
         # otherwise) commits that do not wait for the disk.
@@ -284,7 +288,7 @@ class MqttConsumer:
             audience=self._settings.audience,
             decision_ttl_s=self._settings.decision_ttl_s,
         )
-        with self._write_turn, session_scope(self._decision_engine) as session:
+        with self._urgent_turn(), session_scope(self._decision_engine) as session:
             decision = handle_access_request(session, request=request, policy=policy, now=now)
         correlation = message.correlation_data or request.request_id.encode()
         self.publisher.answer(station_id, decision, correlation)
@@ -293,7 +297,7 @@ class MqttConsumer:
 
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
-            with self._write_turn, session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._engine) as session:
                 acks = store_events(session, events=events, received_at=utcnow())
         except Exception:
             # Nothing acknowledged: the stations send these events again.
@@ -308,7 +312,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with self._write_turn, session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._engine) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:
@@ -323,7 +327,7 @@ class MqttConsumer:
         state = parse(StationState, message.payload)
         if state.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {state.station_id}")
-        with self._write_turn, session_scope(self._engine) as session:
+        with self._bulk_turn(), session_scope(self._engine) as session:
             station = set_station_state(session, state=state, now=datetime.now(UTC))
             if station is None:
                 return self._drop(message, "unknown_station", station_id)

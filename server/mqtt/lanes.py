@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -69,3 +71,41 @@ class Lane(Generic[Item]):
 
     def depth(self) -> int:
         return self._queue.qsize()
+
+
+class WriteTurns:
+    """Turns on a database that has one writer at a time (SQLite), riders first.
+
+    ``threading.Lock`` is not fair: a bulk worker that releases it and asks again at once can
+    keep it for as long as it has work, while a rider's decision waits. Here bulk work waits
+    while any urgent writer is waiting, so a decision waits for one batch at most.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._urgent_waiting = 0
+
+    @property
+    def urgent_waiting(self) -> int:
+        return self._urgent_waiting
+
+    @contextlib.contextmanager
+    def urgent(self) -> Iterator[None]:
+        with self._changed:
+            self._urgent_waiting += 1
+        self._lock.acquire()
+        with self._changed:
+            self._urgent_waiting -= 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._urgent_waiting == 0)
+        with self._lock:
+            yield

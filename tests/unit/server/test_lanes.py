@@ -3,7 +3,10 @@ and a request that waited past its answer's lifetime is recognised as stale."""
 
 from __future__ import annotations
 
-from server.mqtt.lanes import Lane, waited_too_long
+import threading
+
+from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
+from tests.support.waiting import wait_for
 
 
 def test_a_full_lane_refuses_at_once_and_keeps_what_it_has() -> None:
@@ -41,3 +44,26 @@ def test_close_wakes_a_waiting_worker() -> None:
 def test_stale_is_strictly_past_the_limit() -> None:
     assert not waited_too_long(100.0, 105.0, 5.0)
     assert waited_too_long(100.0, 105.01, 5.0)
+
+
+def test_a_waiting_decision_writes_before_the_next_batch() -> None:
+    turns = WriteTurns()
+    order: list[str] = []
+
+    def urgent() -> None:
+        with turns.urgent():
+            order.append("decision")
+
+    def next_batch() -> None:
+        with turns.bulk():
+            order.append("next batch")
+
+    with turns.bulk():
+        waiting = threading.Thread(target=urgent)
+        waiting.start()
+        wait_for(lambda: turns.urgent_waiting == 1, what="the decision to wait")
+        following = threading.Thread(target=next_batch)
+        following.start()
+    waiting.join(5)
+    following.join(5)
+    assert order == ["decision", "next batch"]
