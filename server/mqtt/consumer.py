@@ -66,7 +66,12 @@ Routed = tuple[StationTopic, Inbound]
 
 class MqttConsumer:
     def __init__(
-        self, settings: ServerSettings, engine: Engine, keys: KeyHolder, clock: Clock = time.time
+        self,
+        settings: ServerSettings,
+        engine: Engine,
+        keys: KeyHolder,
+        clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self._settings = settings
         self._engine = engine
@@ -90,9 +95,10 @@ class MqttConsumer:
             pre_ping=False,
         )
         self._clock = clock
+        self._monotonic = monotonic  # how long a request waited in its lane
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
-        self._requests: Lane[Routed] = Lane("access", settings.access_queue_max)
-        self._bulk: Lane[Routed] = Lane("bulk", settings.ingest_queue_max)
+        self._requests: Lane[Routed] = Lane("access", settings.access_queue_max, monotonic)
+        self._bulk: Lane[Routed] = Lane("bulk", settings.ingest_queue_max, monotonic)
         self._workers = [
             threading.Thread(target=self._serve_requests, name=f"mqtt-access-{n}", daemon=True)
             for n in range(settings.access_workers)
@@ -101,28 +107,39 @@ class MqttConsumer:
             threading.Thread(target=self._serve_bulk, name="mqtt-bulk", daemon=True)
         )
         self._counts_lock = threading.Lock()
+        self._started = False
         self.totals: Counter[str] = Counter()  # decisions sent, events and heartbeats stored
         self.dropped: Counter[str] = Counter()  # by reason, shed load included
         self.station_keys = StationKeys(engine)
         self._budget = RequestBudget(settings.access_requests_per_s, settings.access_request_burst)
         self._budget_lock = threading.Lock()
         group = settings.share_group_name
-        self._link = Link(
-            client_id=f"server-{uuid.uuid4().hex[:12]}",
-            settings=LinkSettings(
-                host=settings.broker_host,
-                port=settings.broker_port,
-                username=settings.broker_username,
-                password=(
-                    settings.broker_password.get_secret_value()
-                    if settings.broker_password is not None
-                    else None
-                ),
-                ca_file=str(settings.broker_ca) if settings.broker_ca else None,
+        link_settings = LinkSettings(
+            host=settings.broker_host,
+            port=settings.broker_port,
+            username=settings.broker_username,
+            password=(
+                settings.broker_password.get_secret_value()
+                if settings.broker_password is not None
+                else None
             ),
-            on_message=self._route,
+            ca_file=str(settings.broker_ca) if settings.broker_ca else None,
+        )
+        name = f"server-{uuid.uuid4().hex[:12]}"
+        # Two connections: requests (and everything the server sends) on one, bulk topics on
+        # the other. The broker queues for each apart, so a backlog of heartbeats waiting in
+        # the broker or in a socket never holds back a rider's request.
+        self._link = Link(
+            client_id=name,
+            settings=link_settings,
+            on_message=self.on_message,
+            subscriptions=[(topics.shared(group, topics.all_stations(Family.ACCESS_REQUEST)), 1)],
+        )
+        self._bulk_link = Link(
+            client_id=f"{name}-bulk",
+            settings=link_settings,
+            on_message=self.on_message,
             subscriptions=[
-                (topics.shared(group, topics.all_stations(Family.ACCESS_REQUEST)), 1),
                 (topics.shared(group, topics.all_stations(Family.EVENTS)), 1),
                 (topics.shared(group, topics.all_stations(Family.HEARTBEAT)), 0),
                 (topics.all_stations(Family.STATE), 1),
@@ -135,9 +152,15 @@ class MqttConsumer:
         for worker in self._workers:
             worker.start()
         self._link.start()
+        self._bulk_link.start()
+        self._started = True
 
     def stop(self) -> None:
+        self._bulk_link.stop()
         self._link.stop()
+        if not self._started:
+            self._decision_engine.dispose()
+            return
         for _ in range(self._settings.access_workers):
             self._requests.close()
         self._bulk.close()
@@ -147,7 +170,10 @@ class MqttConsumer:
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
-        return self._link.wait_connected(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        return self._link.wait_connected(timeout_s) and self._bulk_link.wait_connected(
+            max(0.0, deadline - time.monotonic())
+        )
 
     def stats(self) -> dict[str, object]:
         """What this consumer has done so far, and how full its lanes are."""
@@ -161,7 +187,8 @@ class MqttConsumer:
         }
 
     # -- paho's network thread: route only -------------------------------------------------
-    def _route(self, message: Inbound) -> None:
+    def on_message(self, message: Inbound) -> None:
+        """Paho's callback (network thread): route the message into its lane, never block."""
         parsed = topics.parse(message.topic)
         if parsed is None:
             return self._drop(message, "topic", "not a station topic")
@@ -178,7 +205,7 @@ class MqttConsumer:
     def _serve_requests(self) -> None:
         while (queued := self._requests.take()) is not None:
             parsed, message = queued.item
-            if waited_too_long(queued.queued_at, time.monotonic(), self._settings.decision_ttl_s):
+            if waited_too_long(queued.queued_at, self._monotonic(), self._settings.decision_ttl_s):
                 # Its decision would arrive expired: the station has decided offline already.
                 self._drop(message, "access_stale", "waited past the decision's lifetime")
                 continue

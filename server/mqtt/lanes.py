@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -22,7 +22,7 @@ Item = TypeVar("Item")
 @dataclass(frozen=True, slots=True)
 class Queued(Generic[Item]):
     item: Item
-    queued_at: float  # time.monotonic() when paho handed it over
+    queued_at: float  # the lane's monotonic clock when paho handed it over
 
 
 def waited_too_long(queued_at: float, now: float, limit_s: float) -> bool:
@@ -33,15 +33,18 @@ def waited_too_long(queued_at: float, now: float, limit_s: float) -> bool:
 class Lane(Generic[Item]):
     """A bounded FIFO; ``None`` from ``take`` means "stop"."""
 
-    def __init__(self, name: str, capacity: int) -> None:
+    def __init__(
+        self, name: str, capacity: int, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.name = name
         self.capacity = capacity
+        self._monotonic = monotonic
         self._queue: queue.Queue[Queued[Item] | None] = queue.Queue(maxsize=capacity)
 
     def offer(self, item: Item) -> bool:
         """Queue the item, or False at once when the lane is full."""
         try:
-            self._queue.put_nowait(Queued(item, time.monotonic()))
+            self._queue.put_nowait(Queued(item, self._monotonic()))
         except queue.Full:
             return False
         return True
