@@ -197,6 +197,10 @@ class MqttConsumer:
         if parsed.family is Family.ACCESS_REQUEST:
             if not self._requests.offer((parsed, message)):
                 self._drop(message, "shed_access", "the access lane is full")
+        elif parsed.family is Family.HEARTBEAT and self._bulk.depth() > self._bulk.capacity // 2:
+            # Heartbeats go first when the bulk lane fills: the next one comes within a minute,
+            # while a shed event costs its station a resend.
+            self._drop(message, "shed_heartbeat", "the bulk lane is half full")
         elif not self._bulk.offer((parsed, message)):
             self._drop(message, "shed_bulk", "the bulk lane is full")
         return None

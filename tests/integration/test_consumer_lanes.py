@@ -65,11 +65,15 @@ def test_full_lanes_shed_and_count(
     # What paho hands over before the workers run: each lane takes up to its size.
     for n in range(12):
         consumer.on_message(_message(Family.ACCESS_REQUEST, n))
-    for n in range(103):
+    # Heartbeats only up to half the bulk lane: the rest is kept for events.
+    for n in range(60):
         consumer.on_message(_message(Family.HEARTBEAT, n))
+    for n in range(53):
+        consumer.on_message(_message(Family.EVENTS, n))
     stats = consumer.stats()
     assert consumer.dropped["shed_access"] == 2
-    assert consumer.dropped["shed_bulk"] == 3
+    assert consumer.dropped["shed_heartbeat"] == 9
+    assert consumer.dropped["shed_bulk"] == 4  # 51 heartbeats and 49 events fit
     assert stats["access_queued"] == 10
     assert stats["bulk_queued"] == 100
 
