@@ -189,11 +189,9 @@ class MqttConsumer:
     # -- paho's network thread: route only -------------------------------------------------
     def on_message(self, message: Inbound) -> None:
         """Paho's callback (network thread): route the message into its lane, never block."""
-        parsed = topics.parse(message.topic)
+        parsed = self._ours(message)
         if parsed is None:
-            return self._drop(message, "topic", "not a station topic")
-        if parsed.family not in _FROM_STATIONS:
-            return self._drop(message, "topic", "family not handled by the server")
+            return
         if parsed.family is Family.ACCESS_REQUEST:
             if not self._requests.offer((parsed, message)):
                 self._drop(message, "shed_access", "the access lane is full")
@@ -203,7 +201,35 @@ class MqttConsumer:
             self._drop(message, "shed_heartbeat", "the bulk lane is half full")
         elif not self._bulk.offer((parsed, message)):
             self._drop(message, "shed_bulk", "the bulk lane is full")
-        return None
+        return
+
+    def handle(self, message: Inbound) -> None:
+        """One message through every check and handler the workers give it, on the calling
+        thread, without the lanes (the fuzz tests drive the consumer this way)."""
+        parsed = self._ours(message)
+        if parsed is None:
+            return
+        if parsed.family is Family.ACCESS_REQUEST:
+            self._guarded(message, partial(self._on_access_request, parsed.station_id, message))
+            return
+        events: list[StationEvent] = []
+        heartbeats: list[Heartbeat] = []
+        self._guarded(message, partial(self._sort, parsed, message, events, heartbeats))
+        if events:
+            self._store_events(events)
+        if heartbeats:
+            self._store_heartbeats(heartbeats)
+
+    def _ours(self, message: Inbound) -> StationTopic | None:
+        """The station topic of a message the server handles; None (counted) otherwise."""
+        parsed = topics.parse(message.topic)
+        if parsed is None:
+            self._drop(message, "topic", "not a station topic")
+            return None
+        if parsed.family not in _FROM_STATIONS:
+            self._drop(message, "topic", "family not handled by the server")
+            return None
+        return parsed
 
     # -- access workers: one request at a time, each as soon as it comes --------------------
     def _serve_requests(self) -> None:
