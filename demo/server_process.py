@@ -38,6 +38,7 @@ class ServerProcess:
         broker_port: int,
         extra_env: dict[str, str] | None = None,
         admin_password: str | None = None,
+        code_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.http_port = http_port
@@ -47,7 +48,14 @@ class ServerProcess:
         # Made up for this run (the server refuses guessable ones); printed by the demo.
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self._extra_env = extra_env or {}
+        # Run the server from another copy of the code (a benchmark's baseline, say).
+        self._code_dir = code_dir
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The running server's process id (benchmarks read its CPU time and memory)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def log_path(self) -> Path:
@@ -66,7 +74,9 @@ class ServerProcess:
             **self._extra_env,
         }
         with self.log_path.open("ab") as log:
-            self._process = spawn([sys.executable, "-m", "server"], log=log, env=env)
+            self._process = spawn(
+                [sys.executable, "-m", "server"], log=log, env=env, cwd=self._code_dir
+            )
         deadline = time.monotonic() + timeout_s
         while True:
             try:

@@ -9,6 +9,7 @@ from server.access.models import DecisionRecord, UsedNonce
 from server.alarms.models import Alarm
 from server.audit.models import AuditEntry
 from server.events.models import CountCorrection, EventRecord, EventStream, Stay
+from server.jobs.models import JobLease
 from server.keys.models import SigningKeyRecord
 from server.riders.models import Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
@@ -22,6 +23,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     DecisionRecord,
     EventRecord,
     EventStream,
+    JobLease,
     LoginFailure,
     Rider,
     SigningKeyRecord,

@@ -30,71 +30,68 @@ class AccessPolicy:
 def handle_access_request(
     session: Session, *, request: AccessRequest, policy: AccessPolicy, now: float
 ) -> AccessDecision:
-    """The decision for one request; a repeated request id gets the same answer again."""
+    """The decision for one request; a repeated request id gets the same answer again (the
+    stored one: ``repo.record_decision`` finds it when it cannot store a second; repeats are
+    rare, so the common case saves a query)."""
     decided_at = datetime.fromtimestamp(now, UTC)
     expires_at = decided_at + timedelta(seconds=policy.decision_ttl_s)
-    stored = repo.get_decision(session, request_id=request.request_id)
-    if stored is None:
-        credential = verify_token(
-            request.token, keys=policy.keys, audience=policy.audience, now=now
-        )
-        rider_view, nonce, nonce_used = None, None, False
-        if isinstance(credential, Claims):
-            nonce = credential.nonce.hex()
-            nonce_used = repo.nonce_used(session, nonce=nonce)
-            rider = get_rider(session, rider_id=credential.rider_id)
-            if rider is not None:
-                revoked = rider.revoked_at is not None
-                rider_view = RiderView(rider.id, rider.credential_version, revoked)
-        station = get_station(session, station_id=request.station_id)
-        verdict = decide(
-            station_known=station is not None,
-            credential=credential,
-            rider=rider_view,
-            nonce_used=nonce_used,
-        )
-        flags: tuple[str, ...] = ()
-        nearby: str | None = None
-        if verdict.allowed and station is not None and verdict.rider_id is not None:
-            # The credential is good; now the station's own rules.
-            admission = admit(
-                AdmissionInput(
-                    rider_id=verdict.rider_id,
-                    occupancy=station.occupancy,
-                    inside_since=inside_since(
-                        session, rider_id=verdict.rider_id, station_id=station.id
-                    ),
-                ),
-                rules_of(station),
-                now,
-            )
-            flags = tuple(flag.value for flag in admission.flags)
-            if not admission.allowed:
-                verdict = Verdict(False, admission.reason, verdict.rider_id)
-                if admission.reason is Reason.STATION_FULL:
-                    nearby = _nearest_with_room(session, station.id, now)
-        nonce_expires_at = (
-            datetime.fromtimestamp(credential.expires_at + DEFAULT_SKEW_S, UTC)
-            if isinstance(credential, Claims)
-            else None
-        )
-        stored = repo.record_decision(
-            session,
-            decision=AccessDecision(
-                request_id=request.request_id,
-                station_id=request.station_id,
-                allowed=verdict.allowed,
-                reason=verdict.reason,
+    credential = verify_token(request.token, keys=policy.keys, audience=policy.audience, now=now)
+    rider_view, nonce, nonce_used = None, None, False
+    if isinstance(credential, Claims):
+        nonce = credential.nonce.hex()
+        nonce_used = repo.nonce_used(session, nonce=nonce)
+        rider = get_rider(session, rider_id=credential.rider_id)
+        if rider is not None:
+            revoked = rider.revoked_at is not None
+            rider_view = RiderView(rider.id, rider.credential_version, revoked)
+    station = get_station(session, station_id=request.station_id)
+    verdict = decide(
+        station_known=station is not None,
+        credential=credential,
+        rider=rider_view,
+        nonce_used=nonce_used,
+    )
+    flags: tuple[str, ...] = ()
+    nearby: str | None = None
+    if verdict.allowed and station is not None and verdict.rider_id is not None:
+        # The credential is good; now the station's own rules.
+        admission = admit(
+            AdmissionInput(
                 rider_id=verdict.rider_id,
-                decided_at=decided_at,
-                expires_at=expires_at,
+                occupancy=station.occupancy,
+                inside_since=inside_since(
+                    session, rider_id=verdict.rider_id, station_id=station.id
+                ),
             ),
-            nonce=nonce,
-            nonce_expires_at=nonce_expires_at,
-            station_clock_offset_s=now - request.station_time.timestamp(),
-            flags=flags,
-            nearby_station=nearby,
+            rules_of(station),
+            now,
         )
+        flags = tuple(flag.value for flag in admission.flags)
+        if not admission.allowed:
+            verdict = Verdict(False, admission.reason, verdict.rider_id)
+            if admission.reason is Reason.STATION_FULL:
+                nearby = _nearest_with_room(session, station.id, now)
+    nonce_expires_at = (
+        datetime.fromtimestamp(credential.expires_at + DEFAULT_SKEW_S, UTC)
+        if isinstance(credential, Claims)
+        else None
+    )
+    stored = repo.record_decision(
+        session,
+        decision=AccessDecision(
+            request_id=request.request_id,
+            station_id=request.station_id,
+            allowed=verdict.allowed,
+            reason=verdict.reason,
+            rider_id=verdict.rider_id,
+            decided_at=decided_at,
+            expires_at=expires_at,
+        ),
+        nonce=nonce,
+        nonce_expires_at=nonce_expires_at,
+        flags=flags,
+        nearby_station=nearby,
+    )
     return AccessDecision(
         request_id=stored.request_id,
         station_id=stored.station_id,

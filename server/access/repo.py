@@ -13,7 +13,6 @@ from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S
 from protocol.payloads import AccessDecision
 from protocol.reasons import Reason
 from server.access.models import DecisionRecord, UsedNonce
-from server.stations.models import Station
 
 # A code granted offline is kept used until it cannot be valid anymore.
 NONCE_KEEP_S = MAX_LIFETIME_S + 2 * DEFAULT_SKEW_S
@@ -29,7 +28,6 @@ def record_decision(
     decision: AccessDecision,
     nonce: str | None,
     nonce_expires_at: datetime | None,
-    station_clock_offset_s: float | None,
     flags: Sequence[str] = (),
     nearby_station: str | None = None,
 ) -> DecisionRecord:
@@ -37,6 +35,8 @@ def record_decision(
 
     A repeated request id gets the decision stored first. A grant that loses the race for its
     nonce (the same code at two stations at once) is stored and returned as a replay denial.
+    The station's row is not written: a rider's decision never waits for a lock that a batch
+    of heartbeats or events holds on it.
     """
 
     def add(allowed: bool, reason: str) -> DecisionRecord:
@@ -61,10 +61,6 @@ def record_decision(
                     expires_at=nonce_expires_at,
                 )
             )
-        station = session.get(Station, decision.station_id)
-        if station is not None and station_clock_offset_s is not None:
-            station.clock_offset_s = station_clock_offset_s
-            session.add(station)
         return record
 
     record = add(decision.allowed, decision.reason.value)

@@ -62,6 +62,15 @@ class ServerSettings(BaseSettings):
     # rider every few seconds); the rest are dropped before the database.
     access_request_burst: int = Field(default=20, ge=1, le=10_000)
     access_requests_per_s: float = Field(default=5.0, gt=0, le=10_000)
+    # The MQTT consumer's lanes (server/mqtt/lanes.py): threads answering access requests, and
+    # how many messages each lane holds before it sheds (counted) rather than fall behind.
+    access_workers: int = Field(default=2, ge=1, le=32)
+    access_queue_max: int = Field(default=2_000, ge=10, le=1_000_000)
+    ingest_queue_max: int = Field(default=100_000, ge=100, le=10_000_000)
+    # False: a decision's commit does not wait for the disk (the decisions' own connections:
+    # PostgreSQL synchronous_commit off, SQLite synchronous=NORMAL). What a crash can lose then
+    # is argued in docs/scaling.md ("Decisions and durability"): never an event.
+    decision_synchronous_commit: bool = False
     # How long a provisioning bundle may wait before a box enrols it.
     bundle_lifetime_s: int = Field(default=86_400, ge=600, le=30 * 86_400)
     # A retired control key still signs (beside its successor) this long: a station offline

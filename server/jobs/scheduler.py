@@ -3,15 +3,21 @@
 pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned and the trust
 pages re-published (denylist freshness; a few hundred messages, not one per station).
 
-Every worker runs it; each job is safe to run on several workers at once (idempotent, or
-guarded by a per-station date)."""
+Every worker runs the thread, but only the holder of the ``scheduler`` lease (a database row,
+``server.jobs.leases``) runs the jobs: once across workers, and another worker takes over
+within ``LEASE_TTL`` when the holder dies. Each worker still re-reads the keys itself (its own
+copy of the ring). The jobs stay safe to run twice (idempotent, or guarded by a per-station
+date): a holder stalled past its lease may overlap its successor once."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
@@ -19,16 +25,18 @@ from server.access.repo import prune_used_nonces
 from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
+from server.jobs.repo import release_lease, take_lease
 from server.jobs.station_jobs import run_station_jobs
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
 from server.staff.repo import prune_sessions
-from server.stations.repo import mark_silent_stations
+from server.stations.liveness import mark_silent_stations
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 STATION_JOBS_EVERY_S = 60.0
+LEASE_NAME = "scheduler"
 
 
 def run_minute_jobs(engine: Engine, *, now: datetime) -> None:
@@ -53,6 +61,9 @@ class Scheduler:
         self._publisher = publisher
         self._clock = clock
         self._stopping = threading.Event()
+        self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.leading = False
+        self.ticks_led = 0  # ticks on which this worker held the lease and ran the jobs
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
     def start(self) -> None:
@@ -62,21 +73,41 @@ class Scheduler:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self.leading:
+            with session_scope(self._engine) as session:
+                release_lease(session, name=LEASE_NAME, holder=self.holder, now=self._now())
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _lead(self) -> bool:
+        """Take or renew the lease; whether this worker runs the jobs this tick."""
+        with session_scope(self._engine) as session:
+            leading = take_lease(session, name=LEASE_NAME, taker=self.holder, now=self._now())
+        if leading != self.leading:
+            log.info("%s the periodic jobs", "running" if leading else "no longer running")
+        self.leading = leading
+        return leading
 
     def _run(self) -> None:
         next_refresh = self._clock() + self._settings.config_refresh_s
         next_jobs = self._clock()
         while not self._stopping.wait(TICK_S):
             try:
+                refresh_due = self._clock() >= next_refresh
+                if refresh_due:
+                    next_refresh = self._clock() + self._settings.config_refresh_s
+                    self._keys.reload()  # a key rotated by another server worker, say
+                if not self._lead():
+                    continue
+                self.ticks_led += 1
                 with session_scope(self._engine) as session:
                     for station_id in mark_silent_stations(session, now=utcnow()):
                         log.warning("%s: heartbeats missed, marked offline", station_id)
                 if self._clock() >= next_jobs:
                     next_jobs = self._clock() + STATION_JOBS_EVERY_S
                     run_minute_jobs(self._engine, now=utcnow())
-                if self._clock() >= next_refresh:
-                    next_refresh = self._clock() + self._settings.config_refresh_s
-                    self._keys.reload()  # a key rotated by another server worker, say
+                if refresh_due:
                     with session_scope(self._engine) as session:
                         prune_used_nonces(session, now=utcnow())
                     self._publisher.publish_trust()

@@ -1,19 +1,14 @@
-"""Stations in the database: provisioning, liveness (births, wills, heartbeats, silence) and
-the version of the configuration every station is sent."""
+"""Stations in the database: births and wills, and the version of the configuration every
+station is sent (heartbeats and silence, in bulk: ``liveness``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from protocol.payloads import Heartbeat, StationState
-from server.core.localtime import as_utc
-from server.events.models import EventStream
-from server.events.store import StreamAck, advance_stream
+from protocol.payloads import StationState
 from server.stations.models import ConfigState, Station
-
-MISSED_HEARTBEATS = 3
 
 
 def get_station(session: Session, *, station_id: str) -> Station | None:
@@ -41,51 +36,6 @@ def set_station_state(session: Session, *, state: StationState, now: datetime) -
     session.add(station)
     session.commit()
     return station
-
-
-def record_heartbeat(session: Session, *, heartbeat: Heartbeat, now: datetime) -> bool:
-    """Store what a heartbeat says; a station marked unavailable for silence comes back."""
-    station = session.get(Station, heartbeat.station_id)
-    if station is None:
-        return False
-    station.last_heartbeat_at = now
-    station.heartbeat_interval_s = heartbeat.interval_s
-    station.camera_ok = heartbeat.camera_ok
-    station.outbox_depth = heartbeat.outbox_depth
-    station.offline_refusal = heartbeat.offline_refusal.value if heartbeat.offline_refusal else None
-    station.config_error = heartbeat.config_error
-    if heartbeat.epoch is not None and heartbeat.outbox_floor is not None:
-        stream = session.get(EventStream, (station.id, heartbeat.epoch))
-        if stream is not None and heartbeat.outbox_floor - 1 > stream.contiguous_through:
-            ack = StreamAck(station.id, heartbeat.epoch)
-            advance_stream(session, ack, floor=heartbeat.outbox_floor)
-    if not station.online and station.session_id == heartbeat.session_id:
-        station.online, station.online_changed_at, station.offline_reason = True, now, None
-    session.add(station)
-    return True
-
-
-def mark_silent_stations(session: Session, *, now: datetime) -> list[str]:
-    """Stations online by their birth message but silent for several heartbeat intervals.
-
-    They are marked offline since their last heartbeat (the broker's last will can take a
-    keepalive and a half to come; a hung agent never sends one).
-    """
-    marked = []
-    statement = select(Station).where(
-        col(Station.online).is_(True), col(Station.last_heartbeat_at).is_not(None)
-    )
-    for station in session.exec(statement):
-        if station.last_heartbeat_at is None or station.heartbeat_interval_s is None:
-            continue
-        last = as_utc(station.last_heartbeat_at)
-        if now - last > timedelta(seconds=MISSED_HEARTBEATS * station.heartbeat_interval_s):
-            station.online, station.online_changed_at = False, last
-            station.offline_reason = "heartbeat_missed"
-            session.add(station)
-            marked.append(station.id)
-    session.commit()
-    return marked
 
 
 def bump_config_version(session: Session) -> int:

@@ -169,12 +169,7 @@ def test_the_server_drops_whatever_is_not_a_valid_signed_message(
     message = Inbound(
         topics.station_topic(station, family), payload, retain, None, None, properties
     )
-    events: list[StationEvent] = []
-    heartbeats: list[Heartbeat] = []
-
-    handler._guarded(message, events, heartbeats)  # what the worker thread runs per message
-    if events or heartbeats:
-        handler._store_batch(events, heartbeats)
+    handler.handle(message)  # what the workers run per message
 
     assert set(handler.dropped) <= SERVER_DROPS, handler.dropped
     if not (family is Family.STATE and not payload):  # a cleared retained state: nothing to do
@@ -192,7 +187,7 @@ def test_the_server_drops_any_topic_it_does_not_own(
 ) -> None:
     handler, _ = consumer
     before = sum(handler.dropped.values())
-    handler._guarded(Inbound(topic, payload, False), [], [])
+    handler.handle(Inbound(topic, payload, False))
     assert sum(handler.dropped.values()) in (before, before + 1)
     assert set(handler.dropped) <= SERVER_DROPS
 

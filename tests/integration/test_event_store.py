@@ -17,8 +17,8 @@ from protocol.payloads import EventKind, Passage, StationEvent
 from server.core.db import init_db, make_engine
 from server.events.models import EventRecord
 from server.events.store import get_stream, store_events
+from server.stations.liveness import record_heartbeats
 from server.stations.models import Station, StationCreate
-from server.stations.repo import record_heartbeat
 
 
 def _add_station(session: Session, station_in: StationCreate) -> None:
@@ -164,7 +164,7 @@ def test_effects_wait_for_the_gap_or_for_the_stations_floor(tmp_path: Path) -> N
             outbox_floor=4,
             config_version=1,
         )
-        assert record_heartbeat(session, heartbeat=beat, now=T0)
+        assert record_heartbeats(session, heartbeats=[beat], now=T0) == 0
         session.commit()
         session.refresh(station)
         assert station.occupancy == 1

@@ -1,0 +1,114 @@
+"""The consumer's lanes: bounded queues between paho's network thread and the workers.
+
+A lane never blocks paho (which would stall every other message, a rider's request among
+them): an item that does not fit is shed and counted, and the caller says so. Shedding is safe
+for what the lanes carry: a station re-sends events it has no acknowledgement for, heartbeats
+come again, and an access request not answered in time is decided offline by the station.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(Generic[Item]):
+    item: Item
+    queued_at: float  # the lane's monotonic clock when paho handed it over
+
+
+def waited_too_long(queued_at: float, now: float, limit_s: float) -> bool:
+    """A request that waited past ``limit_s`` has no one waiting for its answer."""
+    return now - queued_at > limit_s
+
+
+class Lane(Generic[Item]):
+    """A bounded FIFO; ``None`` from ``take`` means "stop"."""
+
+    def __init__(
+        self, name: str, capacity: int, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.name = name
+        self.capacity = capacity
+        self._monotonic = monotonic
+        self._queue: queue.Queue[Queued[Item] | None] = queue.Queue(maxsize=capacity)
+
+    def offer(self, item: Item) -> bool:
+        """Queue the item, or False at once when the lane is full."""
+        try:
+            self._queue.put_nowait(Queued(item, self._monotonic()))
+        except queue.Full:
+            return False
+        return True
+
+    def take(self) -> Queued[Item] | None:
+        """The next item, waiting for one."""
+        return self._queue.get()
+
+    def take_more(self, limit: int) -> tuple[list[Queued[Item]], bool]:
+        """Up to ``limit`` items already queued, without waiting; and whether "stop" was met."""
+        taken: list[Queued[Item]] = []
+        while len(taken) < limit:
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if queued is None:
+                return taken, True
+            taken.append(queued)
+        return taken, False
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Ask the worker to stop once it has what is queued (the producers have stopped)."""
+        # A worker that does not drain in time is a daemon thread: it dies with the process.
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout_s)
+
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+
+class WriteTurns:
+    """Turns on a database that has one writer at a time (SQLite), riders first.
+
+    ``threading.Lock`` is not fair: a bulk worker that releases it and asks again at once can
+    keep it for as long as it has work, while a rider's decision waits. Here bulk work waits
+    while any urgent writer is waiting, so a decision waits for one batch at most.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._urgent_waiting = 0
+
+    @property
+    def urgent_waiting(self) -> int:
+        return self._urgent_waiting
+
+    @contextlib.contextmanager
+    def urgent(self) -> Iterator[None]:
+        with self._changed:
+            self._urgent_waiting += 1
+        self._lock.acquire()
+        with self._changed:
+            self._urgent_waiting -= 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._urgent_waiting == 0)
+        with self._lock:
+            yield

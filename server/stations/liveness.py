@@ -1,0 +1,166 @@
+"""Whether stations are alive, in bulk: a batch of heartbeats is one UPDATE statement run for
+every row (executemany), and stations gone silent are marked offline by one UPDATE that the
+database evaluates, not by loading every station each second."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    null,
+    select,
+    update,
+)
+from sqlmodel import Session
+
+from protocol.payloads import Heartbeat
+from server.events.models import EventStream
+from server.events.store import StreamAck, advance_stream
+from server.stations.models import Station
+
+MISSED_HEARTBEATS = 3
+_STATION = Station.__table__  # type: ignore[attr-defined]
+_STREAM = EventStream.__table__  # type: ignore[attr-defined]
+
+
+def latest_per_station(heartbeats: Sequence[Heartbeat]) -> list[Heartbeat]:
+    """The newest heartbeat of each station, in station order (so that every writer takes
+    its row locks in the same order, and two batches cannot deadlock)."""
+    newest: dict[str, Heartbeat] = {}
+    for heartbeat in heartbeats:
+        seen = newest.get(heartbeat.station_id)
+        if seen is None or seen.sent_at <= heartbeat.sent_at:
+            newest[heartbeat.station_id] = heartbeat
+    return [newest[station_id] for station_id in sorted(newest)]
+
+
+def _heartbeat_update() -> object:
+    comes_back = and_(
+        _STATION.c.online.is_(False),
+        _STATION.c.session_id == bindparam("b_session", type_=String()),
+    )
+    now = bindparam("b_now", type_=DateTime(timezone=True))
+    return (
+        update(_STATION)
+        .where(_STATION.c.id == bindparam("b_id", type_=String()))
+        .values(
+            last_heartbeat_at=now,
+            heartbeat_interval_s=bindparam("b_interval", type_=Float()),
+            camera_ok=bindparam("b_camera_ok", type_=Boolean()),
+            outbox_depth=bindparam("b_outbox_depth", type_=Integer()),
+            offline_refusal=bindparam("b_refusal", type_=String()),
+            config_error=bindparam("b_config_error", type_=String()),
+            # Server minus station, as the station measured it from its last decisions.
+            clock_offset_s=func.coalesce(
+                bindparam("b_offset", type_=Float()), _STATION.c.clock_offset_s
+            ),
+            # A station marked offline for silence comes back with its own session's heartbeat.
+            online=case((comes_back, True), else_=_STATION.c.online),
+            online_changed_at=case((comes_back, now), else_=_STATION.c.online_changed_at),
+            offline_reason=case((comes_back, null()), else_=_STATION.c.offline_reason),
+        )
+    )
+
+
+_HEARTBEAT_UPDATE = _heartbeat_update()
+
+
+def record_heartbeats(session: Session, *, heartbeats: Sequence[Heartbeat], now: datetime) -> int:
+    """Store what a batch of heartbeats says (the newest per station) in one statement; move
+    event streams up to the floor a station reports. Returns how many named no known station
+    (when the driver can tell). The caller commits."""
+    newest = latest_per_station(heartbeats)
+    if not newest:
+        return 0
+    rows = [
+        {
+            "b_id": h.station_id,
+            "b_session": h.session_id,
+            "b_now": now,
+            "b_interval": h.interval_s,
+            "b_camera_ok": h.camera_ok,
+            "b_outbox_depth": h.outbox_depth,
+            "b_refusal": h.offline_refusal.value if h.offline_refusal else None,
+            "b_offset": h.clock_offset_s,
+            "b_config_error": h.config_error,
+        }
+        for h in newest
+    ]
+    connection = session.connection()
+    result = connection.execute(_HEARTBEAT_UPDATE, rows)  # type: ignore[call-overload]
+    unknown = 0
+    if connection.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
+        unknown = len(rows) - result.rowcount
+    _advance_to_floors(session, newest)
+    return unknown
+
+
+def _advance_to_floors(session: Session, heartbeats: Sequence[Heartbeat]) -> None:
+    """A station says every seq below its floor was acknowledged (by this server before a
+    restore, say): streams stuck below it move up. Rare; one query finds them."""
+    floors = {
+        (h.station_id, h.epoch): h.outbox_floor
+        for h in heartbeats
+        if h.epoch is not None and h.outbox_floor is not None
+    }
+    if not floors:
+        return
+    streams = session.execute(
+        select(_STREAM.c.station_id, _STREAM.c.epoch, _STREAM.c.contiguous_through).where(
+            _STREAM.c.station_id.in_(sorted({station_id for station_id, _ in floors}))
+        )
+    ).all()
+    for station_id, epoch, contiguous_through in streams:
+        floor = floors.get((station_id, epoch))
+        if floor is not None and floor - 1 > contiguous_through:
+            advance_stream(session, StreamAck(station_id, epoch), floor=floor)
+
+
+def _overdue(session: Session, now: datetime) -> ColumnElement[bool]:
+    """Last heartbeat more than MISSED_HEARTBEATS of its own intervals before ``now``."""
+    last, interval = _STATION.c.last_heartbeat_at, _STATION.c.heartbeat_interval_s
+    at = bindparam("now", now, type_=DateTime(timezone=True))
+    if session.get_bind().dialect.name == "postgresql":
+        window = literal_column("interval '1 second'") * (MISSED_HEARTBEATS * interval)
+        return cast(ColumnElement[bool], last + window < at)
+    days = MISSED_HEARTBEATS * interval / 86_400.0
+    return cast(ColumnElement[bool], func.julianday(last) + days < func.julianday(at))
+
+
+def mark_silent_stations(session: Session, *, now: datetime) -> list[str]:
+    """Stations online by their birth message but silent for several heartbeat intervals.
+
+    They are marked offline since their last heartbeat (the broker's last will can take a
+    keepalive and a half to come; a hung agent never sends one). Commits.
+    """
+    statement = (
+        update(_STATION)
+        .where(
+            _STATION.c.online.is_(True),
+            _STATION.c.last_heartbeat_at.is_not(None),
+            _STATION.c.heartbeat_interval_s.is_not(None),
+            _overdue(session, now),
+        )
+        .values(
+            online=False,
+            online_changed_at=_STATION.c.last_heartbeat_at,
+            offline_reason="heartbeat_missed",
+        )
+        .returning(_STATION.c.id)
+    )
+    marked = sorted(session.execute(statement).scalars())
+    session.commit()
+    return marked

@@ -1,0 +1,69 @@
+"""The consumer's lanes: bounded, never blocking the producer, shedding what does not fit,
+and a request that waited past its answer's lifetime is recognised as stale."""
+
+from __future__ import annotations
+
+import threading
+
+from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
+from tests.support.waiting import wait_for
+
+
+def test_a_full_lane_refuses_at_once_and_keeps_what_it_has() -> None:
+    lane: Lane[int] = Lane("test", capacity=3)
+    assert [lane.offer(n) for n in range(5)] == [True, True, True, False, False]
+    assert lane.depth() == 3
+    first = lane.take()
+    assert first is not None
+    assert first.item == 0
+    more, stopping = lane.take_more(10)
+    assert [queued.item for queued in more] == [1, 2]
+    assert not stopping
+    assert lane.offer(9)  # room again
+
+
+def test_take_more_stops_at_the_limit_and_at_close() -> None:
+    lane: Lane[int] = Lane("test", capacity=10)
+    for n in range(4):
+        lane.offer(n)
+    more, stopping = lane.take_more(2)
+    assert [queued.item for queued in more] == [0, 1]
+    assert not stopping
+    lane.close()
+    more, stopping = lane.take_more(10)
+    assert [queued.item for queued in more] == [2, 3]
+    assert stopping
+
+
+def test_close_wakes_a_waiting_worker() -> None:
+    lane: Lane[int] = Lane("test", capacity=1)
+    lane.close()
+    assert lane.take() is None
+
+
+def test_stale_is_strictly_past_the_limit() -> None:
+    assert not waited_too_long(100.0, 105.0, 5.0)
+    assert waited_too_long(100.0, 105.01, 5.0)
+
+
+def test_a_waiting_decision_writes_before_the_next_batch() -> None:
+    turns = WriteTurns()
+    order: list[str] = []
+
+    def urgent() -> None:
+        with turns.urgent():
+            order.append("decision")
+
+    def next_batch() -> None:
+        with turns.bulk():
+            order.append("next batch")
+
+    with turns.bulk():
+        waiting = threading.Thread(target=urgent)
+        waiting.start()
+        wait_for(lambda: turns.urgent_waiting == 1, what="the decision to wait")
+        following = threading.Thread(target=next_batch)
+        following.start()
+    waiting.join(5)
+    following.join(5)
+    assert order == ["decision", "next batch"]
