@@ -14,7 +14,13 @@ from markupsafe import Markup
 from server.core.deps import SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures
-from server.reports.overview import station_rows
+from server.reports.listing import (
+    StationOrder,
+    StationQueryDep,
+    StationState,
+    station_counts,
+)
+from server.reports.overview import overview_page
 from server.reports.views import (
     ReportRangeError,
     load_entries,
@@ -31,10 +37,44 @@ from server.web.render import render_page
 router = APIRouter(include_in_schema=False)
 
 
+OVERVIEW_PAGE = 200  # rows a page draws and its live stream follows (MAX_STREAM_STATIONS)
+PageNumber = Annotated[int, Query(ge=0, le=10_000)]
+
+
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep, staff: PageStaff) -> HTMLResponse:
-    rows = station_rows(session)
-    return render_page(request, "overview.html", staff, {"rows": rows, "nav": "overview"})
+def overview(
+    request: Request,
+    session: SessionDep,
+    staff: PageStaff,
+    query: StationQueryDep,
+    page: PageNumber = 0,
+) -> HTMLResponse:
+    """One page of stations, filtered and sorted in the database, and the counts of all."""
+    rows, total = overview_page(
+        session, query=query, limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE
+    )
+    unfiltered = query.state is StationState.ALL and not query.text.strip()
+    return render_page(
+        request,
+        "overview.html",
+        staff,
+        {
+            "nav": "overview",
+            "rows": rows,
+            "total": total,
+            "counts": station_counts(session),
+            "query": query,
+            "states": list(StationState),
+            "orders": list(StationOrder),
+            "page": page,
+            "per_page": OVERVIEW_PAGE,
+            # Every station is on this page: the script filters and sorts it in place.
+            "complete": unfiltered and total <= OVERVIEW_PAGE,
+            "pager_query": urlencode(
+                {"state": query.state.value, "q": query.text, "sort": query.order.value}
+            ),
+        },
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)

@@ -14,8 +14,8 @@ from server.access.models import DecisionRecord
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
 from server.reports.figures import Change, CountSet, Entry, Passing
+from server.reports.listing import station_counts
 from server.reports.models import Summary
-from server.stations.models import Station
 
 
 def _entry_or_exit() -> ColumnElement[bool]:
@@ -94,22 +94,23 @@ def last_entries(
 
 
 def summary(session: Session) -> Summary:
-    def count_events(kind: EventKind, passage: Passage | None = None) -> int:
-        statement = (
-            select(func.count()).select_from(EventRecord).where(EventRecord.kind == kind.value)
+    """The station counts and the stored totals: one aggregate over the stations, one grouped
+    count over the events, one count of decisions; no row is loaded."""
+    counts = station_counts(session)
+    by_kind: dict[tuple[str, str | None], int] = {
+        (kind, passage): int(n)
+        for kind, passage, n in session.exec(
+            select(EventRecord.kind, EventRecord.passage, func.count()).group_by(
+                col(EventRecord.kind), col(EventRecord.passage)
+            )
         )
-        if passage is not None:
-            statement = statement.where(EventRecord.passage == passage.value)
-        return session.exec(statement).one()
-
-    stations = session.exec(select(Station.online, Station.occupancy)).all()
+    }
+    door = EventKind.DOOR_OPENED.value
     return Summary(
-        stations=len(stations),
-        stations_online=sum(1 for online, _ in stations if online),
-        occupancy=sum(count for _, count in stations),
-        events_stored=session.exec(select(func.count()).select_from(EventRecord)).one(),
-        entries=count_events(EventKind.DOOR_OPENED, Passage.ENTRY),
-        exits=count_events(EventKind.DOOR_OPENED, Passage.EXIT),
-        denials=count_events(EventKind.ACCESS_DENIED),
+        **counts.model_dump(),
+        events_stored=sum(by_kind.values()),
+        entries=by_kind.get((door, Passage.ENTRY.value), 0),
+        exits=by_kind.get((door, Passage.EXIT.value), 0),
+        denials=sum(n for (kind, _), n in by_kind.items() if kind == EventKind.ACCESS_DENIED),
         decisions=session.exec(select(func.count()).select_from(DecisionRecord)).one(),
     )

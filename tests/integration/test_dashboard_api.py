@@ -26,7 +26,7 @@ from server.audit.models import AuditEntry
 from server.core.db import init_db, make_engine
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
-from server.reports.overview import LiveRows
+from server.reports.overview import LiveReader
 from server.riders.models import Rider
 from server.staff.models import StaffSession
 from server.stations.models import Station
@@ -468,20 +468,18 @@ def test_live_rows_follow_new_and_late_entries(tmp_path: Path) -> None:
         session.add(Station(id="st-a", name="A", capacity=5))
         session.commit()
     store(1, t0, "entry")
-    rows = LiveRows()
-    with Session(engine) as session:
-        [row] = rows.read(session)
-    assert row.last_entry_at == t0
+    read = LiveReader(engine)
+    [row], counts = read(["st-a", "st-unknown"], False)
+    assert (row.last_entry_at, counts) == (t0, None)
     store(2, t0 + timedelta(minutes=5), "entry")
     store(3, t0 + timedelta(minutes=6), None)
-    with Session(engine) as session:
-        [row] = rows.read(session)
+    [row], _ = read(["st-a"], False)
     assert row.last_entry_at == t0 + timedelta(minutes=5)
     store(5, t0 + timedelta(minutes=20), None)
     store(4, t0 + timedelta(minutes=10), "entry")  # a re-sent gap, older than the newest
-    with Session(engine) as session:
-        [row] = rows.read(session)
+    [row], counts = read(["st-a"], True)
     assert row.last_entry_at == t0 + timedelta(minutes=10)
+    assert counts is not None and (counts.stations, counts.stations_offline) == (1, 1)
     engine.dispose()
 
 
