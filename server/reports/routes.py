@@ -18,6 +18,7 @@ from server.core.csv_export import csv_response, to_csv
 from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures, repo
+from server.reports.aggregates import station_names
 from server.reports.listing import StationQuery, station_page
 from server.reports.live import MAX_STREAM_STATIONS, LiveFeed
 from server.reports.models import (
@@ -35,7 +36,6 @@ from server.reports.views import (
 )
 from server.staff.deps import AS_VIEWER, authenticated
 from server.stations.deps import station_or_404
-from server.stations.repo import list_stations
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
@@ -119,7 +119,7 @@ def export_visits(
 ) -> Response:
     first, last = _report_scope(session, since, until, station_id)
     report = visits_report(session, period, first, last, station_id)
-    names = {s.id: s.name for s in list_stations(session)}
+    names = station_names(session, [r.station_id for r in report.rows])
     text = to_csv(
         ("period_start", "station_id", "station_name", "visits", "unique_riders"),
         (

@@ -479,7 +479,8 @@ def test_live_rows_follow_new_and_late_entries(tmp_path: Path) -> None:
     store(4, t0 + timedelta(minutes=10), "entry")  # a re-sent gap, older than the newest
     [row], counts = read(["st-a"], True)
     assert row.last_entry_at == t0 + timedelta(minutes=10)
-    assert counts is not None and (counts.stations, counts.stations_offline) == (1, 1)
+    assert counts is not None
+    assert (counts.stations, counts.stations_offline) == (1, 1)
     engine.dispose()
 
 
