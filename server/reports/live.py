@@ -121,15 +121,17 @@ class LiveFeed:
                 if polled is not None:
                     polled.set()
             self._wake.clear()
-            with anyio.move_on_after(self._poll_s):
-                await self._wake.wait()  # a new stream does not wait a whole interval
+            # A new stream does not wait a whole interval. (Plain asyncio: this task is not
+            # one of anyio's, so its cancel scopes would never fire here.)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
         self._task = None
 
     async def next_poll(self, timeout_s: float) -> None:
         """Until the next poll is in (or ``timeout_s``: a stream still sends its keepalive)."""
         assert self._polled is not None
-        with anyio.move_on_after(timeout_s):
-            await self._polled.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._polled.wait(), timeout_s)
 
     async def close(self) -> None:
         """Stop polling (the server is stopping)."""
