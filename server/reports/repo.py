@@ -94,23 +94,22 @@ def last_entries(
 
 
 def summary(session: Session) -> Summary:
-    """The station counts and the stored totals: one aggregate over the stations, one grouped
-    count over the events, one count of decisions; no row is loaded."""
-    counts = station_counts(session)
-    by_kind: dict[tuple[str, str | None], int] = {
-        (kind, passage): int(n)
-        for kind, passage, n in session.exec(
-            select(EventRecord.kind, EventRecord.passage, func.count()).group_by(
-                col(EventRecord.kind), col(EventRecord.passage)
-            )
-        )
-    }
-    door = EventKind.DOOR_OPENED.value
+    """The station counts and the stored totals: one aggregate over the stations and a few
+    counts that read only the event index on (kind, passage); no row is loaded."""
+
+    def count_events(kind: EventKind | None = None, passage: Passage | None = None) -> int:
+        statement = select(func.count()).select_from(EventRecord)
+        if kind is not None:
+            statement = statement.where(EventRecord.kind == kind.value)
+        if passage is not None:
+            statement = statement.where(EventRecord.passage == passage.value)
+        return session.exec(statement).one()
+
     return Summary(
-        **counts.model_dump(),
-        events_stored=sum(by_kind.values()),
-        entries=by_kind.get((door, Passage.ENTRY.value), 0),
-        exits=by_kind.get((door, Passage.EXIT.value), 0),
-        denials=sum(n for (kind, _), n in by_kind.items() if kind == EventKind.ACCESS_DENIED),
+        **station_counts(session).model_dump(),
+        events_stored=count_events(),
+        entries=count_events(EventKind.DOOR_OPENED, Passage.ENTRY),
+        exits=count_events(EventKind.DOOR_OPENED, Passage.EXIT),
+        denials=count_events(EventKind.ACCESS_DENIED),
         decisions=session.exec(select(func.count()).select_from(DecisionRecord)).one(),
     )
