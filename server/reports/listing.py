@@ -129,9 +129,10 @@ def station_page(
     alarms = open_alarms()
     joined = alarms.c.station_id == Station.id
     where = _conditions(query, alarms)
-    total = session.exec(
-        select(func.count()).select_from(Station).outerjoin(alarms, joined).where(*where)
-    ).one()
+    counting = select(func.count()).select_from(Station)
+    if query.state is StationState.ALARMS:  # the only filter that needs the alarms
+        counting = counting.outerjoin(alarms, joined)
+    total = session.exec(counting.where(*where)).one()
     statement = (
         select(Station, _alarm_count(alarms))
         .outerjoin(alarms, joined)
