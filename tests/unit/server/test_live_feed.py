@@ -1,8 +1,13 @@
-"""The live feed's bookkeeping (no I/O): which rows a stream has not seen yet."""
+"""The live feed: its bookkeeping (which rows a stream has not seen yet), and streams fed by
+a fake read (no database)."""
 
 from __future__ import annotations
 
-from server.reports.live import FeedState
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from server.reports.live import FeedState, LiveFeed
 from server.reports.models import StationCounts, StationRow
 
 
@@ -74,3 +79,48 @@ def test_counts_are_sent_when_they_change() -> None:
     fuller = counts.model_copy(update={"occupancy": 4})
     state.apply([], fuller)
     assert (state.counts, state.counts_changed_in) == (fuller, 4)
+
+
+def test_streams_share_the_feed_and_send_changes_and_heartbeats() -> None:
+    reads: list[list[str]] = []
+
+    def read(
+        station_ids: Sequence[str], with_counts: bool
+    ) -> tuple[list[StationRow], StationCounts | None]:
+        reads.append(list(station_ids))
+        occupancy = 0 if len(reads) < 4 else 1
+        return [_row(s, occupancy) for s in station_ids if s != "gone"], None
+
+    feed = LiveFeed(read, poll_s=0.001)
+    ticks, other = iter(map(float, range(1000))), iter(map(float, range(1000)))
+
+    async def collect(stream: AsyncIterator[str]) -> list[str]:
+        return [message async for message in stream]
+
+    async def two_tabs() -> tuple[list[str], list[str]]:
+        first, second = await asyncio.gather(
+            collect(
+                feed.stream(
+                    ["a", "gone"], heartbeat_s=99, max_s=20, clock=lambda: float(next(other))
+                )
+            ),
+            collect(feed.stream(["a"], heartbeat_s=2, max_s=40, clock=lambda: next(ticks))),
+        )
+        await asyncio.sleep(0.01)  # the feed notices nobody is left
+        return first, second
+
+    # A thread of its own: Playwright's session-wide browser keeps an event loop running in
+    # this one when the browser tests ran first.
+    with ThreadPoolExecutor(1) as pool:
+        first, second = pool.submit(asyncio.run, two_tabs()).result()
+    assert second[0] == "retry: 3000\n\n"
+    rows = [m for m in second[1:] if m.startswith("event: stations")]
+    assert len(rows) == 2  # every row, then the one change; nothing else changed
+    assert '"occupancy": 0' in rows[0]
+    assert '"occupancy": 1' in rows[1]
+    assert ": keepalive\n\n" in second  # its clock ran: quiet spells get a heartbeat
+    assert first[1].startswith("event: stations")
+    assert '"a"' in first[1]
+    assert '"gone"' not in first[1]  # an unknown station is simply not sent
+    assert all(ids in (["a"], ["a", "gone"]) for ids in reads)  # one read for both tabs
+    assert dict(feed.state.watched) == {}
