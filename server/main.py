@@ -31,6 +31,8 @@ from server.keys.ring import KeyHolder
 from server.mqtt.consumer import MqttConsumer
 from server.reports import pages as report_pages
 from server.reports import routes as report_routes
+from server.reports.live import LiveFeed
+from server.reports.overview import LiveReader
 from server.riders import pages as rider_pages
 from server.riders import rider_pass
 from server.riders import routes as rider_routes
@@ -130,9 +132,11 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         app.state.services = Services(
             settings, engine, key_holder, consumer, publisher, broker, clock
         )
+        app.state.live_feed = LiveFeed(LiveReader(engine))  # one poller for every open stream
         try:
             yield
         finally:
+            await app.state.live_feed.close()
             scheduler.stop()
             consumer.stop()
             engine.dispose()

@@ -84,7 +84,7 @@ def server(
             "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
         )
         client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services, broker, bundles)
+        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
 
 
 @pytest.fixture

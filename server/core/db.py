@@ -43,8 +43,13 @@ def make_engine(url: str, *, durable_commits: bool = True, pre_ping: bool = True
 
 
 def init_db(engine: Engine) -> None:
-    """Create the tables that are missing (every table is listed in ``server.schema``)."""
+    """Create the tables that are missing (every table is listed in ``server.schema``), and
+    the indexes missing on tables that already existed (an index added in a later version)."""
     schema.metadata.create_all(engine)
+    with engine.begin() as connection:
+        for table in schema.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
 
 
 @contextmanager

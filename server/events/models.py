@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from server.core.columns import timestamp_field
@@ -13,13 +13,19 @@ from server.core.columns import timestamp_field
 
 class EventRecord(SQLModel, table=True):
     __tablename__ = "event"
-    __table_args__ = (UniqueConstraint("station_id", "epoch", "seq", name="event_stream_seq"),)
+    __table_args__ = (
+        UniqueConstraint("station_id", "epoch", "seq", name="event_stream_seq"),
+        # Staff reads: a station's latest entry is one probe of this index, and counts by kind
+        # read only the second (each also serves what the one-column indexes did).
+        Index("ix_event_station_kind_passage_at", "station_id", "kind", "passage", "occurred_at"),
+        Index("ix_event_kind_passage", "kind", "passage"),
+    )
 
     event_id: str = Field(primary_key=True, max_length=32)
-    station_id: str = Field(index=True, max_length=63)
+    station_id: str = Field(max_length=63)
     epoch: str = Field(max_length=16)
     seq: int
-    kind: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=32)
     occurred_at: datetime = timestamp_field(index=True)
     received_at: datetime = timestamp_field()
     rider_id: str | None = Field(default=None, max_length=64)

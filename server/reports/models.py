@@ -58,6 +58,7 @@ class StationRow(SQLModel):
     id: str
     name: str
     capacity: int
+    soft_limit: float  # past this share of the capacity a station is nearly full
     occupancy: int
     online: bool
     online_changed_at: datetime | None
@@ -69,10 +70,22 @@ class StationRow(SQLModel):
     config_error: str | None = None  # a config or trust page the station dropped
 
 
-class Summary(SQLModel):
+class StationCounts(SQLModel):
+    """The stations at a glance, counted in SQL: what the dashboard's tiles show."""
+
     stations: int
     stations_online: int
-    occupancy: int
+    stations_offline: int
+    stations_with_alarms: int  # with at least one unacknowledged alarm
+    alarms_open: int  # unacknowledged alarms
+    stations_full: int
+    stations_nearly_full: int  # at or past the soft limit, not yet full
+    stations_lockdown: int
+    stations_maintenance: int
+    occupancy: int  # people inside, all stations together
+
+
+class Summary(StationCounts):
     events_stored: int
     entries: int
     exits: int

@@ -1,86 +1,91 @@
-"""The overview's rows: what staff see of every station, read for a page or polled by a live
-stream."""
+"""The overview's rows: what staff see of a station, read a page at a time for the page and
+the API, and for the live feed of the stations open streams show."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.alarms.repo import active_alarm_counts
 from server.core.localtime import as_utc
-from server.reports.models import StationRow
+from server.reports.listing import StationQuery, station_counts, station_page, stations_by_id
+from server.reports.models import StationCounts, StationRow
 from server.reports.repo import last_entries
-from server.stations.repo import list_stations
+from server.stations.models import Station
 
 # How much older than a station's newest stored event a newly stored one may be and still be
 # noticed as its latest entry by a running live stream (a page reload always sees it).
 LATE_EVENT_MARGIN = timedelta(hours=1)
 
 
-def station_rows(
-    session: Session,
-    *,
-    station_ids: Sequence[str] | None = None,
-    last_entry: dict[str, datetime] | None = None,
-) -> list[StationRow]:
-    """What the overview shows of every station (or of the given ones); ``last_entry`` when
-    the caller already knows it (the live stream keeps it between polls)."""
-    alarms = active_alarm_counts(session)
-    stations = list_stations(session)
-    if station_ids is not None:
-        wanted = set(station_ids)
-        stations = [s for s in stations if s.id in wanted]
-    if last_entry is None:
-        last_entry = last_entries(session, station_ids=station_ids)
-    return [
-        StationRow(
-            id=s.id,
-            name=s.name,
-            capacity=s.capacity,
-            occupancy=s.occupancy,
-            online=s.online,
-            online_changed_at=as_utc(s.online_changed_at) if s.online_changed_at else None,
-            door_phase=s.door_phase,
-            lockdown=s.lockdown,
-            maintenance=s.maintenance,
-            active_alarms=alarms.get(s.id, 0),
-            last_entry_at=last_entry.get(s.id),
-            config_error=s.config_error,
-        )
-        for s in stations
-    ]
+def overview_row(station: Station, alarms: int, last_entry: datetime | None) -> StationRow:
+    return StationRow(
+        id=station.id,
+        name=station.name,
+        capacity=station.capacity,
+        soft_limit=station.soft_limit,
+        occupancy=station.occupancy,
+        online=station.online,
+        online_changed_at=as_utc(station.online_changed_at) if station.online_changed_at else None,
+        door_phase=station.door_phase,
+        lockdown=station.lockdown,
+        maintenance=station.maintenance,
+        active_alarms=alarms,
+        last_entry_at=last_entry,
+        config_error=station.config_error,
+    )
 
 
-class LiveRows:
-    """Overview rows for one live stream, polled every second. The latest entry per station
-    needs a scan of the event table: done in full once, then only for stations whose latest
-    event is newer than at the previous poll, and only over those newer events."""
+def overview_page(
+    session: Session, *, query: StationQuery, limit: int, offset: int
+) -> tuple[list[StationRow], int]:
+    """One page of overview rows and how many stations match: three queries (the page, its
+    count, the latest entries of its stations) whatever the number of stations."""
+    found, total = station_page(session, query=query, limit=limit, offset=offset)
+    latest = last_entries(session, station_ids=[s.id for s, _ in found])
+    return [overview_row(s, alarms, latest.get(s.id)) for s, alarms in found], total
 
-    def __init__(self) -> None:
+
+def overview_rows(session: Session, *, station_ids: Sequence[str]) -> list[StationRow]:
+    """The overview rows of the given stations (unknown ids are skipped)."""
+    found = stations_by_id(session, station_ids=station_ids)
+    latest = last_entries(session, station_ids=[s.id for s, _ in found])
+    return [overview_row(s, alarms, latest.get(s.id)) for s, alarms in found]
+
+
+class LiveReader:
+    """The live feed's reads, in one worker thread at a time: the watched stations' rows (one
+    query) and their latest entries, found in full once per station and afterwards only for
+    stations whose latest event moved, over the newer events only."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self._last_event: dict[str, datetime | None] = {}
-        self._last_entry: dict[str, datetime] | None = None
+        self._last_entry: dict[str, datetime] = {}
 
-    def read(self, session: Session) -> list[StationRow]:
-        seen = {
-            s.id: as_utc(s.last_event_at) if s.last_event_at else None
-            for s in list_stations(session)
-        }
-        if self._last_entry is None:
-            self._last_entry = last_entries(session)
-        else:
-            for station_id, latest in seen.items():
-                before = self._last_event.get(station_id)
-                if latest is None or latest == before:
-                    continue
-                # A re-sent gap can store an event a little older than the newest one seen.
-                after = before - LATE_EVENT_MARGIN if before is not None else None
-                found = last_entries(session, station_ids=[station_id], after=after)
-                if station_id in found:
-                    known = self._last_entry.get(station_id)
-                    self._last_entry[station_id] = max(
-                        found[station_id], known or found[station_id]
-                    )
-        self._last_event = seen
-        return station_rows(session, last_entry=self._last_entry)
+    def __call__(
+        self, station_ids: Sequence[str], with_counts: bool
+    ) -> tuple[list[StationRow], StationCounts | None]:
+        with Session(self._engine) as session:
+            found = stations_by_id(session, station_ids=station_ids)
+            self._follow_entries(session, [station for station, _ in found])
+            counts = station_counts(session) if with_counts else None
+        return [overview_row(s, alarms, self._last_entry.get(s.id)) for s, alarms in found], counts
+
+    def _follow_entries(self, session: Session, stations: Sequence[Station]) -> None:
+        seen = {s.id: as_utc(s.last_event_at) if s.last_event_at else None for s in stations}
+        new = [s for s in seen if s not in self._last_event]
+        moved = [s for s, at in seen.items() if s in self._last_event and at != self._last_event[s]]
+        if new:
+            self._last_entry.update(last_entries(session, station_ids=new))
+        if moved:
+            befores = [self._last_event[s] for s in moved]
+            # A re-sent gap can store an event a little older than the newest one seen.
+            after = None if None in befores else min(b for b in befores if b) - LATE_EVENT_MARGIN
+            for station_id, at in last_entries(session, station_ids=moved, after=after).items():
+                known = self._last_entry.get(station_id)
+                self._last_entry[station_id] = max(at, known or at)
+        self._last_event = seen  # stations no longer watched are forgotten
+        self._last_entry = {s: at for s, at in self._last_entry.items() if s in seen}

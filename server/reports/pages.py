@@ -14,16 +14,22 @@ from markupsafe import Markup
 from server.core.deps import SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures
-from server.reports.overview import station_rows
+from server.reports.aggregates import station_names
+from server.reports.listing import (
+    StationOrder,
+    StationQueryDep,
+    StationState,
+    station_counts,
+)
+from server.reports.overview import overview_page
 from server.reports.views import (
     ReportRangeError,
-    load_entries,
     peak_hours_report,
     report_days,
     visits_report,
 )
 from server.staff.deps import PageStaff
-from server.stations.repo import list_stations
+from server.stations.repo import get_station, station_choices
 from server.web.charts import bar_chart
 from server.web.language import Texts, language_of
 from server.web.render import render_page
@@ -31,10 +37,45 @@ from server.web.render import render_page
 router = APIRouter(include_in_schema=False)
 
 
+REPORT_PICKER_MAX = 500
+OVERVIEW_PAGE = 200  # rows a page draws and its live stream follows (MAX_STREAM_STATIONS)
+PageNumber = Annotated[int, Query(ge=0, le=10_000)]
+
+
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep, staff: PageStaff) -> HTMLResponse:
-    rows = station_rows(session)
-    return render_page(request, "overview.html", staff, {"rows": rows, "nav": "overview"})
+def overview(
+    request: Request,
+    session: SessionDep,
+    staff: PageStaff,
+    query: StationQueryDep,
+    page: PageNumber = 0,
+) -> HTMLResponse:
+    """One page of stations, filtered and sorted in the database, and the counts of all."""
+    rows, total = overview_page(
+        session, query=query, limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE
+    )
+    unfiltered = query.state is StationState.ALL and not query.text.strip()
+    return render_page(
+        request,
+        "overview.html",
+        staff,
+        {
+            "nav": "overview",
+            "rows": rows,
+            "total": total,
+            "counts": station_counts(session),
+            "query": query,
+            "states": list(StationState),
+            "orders": list(StationOrder),
+            "page": page,
+            "per_page": OVERVIEW_PAGE,
+            # Every station is on this page: the script filters and sorts it in place.
+            "complete": unfiltered and total <= OVERVIEW_PAGE,
+            "pager_query": urlencode(
+                {"state": query.state.value, "q": query.text, "sort": query.order.value}
+            ),
+        },
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -47,8 +88,9 @@ def reports_page(
     station_id: Annotated[str, Query(max_length=63)] = "",
 ) -> HTMLResponse:
     t = Texts(language_of(request))
-    names = {s.id: s.name for s in list_stations(session)}
-    only = station_id if station_id in names else None  # "" or unknown: every station
+    choices = station_choices(session, limit=REPORT_PICKER_MAX + 1)
+    # "" or unknown: every station
+    only = station_id if station_id and get_station(session, station_id=station_id) else None
     today = local_date(utcnow())
     problem = None
     try:
@@ -56,10 +98,11 @@ def reports_page(
     except ReportRangeError as exc:  # shown above the default report, not a bare error page
         problem = str(exc)
         first, last = report_days(None, None, today)
-    found = load_entries(session, first, last, only)
-    daily = visits_report(session, figures.Period.DAY, first, last, only, found)
-    weekly = visits_report(session, figures.Period.WEEK, first, last, only, found)
-    peaks = peak_hours_report(session, first, last, only, found)
+    daily = visits_report(session, figures.Period.DAY, first, last, only)
+    weekly = visits_report(session, figures.Period.WEEK, first, last, only)
+    peaks = peak_hours_report(session, first, last, only)
+    shown = [r.station_id for r in daily.rows] + ([only] if only else [])
+    names = dict(choices) | station_names(session, shown)
     totals = dict(figures.totals_by_period(figures.VisitRow(**r.model_dump()) for r in daily.rows))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     chart_days = bar_chart(
@@ -89,6 +132,8 @@ def reports_page(
             "weekly": weekly,
             "peaks": peaks,
             "names": names,
+            # A list to pick from while it is short; past that, the station's id is typed.
+            "choices": choices if len(choices) <= REPORT_PICKER_MAX else None,
             "chart_days": Markup(chart_days),  # noqa: S704
             "chart_hours": Markup(chart_hours),  # noqa: S704
             "query": query,

@@ -14,8 +14,8 @@ from server.access.models import DecisionRecord
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
 from server.reports.figures import Change, CountSet, Entry, Passing
+from server.reports.listing import station_counts
 from server.reports.models import Summary
-from server.stations.models import Station
 
 
 def _entry_or_exit() -> ColumnElement[bool]:
@@ -94,20 +94,20 @@ def last_entries(
 
 
 def summary(session: Session) -> Summary:
-    def count_events(kind: EventKind, passage: Passage | None = None) -> int:
-        statement = (
-            select(func.count()).select_from(EventRecord).where(EventRecord.kind == kind.value)
-        )
+    """The station counts and the stored totals: one aggregate over the stations and a few
+    counts that read only the event index on (kind, passage); no row is loaded."""
+
+    def count_events(kind: EventKind | None = None, passage: Passage | None = None) -> int:
+        statement = select(func.count()).select_from(EventRecord)
+        if kind is not None:
+            statement = statement.where(EventRecord.kind == kind.value)
         if passage is not None:
             statement = statement.where(EventRecord.passage == passage.value)
         return session.exec(statement).one()
 
-    stations = session.exec(select(Station.online, Station.occupancy)).all()
     return Summary(
-        stations=len(stations),
-        stations_online=sum(1 for online, _ in stations if online),
-        occupancy=sum(count for _, count in stations),
-        events_stored=session.exec(select(func.count()).select_from(EventRecord)).one(),
+        **station_counts(session).model_dump(),
+        events_stored=count_events(),
         entries=count_events(EventKind.DOOR_OPENED, Passage.ENTRY),
         exits=count_events(EventKind.DOOR_OPENED, Passage.EXIT),
         denials=count_events(EventKind.ACCESS_DENIED),

@@ -4,26 +4,29 @@ overview's live stream. Thin: queries in ``server.reports.repo``, arithmetic in
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
+from protocol.topics import STATION_ID_PATTERN
 from server.core.csv_export import csv_response, to_csv
 from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures, repo
-from server.reports.live import station_stream
+from server.reports.aggregates import station_names
+from server.reports.listing import StationQuery, station_page
+from server.reports.live import MAX_STREAM_STATIONS, LiveFeed
 from server.reports.models import (
     OccupancyHistory,
     PeakHoursReport,
-    StationRow,
     Summary,
     VisitsReport,
 )
-from server.reports.overview import LiveRows
 from server.reports.views import (
     ReportRangeError,
     occupancy_history,
@@ -31,11 +34,12 @@ from server.reports.views import (
     report_days,
     visits_report,
 )
-from server.staff.deps import AS_VIEWER, current_staff
+from server.staff.deps import AS_VIEWER, authenticated
 from server.stations.deps import station_or_404
-from server.stations.repo import list_stations
 
 router = APIRouter(prefix="/api", tags=["reports"])
+
+STATION_ID = re.compile(STATION_ID_PATTERN)
 
 Day = Annotated[date | None, Query(description="a local (China) date, e.g. 2026-11-28")]
 
@@ -83,7 +87,7 @@ def _report_scope(
 
 
 PeriodQuery = Annotated[figures.Period, Query(description="day or week (weeks start Monday)")]
-StationQuery = Annotated[str | None, Query(description="one station only")]
+OneStation = Annotated[str | None, Query(description="one station only")]
 
 
 @router.get("/reports/visits", response_model=VisitsReport, dependencies=AS_VIEWER)
@@ -92,7 +96,7 @@ def read_visits(
     period: PeriodQuery = figures.Period.DAY,
     since: Day = None,
     until: Day = None,
-    station_id: StationQuery = None,
+    station_id: OneStation = None,
 ) -> VisitsReport:
     """Visits (entries) and unique riders per station per local day or week; by default the
     last 14 days, at most 366."""
@@ -111,11 +115,11 @@ def export_visits(
     period: PeriodQuery = figures.Period.DAY,
     since: Day = None,
     until: Day = None,
-    station_id: StationQuery = None,
+    station_id: OneStation = None,
 ) -> Response:
     first, last = _report_scope(session, since, until, station_id)
     report = visits_report(session, period, first, last, station_id)
-    names = {s.id: s.name for s in list_stations(session)}
+    names = station_names(session, [r.station_id for r in report.rows])
     text = to_csv(
         ("period_start", "station_id", "station_name", "visits", "unique_riders"),
         (
@@ -131,7 +135,7 @@ def read_peak_hours(
     session: SessionDep,
     since: Day = None,
     until: Day = None,
-    station_id: StationQuery = None,
+    station_id: OneStation = None,
 ) -> PeakHoursReport:
     """Visits by local hour of the day (Asia/Shanghai) over the days asked for."""
     first, last = _report_scope(session, since, until, station_id)
@@ -148,7 +152,7 @@ def export_peak_hours(
     session: SessionDep,
     since: Day = None,
     until: Day = None,
-    station_id: StationQuery = None,
+    station_id: OneStation = None,
 ) -> Response:
     first, last = _report_scope(session, since, until, station_id)
     report = peak_hours_report(session, first, last, station_id)
@@ -157,6 +161,20 @@ def export_peak_hours(
 
 
 # -- the live stream --------------------------------------------------------------------------
+def get_live_feed(request: Request) -> LiveFeed:
+    feed: LiveFeed = request.app.state.live_feed
+    return feed
+
+
+def _stream_stations(ids: str) -> list[str]:
+    found = sorted({part.strip() for part in ids.split(",") if part.strip()})
+    if len(found) > MAX_STREAM_STATIONS:
+        raise HTTPException(422, f"a stream follows at most {MAX_STREAM_STATIONS} stations")
+    if any(not STATION_ID.fullmatch(station_id) for station_id in found):
+        raise HTTPException(422, "ids holds something that is not a station id")
+    return found
+
+
 @router.get(
     "/stream",
     response_class=StreamingResponse,
@@ -164,24 +182,42 @@ def export_peak_hours(
         200: {
             "content": {"text/event-stream": {}},
             "description": "server-sent events: `stations` with a JSON list of StationRow, "
-            "every row first, then the rows that changed; a comment line as heartbeat",
+            "every row first, then the rows that changed; `summary` with StationCounts when "
+            "asked; a comment line as heartbeat",
         }
     },
 )
-async def stream(request: Request, services: ServicesDep) -> StreamingResponse:
-    """The overview's live updates. Checks the login with a short-lived database session: the
-    stream itself may stay open for minutes."""
-    with Session(services.engine) as session:
-        await current_staff(request, session)
+async def stream(
+    request: Request,
+    services: ServicesDep,
+    feed: Annotated[LiveFeed, Depends(get_live_feed)],
+    ids: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_STREAM_STATIONS * 64,
+            description="the stations to follow, comma-separated (at most 200); "
+            "by default the first page of the overview; empty: none (the counts only)",
+        ),
+    ] = None,
+    summary: Annotated[bool, Query(description="also send the station counts")] = False,
+) -> StreamingResponse:
+    """The overview's live updates: one poller per server process feeds every open stream.
+    Checks the login with a short-lived database session (in a worker thread, off the event
+    loop): the stream itself may stay open for minutes."""
 
-    rows = LiveRows()
-
-    def read_rows() -> list[StationRow]:
+    def check_login_and_page() -> list[str]:
         with Session(services.engine) as session:
-            return rows.read(session)
+            authenticated(request, session)
+            if ids is not None:
+                return _stream_stations(ids)
+            rows, _ = station_page(
+                session, query=StationQuery(), limit=MAX_STREAM_STATIONS, offset=0
+            )
+            return [station.id for station, _ in rows]
 
+    followed = await anyio.to_thread.run_sync(check_login_and_page)
     return StreamingResponse(
-        station_stream(read_rows),
+        feed.stream(followed, summary=summary),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from server.reports import figures, repo
+from server.reports import aggregates, figures, repo
 from server.reports.models import (
     OccupancyHistory,
     OccupancyPointPublic,
@@ -61,13 +61,10 @@ def report_days(since: date | None, until: date | None, today: date) -> tuple[da
     return first, last
 
 
-def load_entries(
-    session: Session, first: date, last: date, station_id: str | None
-) -> list[figures.Entry]:
-    """The entries of the local days ``first`` to ``last``: read once, then counted as
-    several reports (a page shows days, weeks and hours of the same entries)."""
+def report_window(first: date, last: date, station_id: str | None) -> aggregates.Window:
+    """The UTC instants of the local days ``first`` to ``last``."""
     start, end = figures.local_day_bounds(first, last)
-    return repo.entries(session, since=start, until=end, station_id=station_id)
+    return aggregates.Window(start=start, end=end, station_id=station_id)
 
 
 def visits_report(
@@ -76,31 +73,24 @@ def visits_report(
     first: date,
     last: date,
     station_id: str | None,
-    found: list[figures.Entry] | None = None,
 ) -> VisitsReport:
-    if found is None:
-        found = load_entries(session, first, last, station_id)
-    rows = figures.visits_by_period(found, period)
+    window = report_window(first, last, station_id)
+    rows = aggregates.visit_rows(session, window, period)
+    total_visits, unique_riders = aggregates.visit_totals(session, window)
     return VisitsReport(
         period=period.value,
         since=first,
         until=last,
         rows=[VisitRowPublic.model_validate(r, from_attributes=True) for r in rows],
-        total_visits=len(found),
-        unique_riders=figures.unique_riders(found),
+        total_visits=total_visits,
+        unique_riders=unique_riders,
     )
 
 
 def peak_hours_report(
-    session: Session,
-    first: date,
-    last: date,
-    station_id: str | None,
-    found: list[figures.Entry] | None = None,
+    session: Session, first: date, last: date, station_id: str | None
 ) -> PeakHoursReport:
-    if found is None:
-        found = load_entries(session, first, last, station_id)
-    hours = figures.peak_hours(found)
+    hours = aggregates.visits_by_hour(session, report_window(first, last, station_id))
     return PeakHoursReport(
         since=first,
         until=last,

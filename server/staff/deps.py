@@ -4,8 +4,8 @@ cookie-authenticated changes, and the role a route needs."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -32,11 +32,22 @@ def session_token(request: Request) -> tuple[str, bool]:
     return request.cookies.get(SESSION_COOKIE, ""), True
 
 
-async def current_staff(request: Request, session: SessionDep) -> repo.Authenticated:
-    token, from_cookie = session_token(request)
+def authenticated(request: Request, session: SessionDep) -> repo.Authenticated:
+    """The session behind the request. A plain ``def``: FastAPI runs it in its threadpool, so
+    the database lookup never blocks the event loop."""
+    token, _ = session_token(request)
     found = repo.authenticate(session, token=token, now=utcnow())
     if found is None:
         raise NotLoggedInError
+    return found
+
+
+async def current_staff(
+    request: Request, found: Annotated[repo.Authenticated, Depends(authenticated)]
+) -> repo.Authenticated:
+    """The logged-in staff member, with CSRF checked for cookie-authenticated changes. Async
+    only to read a form body; it touches no database."""
+    _, from_cookie = session_token(request)
     if from_cookie and request.method not in _SAFE_METHODS:
         # Double submit: a form field or header must repeat the session's CSRF token, which a
         # page of another site cannot read.
@@ -53,8 +64,8 @@ async def current_staff(request: Request, session: SessionDep) -> repo.Authentic
 StaffDep = Annotated[repo.Authenticated, Depends(current_staff)]
 
 
-def require(role: Role) -> Callable[[repo.Authenticated], Coroutine[Any, Any, repo.Authenticated]]:
-    async def check(staff: StaffDep) -> repo.Authenticated:
+def require(role: Role) -> Callable[[repo.Authenticated], repo.Authenticated]:
+    def check(staff: StaffDep) -> repo.Authenticated:
         if staff.user.role.rank < role.rank:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role")
         return staff

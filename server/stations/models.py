@@ -100,6 +100,13 @@ class StationPublic(StationBase):
     active_alarms: int = 0
 
 
+class StationPage(SQLModel):
+    items: list[StationPublic]
+    total: int
+    limit: int
+    offset: int
+
+
 class StationProvisioned(StationPublic):
     """A station just provisioned: its bundle is shown this once (the server keeps no secret
     of it: only the public key and the password's hash)."""

@@ -16,7 +16,7 @@ from server.core.localtime import as_local, utcnow
 from server.events.repo import list_events
 from server.reports import figures
 from server.reports.models import OccupancyHistory
-from server.reports.overview import station_rows
+from server.reports.overview import overview_rows
 from server.reports.views import occupancy_history
 from server.staff.deps import PageStaff
 from server.stations.repo import get_station
@@ -68,7 +68,7 @@ def station_page(
     events, total = list_events(
         session, station_id=station_id, limit=EVENTS_PER_PAGE, offset=page * EVENTS_PER_PAGE
     )
-    row = station_rows(session, station_ids=[station_id])[0]
+    [row] = overview_rows(session, station_ids=[station_id])
     return render_page(
         request,
         "station.html",

@@ -19,6 +19,12 @@ def list_stations(session: Session) -> list[Station]:
     return list(session.exec(select(Station).order_by(col(Station.id))))
 
 
+def station_choices(session: Session, *, limit: int) -> list[tuple[str, str]]:
+    """(id, name) of the first ``limit`` stations by name: a list for staff to pick from."""
+    statement = select(Station.id, Station.name).order_by(col(Station.name), col(Station.id))
+    return [(sid, name) for sid, name in session.exec(statement.limit(limit))]
+
+
 def set_station_state(session: Session, *, state: StationState, now: datetime) -> Station | None:
     """Record a birth or a last will; a stale will from an older session changes nothing."""
     station = session.get(Station, state.station_id)

@@ -11,9 +11,10 @@ from fastapi import APIRouter, HTTPException, status
 
 from protocol.payloads import CommandKind, StationCommand
 from server.audit.repo import audit
-from server.core.deps import ServicesDep, SessionDep
+from server.core.deps import Limit, Offset, ServicesDep, SessionDep
 from server.core.errors import AlreadyExistsError, NotFoundError
 from server.core.localtime import utcnow
+from server.reports.listing import StationQueryDep, station_page
 from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
 from server.stations import provisioning, repo
 from server.stations.deps import station_or_404
@@ -22,6 +23,7 @@ from server.stations.models import (
     CommandPublic,
     ReprovisionRequest,
     StationCreate,
+    StationPage,
     StationProvisioned,
     StationPublic,
     StationRulesUpdate,
@@ -97,9 +99,18 @@ def reprovision_station(
     return StationProvisioned.model_validate(station, update={"bundle": bundle})
 
 
-@router.get("/stations", response_model=list[StationPublic], dependencies=AS_VIEWER)
-def list_stations(session: SessionDep) -> list[StationPublic]:
-    return [StationPublic.model_validate(s) for s in repo.list_stations(session)]
+@router.get("/stations", response_model=StationPage, dependencies=AS_VIEWER)
+def list_stations(
+    session: SessionDep, query: StationQueryDep, limit: Limit = 50, offset: Offset = 0
+) -> StationPage:
+    """A page of stations, filtered and sorted in the database, and how many match."""
+    found, total = station_page(session, query=query, limit=limit, offset=offset)
+    return StationPage(
+        items=[StationPublic.model_validate(s, update={"active_alarms": n}) for s, n in found],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get(

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from firmware_sim.rider import enter
 from protocol.reasons import Reason
 from server.alarms.models import Alarm
+from server.core.localtime import LOCAL_TZ
 from server.events.models import EventRecord
 from server.stations.models import Station
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
@@ -250,7 +251,9 @@ def test_enrol_and_revoke_then_refused_at_the_door(
 def test_reports_and_english(server: ServerHarness, desk: Page) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
-    today = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # Local noon: six hours either side stay on the same local day whatever the clock says
+    # (an hour-rounded UTC "now" put the entries on six local days between 16:00 and 22:00 UTC).
+    today = datetime.now(LOCAL_TZ).replace(hour=12, minute=0, second=0, microsecond=0)
     with Session(server.services.engine) as session:
         for i in range(12):
             at = today - timedelta(days=i % 5, hours=i % 7)

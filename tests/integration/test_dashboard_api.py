@@ -26,7 +26,7 @@ from server.audit.models import AuditEntry
 from server.core.db import init_db, make_engine
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
-from server.reports.overview import LiveRows
+from server.reports.overview import LiveReader
 from server.riders.models import Rider
 from server.staff.models import StaffSession
 from server.stations.models import Station
@@ -264,6 +264,51 @@ def test_rider_search(server: ServerHarness) -> None:
     assert (everyone["total"], len(everyone["items"])) == (3, 2)
 
 
+def test_station_pages_and_counts_over_http(server: ServerHarness) -> None:
+    ids = sorted(unique_station_id() for _ in range(3))
+    for station_id in ids:
+        server.add_station(station_id, capacity=2)
+    with Session(server.services.engine) as session:
+        full = session.get_one(Station, ids[2])
+        full.occupancy = 2
+        session.add(full)
+        session.add(Alarm(station_id=ids[1], kind="forced_open", raised_at=datetime.now(UTC)))
+        session.commit()
+    page = server.client.get("/api/stations", params={"limit": 2}).json()
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+    assert [s["id"] for s in page["items"]] == ids[:2]
+    assert page["items"][1]["active_alarms"] == 1
+    problems = server.client.get("/api/stations", params={"sort": "problems"}).json()
+    # All offline: the one with an alarm, then the full one, then the rest.
+    assert [s["id"] for s in problems["items"]] == [ids[1], ids[2], ids[0]]
+    full_only = server.client.get("/api/stations", params={"state": "full"}).json()
+    assert [s["id"] for s in full_only["items"]] == [ids[2]]
+    found = server.client.get("/api/stations", params={"q": ids[0][-5:].upper()}).json()
+    assert [s["id"] for s in found["items"]] == [ids[0]]
+    summary = server.client.get("/api/summary").json()
+    assert summary | {"events_stored": 0, "decisions": 0} == {
+        "stations": 3,
+        "stations_online": 0,
+        "stations_offline": 3,
+        "stations_with_alarms": 1,
+        "alarms_open": 1,
+        "stations_full": 1,
+        "stations_nearly_full": 0,
+        "stations_lockdown": 0,
+        "stations_maintenance": 0,
+        "occupancy": 2,
+        "events_stored": 0,
+        "entries": 0,
+        "exits": 0,
+        "denials": 0,
+        "decisions": 0,
+    }
+    overview = server.client.get("/", params={"state": "full"})
+    assert overview.status_code == 200
+    assert overview.text.count("<tr data-station=") == 1
+    assert 'data-count="stations_full">1<' in overview.text
+
+
 def test_stream_sends_every_row_then_changes(server: ServerHarness) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
@@ -330,6 +375,15 @@ BAD_QUERIES: list[tuple[str, dict[str, object], str]] = [
     ("/api/reports/visits.csv", {"since": "2020-01-01", "until": "2026-01-01"}, "366 days"),
     ("/api/reports/peak-hours", {"until": "tomorrow"}, "valid date"),
     ("/api/reports/peak-hours.csv", {"since": "2026-11-05", "until": "2026-11-01"}, "after"),
+    ("/api/stations", {"state": "sleepy"}, "'nearly_full'"),
+    ("/api/stations", {"sort": "random"}, "'problems'"),
+    ("/api/stations", {"q": "x" * 81}, "at most 80 characters"),
+    ("/api/stations", {"limit": 201}, "less than or equal to 200"),
+    ("/api/stations", {"offset": -1}, "greater than or equal to 0"),
+    ("/api/stream", {"ids": "st-a,Not_An_Id"}, "not a station id"),
+    ("/api/stream", {"ids": ",".join(f"st-{i}" for i in range(201))}, "at most 200 stations"),
+    ("/", {"page": -1}, "greater than or equal to 0"),
+    ("/", {"state": "sleepy"}, "'nearly_full'"),
 ]
 
 
@@ -468,20 +522,19 @@ def test_live_rows_follow_new_and_late_entries(tmp_path: Path) -> None:
         session.add(Station(id="st-a", name="A", capacity=5))
         session.commit()
     store(1, t0, "entry")
-    rows = LiveRows()
-    with Session(engine) as session:
-        [row] = rows.read(session)
-    assert row.last_entry_at == t0
+    read = LiveReader(engine)
+    [row], counts = read(["st-a", "st-unknown"], False)
+    assert (row.last_entry_at, counts) == (t0, None)
     store(2, t0 + timedelta(minutes=5), "entry")
     store(3, t0 + timedelta(minutes=6), None)
-    with Session(engine) as session:
-        [row] = rows.read(session)
+    [row], _ = read(["st-a"], False)
     assert row.last_entry_at == t0 + timedelta(minutes=5)
     store(5, t0 + timedelta(minutes=20), None)
     store(4, t0 + timedelta(minutes=10), "entry")  # a re-sent gap, older than the newest
-    with Session(engine) as session:
-        [row] = rows.read(session)
+    [row], counts = read(["st-a"], True)
     assert row.last_entry_at == t0 + timedelta(minutes=10)
+    assert counts is not None
+    assert (counts.stations, counts.stations_offline) == (1, 1)
     engine.dispose()
 
 

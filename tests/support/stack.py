@@ -67,6 +67,7 @@ class ServerHarness:
     broker: PrivateBroker
     # Provisioning bundles of the stations added, shared with ``make_station``.
     bundles: dict[str, ProvisioningBundle] = field(default_factory=dict)
+    app: FastAPI | None = None  # for what lives on app.state beside the services
 
     def add_station(
         self, station_id: str, capacity: int = 10, **fields: object

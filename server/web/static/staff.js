@@ -143,6 +143,10 @@ function paintBar(tr) {
   if (bar) bar.firstElementChild.style.width = `${Math.min(100, Math.round(100 * Number(tr.dataset.fill)))}%`;
 }
 
+function nearlyFull(row) {
+  return row.occupancy >= row.soft_limit * row.capacity && row.occupancy < row.capacity;
+}
+
 function applyRow(tr, row, highlight) {
   tr.dataset.name = row.name;
   tr.dataset.online = row.online ? "1" : "0";
@@ -150,6 +154,9 @@ function applyRow(tr, row, highlight) {
   tr.dataset.door = row.door_phase;
   tr.dataset.alarms = String(row.active_alarms);
   tr.dataset.entry = row.last_entry_at || "";
+  tr.dataset.lockdown = row.lockdown ? "1" : "0";
+  tr.dataset.maintenance = row.maintenance ? "1" : "0";
+  tr.dataset.nearly = nearlyFull(row) ? "1" : "0";
   const state = tr.querySelector(".state span");
   state.className = row.online ? "online" : "offline";
   state.textContent = word(row.online ? "online" : "offline");
@@ -173,33 +180,49 @@ function applyRow(tr, row, highlight) {
   tr.classList.add("flash");
 }
 
+// Whether a row matches the state chosen in the toolbar (the same states the server filters).
+function matchesState(tr, state) {
+  switch (state) {
+    case "online": return tr.dataset.online === "1";
+    case "offline": return tr.dataset.online === "0";
+    case "alarms": return Number(tr.dataset.alarms) > 0;
+    case "full": return Number(tr.dataset.fill) >= 1;
+    case "nearly_full": return tr.dataset.nearly === "1";
+    case "lockdown": return tr.dataset.lockdown === "1";
+    case "maintenance": return tr.dataset.maintenance === "1";
+    default: return true;
+  }
+}
+
 function wireOverview() {
   const table = document.getElementById("stations");
   if (!table) return;
   const body = table.tBodies[0];
+  const form = document.getElementById("station-filter");
   const text = document.getElementById("filter-text");
   const state = document.getElementById("filter-state");
+  const order = document.getElementById("sort-order");
   const count = document.getElementById("shown-count");
+  // Every station is on the page: filter it in place. Otherwise the server filters and pages.
+  const complete = form.dataset.complete === "1";
   const rows = () => [...body.querySelectorAll("tr[data-station]")];
   for (const tr of rows()) paintBar(tr);
 
   function filter() {
-    const needle = text.value.trim().toLowerCase();
+    const needle = complete ? text.value.trim().toLowerCase() : "";
     let shown = 0;
     for (const tr of rows()) {
       const matches = (!needle || tr.dataset.name.toLowerCase().includes(needle)
           || tr.dataset.station.toLowerCase().includes(needle))
-        && (state.value === "all"
-          || (state.value === "online" && tr.dataset.online === "1")
-          || (state.value === "offline" && tr.dataset.online === "0")
-          || (state.value === "alarms" && Number(tr.dataset.alarms) > 0));
+        && (!complete || matchesState(tr, state.value));
       tr.hidden = !matches;
       if (matches) shown += 1;
     }
-    count.textContent = word("shown", { n: shown, total: rows().length });
+    count.textContent = word("shown", { n: shown, total: complete ? rows().length : count.dataset.total });
   }
   text.addEventListener("input", filter);
-  state.addEventListener("change", filter);
+  state.addEventListener("change", () => (complete ? filter() : form.submit()));
+  order.addEventListener("change", () => form.submit());
 
   let sortKey = null;
   let ascending = true;
@@ -225,7 +248,9 @@ function wireOverview() {
   }
 
   const live = document.getElementById("live");
-  const source = new EventSource("/api/stream");
+  // The stream follows this page's stations and the counts of all of them.
+  const ids = rows().map((tr) => tr.dataset.station).join(",");
+  const source = new EventSource(`/api/stream?summary=1&ids=${encodeURIComponent(ids)}`);
   let snapshot = true; // the first message of each connection has every row
   source.addEventListener("open", () => {
     snapshot = true;
@@ -245,16 +270,21 @@ function wireOverview() {
     } catch (_) { /* the server is away: keep retrying */ }
   });
   source.addEventListener("stations", (event) => {
-    let unknown = false;
     for (const row of JSON.parse(event.data)) {
       const tr = body.querySelector(`tr[data-station="${CSS.escape(row.id)}"]`);
       if (tr) applyRow(tr, row, !snapshot);
-      else unknown = true;
     }
     snapshot = false;
-    if (unknown) { location.reload(); return; } // a new station: draw the page afresh
     filter();
     sort();
+  });
+  source.addEventListener("summary", (event) => {
+    const counts = JSON.parse(event.data);
+    for (const cell of document.querySelectorAll("#station-counts [data-count]")) {
+      cell.textContent = String(counts[cell.dataset.count]);
+    }
+    // A station added while every station is on the page: draw the page afresh.
+    if (complete && counts.stations > rows().length) location.reload();
   });
 }
 
@@ -262,7 +292,7 @@ function wireOverview() {
 function wireStation() {
   const facts = document.getElementById("station-facts");
   if (!facts) return;
-  const source = new EventSource("/api/stream");
+  const source = new EventSource(`/api/stream?ids=${encodeURIComponent(facts.dataset.station)}`);
   source.addEventListener("stations", (event) => {
     const row = JSON.parse(event.data).find((r) => r.id === facts.dataset.station);
     if (!row) return;

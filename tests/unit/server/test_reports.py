@@ -1,11 +1,8 @@
 """The dashboard's arithmetic: occupancy rebuilt from events, buckets, visits per local day and
-week, peak hours, CSV cells; the SVG charts; the live stream's diffs."""
+week, peak hours, CSV cells; the SVG charts."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -26,8 +23,6 @@ from server.reports.figures import (
     unique_riders,
     visits_by_period,
 )
-from server.reports.live import changed_rows, station_stream
-from server.reports.models import StationRow
 from server.web.charts import bar_chart, step_chart
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 Monday in Shanghai
@@ -141,51 +136,3 @@ def test_charts_escape_and_scale() -> None:
     assert ">10</text>" in bars  # 7 rounds up to a tidy 10
     with pytest.raises(ValueError, match="same length"):
         bar_chart(title="t", values=[1], labels=[])
-
-
-def _row(station_id: str, occupancy: int) -> StationRow:
-    return StationRow(
-        id=station_id,
-        name=station_id,
-        capacity=10,
-        occupancy=occupancy,
-        online=True,
-        online_changed_at=None,
-        door_phase="locked",
-        lockdown=False,
-        maintenance=False,
-        active_alarms=0,
-        last_entry_at=None,
-    )
-
-
-def test_only_changed_rows_are_sent() -> None:
-    sent, changed = changed_rows({}, [_row("a", 0), _row("b", 0)])
-    assert [r.id for r in changed] == ["a", "b"]
-    sent, changed = changed_rows(sent, [_row("a", 0), _row("b", 1)])
-    assert [r.id for r in changed] == ["b"]
-    _, changed = changed_rows(sent, [_row("a", 0), _row("b", 1)])
-    assert changed == []
-
-
-def test_stream_sends_changes_and_heartbeats() -> None:
-    counts = iter([0, 0, 1, 1, 1])
-    ticks = iter(range(100))
-
-    def read() -> list[StationRow]:
-        return [_row("a", next(counts))]
-
-    async def collect(stream: AsyncIterator[str]) -> list[str]:
-        return [message async for message in stream]
-
-    stream = station_stream(
-        read, poll_s=0, heartbeat_s=2, max_s=11, clock=lambda: float(next(ticks))
-    )
-    # A thread of its own: Playwright's session-wide browser keeps an event loop running in
-    # this one when the browser tests ran first.
-    with ThreadPoolExecutor(1) as pool:
-        messages = pool.submit(asyncio.run, collect(stream)).result()
-    assert messages[0] == "retry: 3000\n\n"
-    kinds = [m.split("\n")[0] for m in messages[1:]]
-    assert kinds == ["event: stations", ": keepalive", "event: stations", ": keepalive"]
-    assert '"occupancy": 1' in messages[3]
