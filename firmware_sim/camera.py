@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -152,7 +153,8 @@ def _motion_kernel(length_px: float, angle_deg: float) -> npt.NDArray[np.float32
     dx, dy = half * math.cos(a), half * math.sin(a)
     c = size // 2
     cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
-    return kernel / kernel.sum()
+    kernel /= kernel.sum()
+    return kernel
 
 
 def load_qr_image(png: bytes) -> npt.NDArray[np.uint8]:
@@ -175,7 +177,16 @@ class SimCamera:
         self._scene: npt.NDArray[np.float32] | None = None
         self._noise_std = 3.0
         self._guard = threading.Lock()
+        self._subscribers: list[Callable[[], None]] = []
         self.frames_read = 0
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Called back whenever the scene changes (each ``read`` renders a new frame anyway)."""
+        self._subscribers.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._subscribers:
+            callback()
 
     def present(self, png: bytes, pose: Pose | None = None) -> Pose:
         """A phone showing this image is now in front of the camera."""
@@ -183,6 +194,7 @@ class SimCamera:
         scene = render_scene(load_qr_image(png), pose, self._background, self._rng)
         with self._guard:
             self._scene, self._noise_std = scene, pose.noise_std
+        self._changed()
         return pose
 
     def compose(self, pngs: list[bytes]) -> npt.NDArray[np.float32]:
@@ -204,16 +216,19 @@ class SimCamera:
         """Put a composed scene in front of the camera (cheap: scenes can be made ahead)."""
         with self._guard:
             self._scene, self._noise_std = scene, noise_std
+        self._changed()
 
     def cover(self) -> None:
         """Someone puts a hand or tape over the lens: a dark, flat picture."""
         with self._guard:
             self._scene = np.full(self._background.shape, 8.0, np.float32)
             self._noise_std = 0.5
+        self._changed()
 
     def withdraw(self) -> None:
         with self._guard:
             self._scene, self._noise_std = None, 3.0
+        self._changed()
 
     def read(self) -> Frame | None:
         with self._guard:

@@ -51,6 +51,14 @@ class ExitPressed:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class FrameReady:
+    """The camera has a new frame: read it now (several of these in a row mean one read)."""
+
+
+FRAME_READY = FrameReady()
+
+
 AgentInput = (
     DecisionArrived
     | ConfigArrived
@@ -59,6 +67,7 @@ AgentInput = (
     | CommandArrived
     | DoorChanged
     | ExitPressed
+    | FrameReady
 )
 
 Inbox = queue.SimpleQueue[AgentInput]

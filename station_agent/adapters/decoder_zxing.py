@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import cv2
+import numpy as np
 import zxingcpp
 
 from station_agent.ports import Frame, QrDecoder
@@ -51,7 +52,8 @@ def as_is(frame: Frame) -> list[zxingcpp.Barcode]:
 
 def halved(frame: Frame) -> list[zxingcpp.Barcode]:
     height, width = frame.shape[:2]
-    return _read(cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA))
+    half = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    return _read(np.asarray(half, dtype=np.uint8))
 
 
 def fixed_threshold(frame: Frame) -> list[zxingcpp.Barcode]:

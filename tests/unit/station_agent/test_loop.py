@@ -48,6 +48,40 @@ def test_a_frame_is_read_once_per_frame_interval() -> None:
     assert len(rig.shown) == 1
 
 
+def test_a_new_frame_is_read_at_once_not_at_the_next_poll() -> None:
+    rig = Rig.build(frame_interval_s=0.5, scan_cooldown_s=0)
+    rig.decoder.showing = ["junk"]
+    rig.turn(0.1)
+    assert rig.shown == []  # the poll is not due
+
+    rig.camera.new_frame()
+    rig.turn(0.0)
+    assert len(rig.shown) == 1
+
+
+def test_several_new_frames_while_busy_are_one_read() -> None:
+    rig = Rig.build(frame_interval_s=0.5)
+    before = rig.decoder.frames
+    for _ in range(3):
+        rig.camera.new_frame()
+    rig.turn(0.0)
+    assert rig.decoder.frames == before + 1
+
+
+def test_a_frame_already_decoded_is_not_decoded_again() -> None:
+    rig = Rig.build(frame_interval_s=0.5)
+    rig.camera.stuck = True
+    rig.turn(0.5)
+    decoded = rig.decoder.frames
+    rig.turn(0.5)  # the poll finds the same frame: the camera has nothing new
+    rig.turn(0.5)
+    assert rig.decoder.frames == decoded
+
+    rig.camera.new_frame()
+    rig.turn(0.0)
+    assert rig.decoder.frames == decoded + 1
+
+
 def test_a_clean_stop_records_what_is_queued_and_lets_the_outbox_empty() -> None:
     rig = Rig.build()
 
