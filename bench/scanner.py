@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scan_loop import measure_scan_loop
 from firmware_sim.camera import Pose, SimCamera
 from protocol.credential import Claims, sign_token
 from server.riders.tokens import render_qr_png
@@ -228,7 +229,7 @@ def main() -> None:
     print(f"corpus: {len(samples)} frames")
     result = {"frames": len(samples), "decoders": report(run_decoders(samples), args.frames)}
     if args.seconds > 0:
-        pass
+        result["scan_loop"] = measure_scan_loop(args.seconds)
     print(json.dumps(result))
 
 

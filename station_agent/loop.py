@@ -159,8 +159,7 @@ class StationAgent:
             self._supervisor.ready()
         try:
             while not self.stopping.is_set():
-                wake_at = min(self._next_frame, self._heartbeat.due_at)
-                self.run_once(wait_s=max(0.0, wake_at - self._clock()))
+                self.run_once(wait_s=max(0.0, self.next_wake() - self._clock()))
             self._record_what_is_queued()
             self._hw.lock.lock()
             self._flush(self._clock() + self.settings.shutdown_flush_s)
@@ -173,6 +172,11 @@ class StationAgent:
             self._transport.stop()
             self._hw.camera.close()
             self._store.close()
+
+    def next_wake(self) -> float:
+        """When the loop must turn even if nothing arrives: the watchdog poll of the camera,
+        the heartbeat, or a rider's request the server has left unanswered."""
+        return min(self._next_frame, self._heartbeat.due_at, self._access.next_deadline)
 
     def run_once(self, wait_s: float = 0.0) -> None:
         """One turn: whatever is queued (waiting up to ``wait_s`` for the first), a frame when

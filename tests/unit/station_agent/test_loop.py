@@ -3,9 +3,11 @@ is queued, relocks, gives the outbox its moment and says goodbye."""
 
 from __future__ import annotations
 
+import pytest
+
 from protocol.payloads import EventKind, Passage, StationEvent
 from station_agent.inbox import LinkChanged
-from tests.unit.station_agent.rig import Rig, ack
+from tests.unit.station_agent.rig import Rig, ack, token
 
 
 def test_leaving_by_the_exit_button_is_recorded_as_an_exit() -> None:
@@ -80,6 +82,16 @@ def test_a_frame_already_decoded_is_not_decoded_again() -> None:
     rig.camera.new_frame()
     rig.turn(0.0)
     assert rig.decoder.frames == decoded + 1
+
+
+def test_the_loop_wakes_when_a_rider_has_waited_long_enough_for_the_server() -> None:
+    """Not at the next camera poll: a slow poll must not make a rider wait longer."""
+    rig = Rig.build(frame_interval_s=5.0, decision_timeout_s=0.6)
+    assert rig.agent.next_wake() > rig.clock.now + 0.6
+    text, _ = token()
+    rig.scan(text)
+    assert rig.transport.requests
+    assert rig.agent.next_wake() == pytest.approx(rig.clock.now + 0.6)
 
 
 def test_a_clean_stop_records_what_is_queued_and_lets_the_outbox_empty() -> None:
