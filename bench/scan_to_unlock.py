@@ -26,11 +26,13 @@ import argparse
 import json
 import queue
 import random
+import secrets
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -39,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scan_loop import DecoderAsItWas
 from demo.broker import PrivateBroker
 from demo.processes import free_port
 from demo.server_process import ServerProcess
@@ -80,8 +83,9 @@ class Marks:
 class HandCamera:
     """Implements Camera: holds the frame it was handed and announces it."""
 
-    def __init__(self, frame: Frame) -> None:
+    def __init__(self, frame: Frame, *, announce: bool = True) -> None:
         self._frame = frame
+        self._announce = announce
         self._subscribers: list[Callable[[], None]] = []
 
     def hand(self, frame: Frame) -> None:
@@ -93,7 +97,8 @@ class HandCamera:
         return self._frame
 
     def subscribe(self, callback: Callable[[], None]) -> None:
-        self._subscribers.append(callback)
+        if self._announce:  # the agent as it was only polled
+            self._subscribers.append(callback)
 
     def close(self) -> None: ...
 
@@ -163,22 +168,78 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class BenchStation:
+    """One station agent in this process, timed; ``as_it_was``: the camera polled every
+    ``frame_interval_s`` (0.1 s) and the decoder of before (bench/scan_loop.py)."""
+
+    def __init__(
+        self, bundle: ProvisioningBundle, data_dir: Path, empty: Frame, *, as_it_was: bool
+    ) -> None:
+        self.current = Marks()
+        self.empty = empty
+        settings = settings_from_bundle(bundle, data_dir=data_dir, unlock_s=0.1, heartbeat_s=600)
+        self.camera = HandCamera(empty, announce=not as_it_was)
+        self.lock = TimedLock(self.marks)
+        inbox = TimedInbox(self.marks)
+        store = AgentStore(settings.store_path)
+        pinned = PinnedKeys(store.pinned_control_keys() or settings.control_keys)
+        transport = TimedTransport(
+            settings, inbox, session_id=uuid.uuid4().hex, clock=time.time, pinned=pinned
+        )
+        transport.marks = self.marks
+        decoder = DecoderAsItWas() if as_it_was else default_decoder()
+        hardware = Hardware(
+            self.camera,
+            TimedDecoder(decoder, self.marks),
+            self.lock,
+            SimDoor(self.lock),
+            SimExitButton(),
+            TimedDisplay(self.marks),
+        )
+        self.agent = StationAgent(
+            settings, hardware, transport, inbox, time.time, "bench", store, pinned=pinned
+        )
+        self.runner = threading.Thread(target=self.agent.run, name=bundle.station_id, daemon=True)
+
+    def marks(self) -> Marks:
+        return self.current
+
+    def start(self) -> None:
+        self.runner.start()
+        deadline = time.monotonic() + 20
+        while not self.agent.configured and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.agent.configured, "the station got no config"
+
+    def stop(self) -> None:
+        self.agent.stopping.set()
+        self.runner.join(15)
+
+    def entry(self, frame: Frame) -> Marks:
+        """Hand the frame to the camera; wait for the lock (or the refusal)."""
+        self.current = marks = Marks()
+        marks.handed = time.time()
+        self.camera.hand(frame)
+        marks.done.wait(5.0)
+        self.camera.hand(self.empty)  # the rider walks in
+        deadline = time.monotonic() + 2.0
+        while self.lock.unlocked and time.monotonic() < deadline:  # relocked after unlock_s
+            time.sleep(0.01)
+        return marks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--before", type=int, default=200, help="entries, agent as it was")
     parser.add_argument("--offline", type=int, default=50, help="entries per offline path")
     parser.add_argument("--riders", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="ws-scan-unlock-"))
-    current = Marks()
-
-    def marks() -> Marks:
-        return current
-
     with ExitStack() as stack:
-        server_password = "bench-" + str(rng.getrandbits(64))
+        server_password = secrets.token_urlsafe(16)
         account = BrokerAccount.with_password(DEFAULT_SERVER_USERNAME, server_password, Role.SERVER)
         broker = stack.enter_context(PrivateBroker(workdir=work / "broker", accounts=[account]))
         server = ServerProcess(
@@ -190,84 +251,58 @@ def main() -> None:
         stack.callback(server.stop)
         http = server.client()
         stack.callback(http.close)
-        reply = http.post(
-            "/api/stations", json={"id": "bench-01", "name": "bench", "capacity": 500}
-        )
-        bundle = ProvisioningBundle.model_validate(reply.raise_for_status().json()["bundle"])
+        sim = SimCamera(seed=args.seed)
+        empty = sim.read()
+        assert empty is not None
+        stations = {}
+        for name, as_it_was in (("now", False), ("before", True)):
+            reply = http.post(
+                "/api/stations", json={"id": f"bench-{name}", "name": name, "capacity": 500}
+            )
+            bundle = ProvisioningBundle.model_validate(reply.raise_for_status().json()["bundle"])
+            station = BenchStation(bundle, work / name, empty, as_it_was=as_it_was)
+            station.start()
+            stack.callback(station.stop)
+            stations[name] = station
         links = [
             http.post("/api/riders", json={}).raise_for_status().json()["link"]
             for _ in range(args.riders)
         ]
-        settings = settings_from_bundle(
-            bundle,
-            data_dir=work / "agent",
-            unlock_s=0.1,
-            heartbeat_s=600,
-        )
-        sim = SimCamera(seed=args.seed)
-        empty = sim.read()
-        assert empty is not None
-        camera = HandCamera(empty)
-        lock = TimedLock(marks)
-        inbox = TimedInbox(marks)
-        store = AgentStore(settings.store_path)
-        pinned = PinnedKeys(store.pinned_control_keys() or settings.control_keys)
-        transport = TimedTransport(
-            settings, inbox, session_id="bench", clock=time.time, pinned=pinned
-        )
-        transport.marks = marks
-        hardware = Hardware(
-            camera,
-            TimedDecoder(default_decoder(), marks),
-            lock,
-            SimDoor(lock),
-            SimExitButton(),
-            TimedDisplay(marks),
-        )
-        agent = StationAgent(
-            settings, hardware, transport, inbox, time.time, "bench", store, pinned=pinned
-        )
-        runner = threading.Thread(target=agent.run, name="agent", daemon=True)
-        runner.start()
-        stack.callback(runner.join, 15)
-        stack.callback(agent.stopping.set)
-        deadline = time.monotonic() + 20
-        while not agent.configured and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert agent.configured, "the station got no config"
+        issued = 0
 
-        def entry(token: str) -> Marks:
-            nonlocal current
+        def code_frame(token: str | None = None) -> tuple[str, Frame]:
+            """A rider's fresh code (each rider in turn) held up to the camera."""
+            nonlocal issued
+            if token is None:
+                link = links[issued % len(links)]
+                issued += 1
+                token = http.get(f"{link}/token").raise_for_status().json()["token"]
             sim.present(render_qr_png(token), Pose.random(rng))
             frame = sim.read()
             assert frame is not None
-            current = Marks()
-            current.handed = time.time()
-            camera.hand(frame)
-            current.done.wait(5.0)
-            camera.hand(empty)  # the rider walks in
-            deadline = time.monotonic() + 2.0
-            while lock.unlocked and time.monotonic() < deadline:  # relocked after unlock_s
-                time.sleep(0.01)
-            return current
+            return token, frame
 
-        def token(i: int) -> str:
-            link = links[i % len(links)]
-            text: str = http.get(f"{link}/token").raise_for_status().json()["token"]
-            return text
-
-        for i in range(5):  # warm up: connections, caches
-            entry(token(i))
-        online = [entry(token(i)) for i in range(args.entries)]
-        spare = [token(i) for i in range(2 * args.offline)]  # live 60 s: enough for both
+        for station in stations.values():  # warm up: connections, caches
+            for _ in range(5):
+                station.entry(code_frame()[1])
+        # Side by side: every few entries of the agent now, one of the agent as it was.
+        every = max(1, args.entries // max(1, args.before))
+        online: list[Marks] = []
+        before: list[Marks] = []
+        for i in range(args.entries):
+            online.append(stations["now"].entry(code_frame()[1]))
+            if i % every == 0 and len(before) < args.before:
+                before.append(stations["before"].entry(code_frame()[1]))
+        spare = [code_frame()[0] for _ in range(2 * args.offline)]  # they live 60 s: enough
         server.stop()
-        server_down = [entry(spare[i]) for i in range(args.offline)]
+        now = stations["now"]
+        server_down = [now.entry(code_frame(token)[1]) for token in spare[: args.offline]]
         broker.stop()
         deadline = time.monotonic() + 10
-        while agent.state.connected and time.monotonic() < deadline:
+        while now.agent.state.connected and time.monotonic() < deadline:
             time.sleep(0.05)
-        broker_down = [entry(spare[args.offline + i]) for i in range(args.offline)]
-        result = report(online, server_down, broker_down)
+        broker_down = [now.entry(code_frame(token)[1]) for token in spare[args.offline :]]
+        result = report(online, before, server_down, broker_down)
     print(json.dumps(result))
 
 
@@ -280,11 +315,9 @@ def _ms(values: list[float]) -> dict[str, float]:
     }
 
 
-def report(
-    online: list[Marks], server_down: list[Marks], broker_down: list[Marks]
-) -> dict[str, object]:
-    opened = [m for m in online if m.unlocked and m.decision_in and m.allowed]
-    parts: dict[str, list[float]] = {
+def parts_of(entries: list[Marks]) -> dict[str, list[float]]:
+    opened = [m for m in entries if m.unlocked and m.decision_in and m.allowed]
+    return {
         "wake (announced -> decoding)": [m.decode_start - m.handed for m in opened],
         "decode": [m.decode_end - m.decode_start for m in opened],
         "local check -> request sent": [m.requested - m.decode_end for m in opened],
@@ -294,26 +327,41 @@ def report(
         "actuation (inbox -> unlock)": [m.unlocked - m.decision_in for m in opened],
         "scan to unlock": [m.unlocked - m.handed for m in opened],
     }
+
+
+def report(
+    online: list[Marks], before: list[Marks], server_down: list[Marks], broker_down: list[Marks]
+) -> dict[str, object]:
+    now, then = parts_of(online), parts_of(before)
+    not_opened = Counter(m.shown for m in online if not m.unlocked)
+    print(
+        f"\nopened by the server's decision (640x480): now {len(now['scan to unlock'])} of "
+        f"{len(online)}, as it was {len(then['scan to unlock'])} of {len(before)}; "
+        f"not opened: {dict(not_opened)}"
+    )
+    print(f"{'ms':30s} {'p50':>7s} {'p95':>7s} {'p99':>7s} {'max':>7s} | as it was: p50, p99")
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for name, values in now.items():
+        row, old = _ms(values), _ms(then[name])
+        table[name] = {"now": row, "as_it_was": old}
+        print(
+            f"{name:30s} {row['p50']:7.2f} {row['p95']:7.2f} {row['p99']:7.2f} {row['max']:7.2f}"
+            f" | {old['p50']:7.2f} {old['p99']:7.2f}"
+        )
     result: dict[str, object] = {
         "entries": len(online),
-        "opened_by_server": len(opened),
-        "not_opened": Counter(m.shown for m in online if not m.unlocked),
-        "parts_ms": {},
+        "opened_by_server": len(now["scan to unlock"]),
+        "not_opened": dict(not_opened),
+        "entries_as_it_was": len(before),
+        "parts_ms": table,
     }
-    print(f"\n{len(opened)} of {len(online)} entries opened by the server's decision (640x480)")
-    print(f"not opened: {dict(result['not_opened'])}")  # type: ignore[call-overload]
-    print(f"{'part':32s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}")
-    for name, values in parts.items():
-        row = _ms(values)
-        result["parts_ms"][name] = row  # type: ignore[index]
-        print(f"{name:32s} {row['p50']:8.2f} {row['p95']:8.2f} {row['p99']:8.2f} {row['max']:8.2f}")
     for name, entries in (("server stopped", server_down), ("broker stopped", broker_down)):
         unlocked = [m.unlocked - m.handed for m in entries if m.unlocked]
-        row = _ms(unlocked) if unlocked else {}
-        result[name] = {"entries": len(entries), "opened_offline": len(unlocked), **row}
+        offline = _ms(unlocked) if unlocked else {}
+        result[name] = {"entries": len(entries), "opened_offline": len(unlocked), **offline}
         print(
             f"offline, {name}: {len(unlocked)} of {len(entries)} opened by the station; "
-            + (f"p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} ms" if row else "")
+            + (f"p50 {offline['p50']:.1f} ms, p99 {offline['p99']:.1f} ms" if offline else "")
         )
     return result
 
