@@ -333,7 +333,7 @@ def report(
     online: list[Marks], before: list[Marks], server_down: list[Marks], broker_down: list[Marks]
 ) -> dict[str, object]:
     now, then = parts_of(online), parts_of(before)
-    not_opened = Counter(m.shown for m in online if not m.unlocked)
+    not_opened = Counter(m.shown or "code not read" for m in online if not m.unlocked)
     print(
         f"\nopened by the server's decision (640x480): now {len(now['scan to unlock'])} of "
         f"{len(online)}, as it was {len(then['scan to unlock'])} of {len(before)}; "

@@ -4,7 +4,8 @@ A corpus of grey frames at 640x480, 1280x720 and 1920x1080: a phone showing a re
 (``WS1:`` + Base45, signed, as the rider page draws it) under eight conditions (clean, tilted,
 far away, glare, cracked screen, motion blur, low light) and the empty doorway. Every decoder
 reads every frame: raw zbar (pyzbar), raw zxing-cpp (its defaults), OpenCV's QRCodeDetector and
-QRCodeDetectorAruco, and the agent's pipeline (``hardware.default_decoder``). Then the scan loop
+QRCodeDetectorAruco, and the agent's pipeline (``hardware.default_decoder``; beside it its zxing-cpp
+looks alone and with zbar asked at every size, to show what zbar adds). Then the scan loop
 itself: the real ``StationAgent`` fed by a camera thread at 25 frames/s, its CPU and whether it
 keeps up. Prints tables and one JSON line.
 
@@ -148,8 +149,11 @@ def decoders() -> dict[str, Callable[[Frame], list[str]]]:
     if hasattr(cv2, "QRCodeDetectorAruco"):
         found["opencv-aruco"] = opencv_reader(cv2.QRCodeDetectorAruco())
     found["pipeline"] = default_decoder().decode
-    # Does zbar still add anything once zxing-cpp has had its looks? (It is not asked by default.)
-    found["pipeline+zbar"] = ZxingDecoder(fallback=PyzbarDecoder()).decode
+    # What zbar adds after zxing-cpp's looks: nothing (looks only), or at every size.
+    found["looks only"] = ZxingDecoder().decode
+    found["zbar any size"] = ZxingDecoder(
+        fallback=PyzbarDecoder(), fallback_max_width=1 << 30
+    ).decode
     return found
 
 

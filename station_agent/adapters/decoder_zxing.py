@@ -1,4 +1,5 @@
-"""QrDecoder over zxing-cpp: QR codes only, in up to three looks at a frame, cheapest first.
+"""QrDecoder over zxing-cpp: QR codes only, in up to three looks at a frame, cheapest first,
+then zbar for the rare small frame with a symbol zxing-cpp found but could not correct.
 
 Measured on the door corpus of ``bench/scanner.py`` (docs/benchmarks.md, "Scanner"):
 
@@ -8,13 +9,13 @@ Measured on the door corpus of ``bench/scanner.py`` (docs/benchmarks.md, "Scanne
 - a frame where nothing was read gets a second look at half size (area-averaged: it halves a
   motion smear and the sensor noise of a dim frame), then a third with a fixed threshold
   instead of the local-average binarizer (a smear leaves too little local contrast); those two
-  read about 4 % more of the codes, mostly motion blur and low light, and cost well under
-  a millisecond on an empty 640x480 frame;
-- above 1280 pixels wide the half-size look comes first: it reads as much as the full frame
-  there, in half the time.
-
-zbar read nothing those looks missed, so it is no longer asked by default; ``fallback`` still
-hands it a frame where zxing-cpp found a symbol it could not read (the bench compares both).
+  read about 5 % more of the codes, mostly motion blur and low light, and cost well under a
+  millisecond on an empty 640x480 frame;
+- above 1280 pixels wide the half-size look comes first (it reads as much as the full frame
+  there, in a third of the time) and the fixed threshold looks at half size too;
+- ``fallback`` (zbar, ``hardware.default_decoder``) gets a frame of at most 640 pixels wide in
+  which some look found a symbol it could not correct: there zbar still read a few dim codes;
+  on wider frames it read none and costs 24-54 ms. The empty doorway never pays for it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from station_agent.ports import Frame, QrDecoder
 
 _QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 _HALF_FIRST_ABOVE_PX = 1280  # frame width beyond which the half-size look goes first
+# zbar reads some dim codes zxing-cpp finds but cannot correct at 640x480; on wider frames it
+# read none of them and costs 24-54 ms a frame (bench/scanner.py).
+FALLBACK_MAX_WIDTH = 640
 
 Look = Callable[[Frame], list[zxingcpp.Barcode]]
 
@@ -50,14 +54,22 @@ def as_is(frame: Frame) -> list[zxingcpp.Barcode]:
     return _read(frame)
 
 
-def halved(frame: Frame) -> list[zxingcpp.Barcode]:
+def _half(frame: Frame) -> Frame:
     height, width = frame.shape[:2]
     half = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    return _read(np.asarray(half, dtype=np.uint8))
+    return np.asarray(half, dtype=np.uint8)
+
+
+def halved(frame: Frame) -> list[zxingcpp.Barcode]:
+    return _read(_half(frame))
 
 
 def fixed_threshold(frame: Frame) -> list[zxingcpp.Barcode]:
     return _read(frame, zxingcpp.Binarizer.FixedThreshold)
+
+
+def halved_fixed_threshold(frame: Frame) -> list[zxingcpp.Barcode]:
+    return _read(_half(frame), zxingcpp.Binarizer.FixedThreshold)
 
 
 def looks_for(frame: Frame, *, second_looks: bool = True) -> tuple[Look, ...]:
@@ -65,14 +77,21 @@ def looks_for(frame: Frame, *, second_looks: bool = True) -> tuple[Look, ...]:
     if not second_looks:
         return (as_is,)
     if frame.shape[1] > _HALF_FIRST_ABOVE_PX:
-        return (halved, as_is, fixed_threshold)
+        return (halved, as_is, halved_fixed_threshold)
     return (as_is, halved, fixed_threshold)
 
 
 class ZxingDecoder:
-    def __init__(self, fallback: QrDecoder | None = None, *, second_looks: bool = True) -> None:
+    def __init__(
+        self,
+        fallback: QrDecoder | None = None,
+        *,
+        second_looks: bool = True,
+        fallback_max_width: int = FALLBACK_MAX_WIDTH,
+    ) -> None:
         self._fallback = fallback
         self._second_looks = second_looks
+        self._fallback_max_width = fallback_max_width
         self.fallbacks = 0  # frames handed on (for the bench)
 
     def decode(self, frame: Frame) -> list[str]:
@@ -85,7 +104,7 @@ class ZxingDecoder:
             if texts:
                 return texts
             unreadable = unreadable or bool(found)
-        if self._fallback is not None and unreadable:
+        if self._fallback is not None and unreadable and frame.shape[1] <= self._fallback_max_width:
             self.fallbacks += 1
             return self._fallback.decode(frame)
         return []

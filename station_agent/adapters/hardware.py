@@ -43,15 +43,21 @@ class Displays:
 
 
 def default_decoder() -> QrDecoder:
-    """zxing-cpp with its second looks (``bench/scanner.py``: zbar reads nothing they miss, at
-    a tenth of the speed); zbar only where zxing-cpp is not installed."""
+    """zxing-cpp with its second looks, and zbar for a small frame where they found a code
+    they could not read (``bench/scanner.py``); whichever of them is installed alone."""
+    try:
+        from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
+
+        zbar: QrDecoder | None = PyzbarDecoder()
+    except ImportError:  # pyzbar is there, but libzbar0 is not
+        zbar = None
     try:
         from station_agent.adapters.decoder_zxing import ZxingDecoder
     except ImportError:
-        from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
-
-        return PyzbarDecoder()
-    return ZxingDecoder()
+        if zbar is None:
+            raise
+        return zbar
+    return ZxingDecoder(fallback=zbar)
 
 
 def build_hardware(settings: AgentSettings, decoder: QrDecoder | None = None) -> Hardware:
