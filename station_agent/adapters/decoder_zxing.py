@@ -3,9 +3,10 @@ then zbar for the rare small frame with a symbol zxing-cpp found but could not c
 
 Measured on the door corpus of ``bench/scanner.py`` (docs/benchmarks.md, "Scanner"):
 
-- zxing-cpp without its 90° rotations and inverted-colour passes reads every code its defaults
-  read, in about half the time (a QR code is found at any angle anyway; a phone never shows
-  light-on-dark);
+- zxing-cpp without its 90° rotations, inverted-colour and downscaled passes reads every code
+  its defaults read but a few dim ones, in a third of the time (a QR code is found at any
+  angle anyway; a phone never shows light-on-dark; the half-size look below is the better
+  downscale);
 - a frame where nothing was read gets a second look at half size (area-averaged: it halves a
   motion smear and the sensor noise of a dim frame), then a third with a fixed threshold
   instead of the local-average binarizer (a smear leaves too little local contrast); those two
@@ -38,20 +39,25 @@ Look = Callable[[Frame], list[zxingcpp.Barcode]]
 
 
 def _read(
-    frame: Frame, binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage
+    frame: Frame,
+    binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
+    *,
+    try_downscale: bool = True,
 ) -> list[zxingcpp.Barcode]:
     return zxingcpp.read_barcodes(
         frame,
         formats=_QR,
         try_rotate=False,
         try_invert=False,
+        try_downscale=try_downscale,
         binarizer=binarizer,
         return_errors=True,
     )
 
 
 def as_is(frame: Frame) -> list[zxingcpp.Barcode]:
-    return _read(frame)
+    # zxing-cpp's own downscaled passes are left to the half-size look, which reads more.
+    return _read(frame, try_downscale=False)
 
 
 def _half(frame: Frame) -> Frame:
@@ -104,7 +110,8 @@ class ZxingDecoder:
             if texts:
                 return texts
             unreadable = unreadable or bool(found)
-        if self._fallback is not None and unreadable and frame.shape[1] <= self._fallback_max_width:
-            self.fallbacks += 1
-            return self._fallback.decode(frame)
-        return []
+        if self._fallback is None or not unreadable or frame.shape[1] > self._fallback_max_width:
+            return []
+        # The whole frame: on the symbol's region alone zbar read none of those codes.
+        self.fallbacks += 1
+        return self._fallback.decode(frame)
