@@ -14,9 +14,10 @@ Measured on the door corpus of ``bench/scanner.py`` (docs/benchmarks.md, "Scanne
   millisecond on an empty 640x480 frame;
 - above 1280 pixels wide the half-size look comes first (it reads as much as the full frame
   there, in a third of the time) and the fixed threshold looks at half size too;
-- ``fallback`` (zbar, ``hardware.default_decoder``) gets a frame of at most 640 pixels wide in
-  which some look found a symbol it could not correct: there zbar still read a few dim codes;
-  on wider frames it read none and costs 24-54 ms. The empty doorway never pays for it.
+- ``fallback`` (zbar, ``hardware.default_decoder``) gets a dim frame of at most 640 pixels
+  wide in which some look found a symbol it could not correct: there zbar still read about 2 %
+  more codes; on brighter or wider frames it read none and costs 8-54 ms. The empty doorway
+  never pays for it.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from station_agent.ports import Frame, QrDecoder
 
 _QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 _HALF_FIRST_ABOVE_PX = 1280  # frame width beyond which the half-size look goes first
-# zbar reads some dim codes zxing-cpp finds but cannot correct at 640x480; on wider frames it
-# read none of them and costs 24-54 ms a frame (bench/scanner.py).
+# zbar reads some codes on dim screens that zxing-cpp finds but cannot correct, at 640x480;
+# on brighter frames (motion blur, mostly) and wider ones it read none and costs 8-54 ms a
+# frame (bench/scanner.py).
 FALLBACK_MAX_WIDTH = 640
+DIM_MEAN = 60.0  # grey level: a frame darker than this on average is dim
 
 Look = Callable[[Frame], list[zxingcpp.Barcode]]
 
@@ -111,6 +114,8 @@ class ZxingDecoder:
                 return texts
             unreadable = unreadable or bool(found)
         if self._fallback is None or not unreadable or frame.shape[1] > self._fallback_max_width:
+            return []
+        if float(frame[::8, ::8].mean()) >= DIM_MEAN:
             return []
         # The whole frame: on the symbol's region alone zbar read none of those codes.
         self.fallbacks += 1
