@@ -86,7 +86,7 @@ def test_four_codes_at_once_are_all_read(decoder: QrDecoder) -> None:
 
 
 def test_zxing_reads_every_frame_zbar_reads() -> None:
-    """Why zxing-cpp is the default decoder and zbar is no longer asked: on the same frames of
+    """Why zxing-cpp is the default decoder and zbar only its fallback: on the same frames of
     riders' phones it reads at least what zbar reads (ten times faster: ``bench/scanner.py``)."""
     camera, rng = SimCamera(seed=7), random.Random(7)
     png = qr_png(TOKEN_LIKE)
