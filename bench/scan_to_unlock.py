@@ -14,10 +14,12 @@ open. Every entry is timed in parts, on this machine's one clock:
   (its signature checked);
 - actuation: the decision in the inbox → ``unlock()`` (the grant committed to SQLite first).
 
-Then the offline path: the server stopped (the agent waits ``decision_timeout_s`` then decides
-itself) and the broker stopped (the agent knows the link is down and decides at once).
+Side by side, one entry in ``entries / before`` goes to a second station running the agent as it
+was (camera polled every ``frame_interval_s``, the decoder of before). Then the offline path:
+the server stopped (the agent waits ``decision_timeout_s`` then decides itself) and the broker
+stopped (the agent knows the link is down and decides at once).
 
-    .venv/bin/python bench/scan_to_unlock.py [--entries 1000] [--offline 50]
+    .venv/bin/python bench/scan_to_unlock.py [--entries 1000] [--before 200] [--offline 50]
 """
 
 from __future__ import annotations
