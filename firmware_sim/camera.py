@@ -1,9 +1,9 @@
-"""A door camera that sees a phone held up to it: 640x480 grey frames.
+"""A door camera that sees a phone held up to it: grey frames, 640x480 unless told otherwise.
 
 A presented phone screen (the QR image the server rendered) is placed at a random scale,
 rotation and perspective tilt, under dim or glaring light, with a cracked screen now and then,
-then blurred; every frame adds fresh sensor noise. With nobody there the camera sees the
-empty doorway.
+then blurred (focus, or a hand still moving); every frame adds fresh sensor noise. With nobody
+there the camera sees the empty doorway. A pose is in 640x480 pixels and scales with the frame.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +37,8 @@ class Pose:
     glare: float = 0.0  # strength of a bright spot on the screen, 0..1
     cracks: int = 0
     blur_sigma: float = 0.0
+    motion_px: float = 0.0  # length of the smear of a phone still moving during the exposure
+    motion_angle_deg: float = 0.0
     noise_std: float = 3.0
 
     @staticmethod
@@ -57,12 +60,14 @@ class Pose:
         )
 
 
-def _empty_doorway(rng: np.random.Generator) -> npt.NDArray[np.float32]:
+def empty_doorway(
+    rng: np.random.Generator, width: int = WIDTH, height: int = HEIGHT
+) -> npt.NDArray[np.float32]:
     """A dim wall and floor with a vertical gradient, the background every frame starts from."""
-    rows = np.linspace(70, 120, HEIGHT, dtype=np.float32)[:, None]
-    wall = np.repeat(rows, WIDTH, axis=1)
-    wall[int(HEIGHT * 0.8) :, :] -= 25  # floor
-    texture = rng.normal(0, 4, size=(HEIGHT, WIDTH)).astype(np.float32)
+    rows = np.linspace(70, 120, height, dtype=np.float32)[:, None]
+    wall = np.repeat(rows, width, axis=1)
+    wall[int(height * 0.8) :, :] -= 25  # floor
+    texture = rng.normal(0, 4, size=(height, width)).astype(np.float32)
     background: npt.NDArray[np.float32] = np.clip(
         wall + cv2.GaussianBlur(texture, (0, 0), 3), 0, 255
     ).astype(np.float32)
@@ -88,10 +93,14 @@ def render_scene(
     background: npt.NDArray[np.float32],
     rng: random.Random,
 ) -> npt.NDArray[np.float32]:
-    """The doorway with the phone in it, before per-frame noise."""
+    """The doorway with the phone in it, before per-frame noise (the frame has the
+    background's size; the pose's pixels scale with its width)."""
+    height, width = background.shape
+    zoom = width / WIDTH
+    shift_y = (height - HEIGHT * zoom) / 2  # a wider frame (16:9) shows more above and below
     phone = _phone(qr_grey, pose, rng)
     h, w = phone.shape
-    scale = pose.qr_side_px / qr_grey.shape[0]
+    scale = pose.qr_side_px * zoom / qr_grey.shape[0]
     half_w, half_h = w * scale / 2, h * scale / 2
     # Corners of the phone, tilted away at the top edge, then rotated about the centre.
     shrink = 1.0 - pose.tilt
@@ -105,26 +114,47 @@ def render_scene(
     cos_a, sin_a = math.cos(a), math.sin(a)
     dst = np.array(
         [
-            (pose.center_x + x * cos_a - y * sin_a, pose.center_y + x * sin_a + y * cos_a)
+            (
+                pose.center_x * zoom + x * cos_a - y * sin_a,
+                pose.center_y * zoom + shift_y + x * sin_a + y * cos_a,
+            )
             for x, y in corners
         ],
         dtype=np.float32,
     )
     src = np.array([(0, 0), (w, 0), (w, h), (0, h)], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(phone.astype(np.float32), matrix, (WIDTH, HEIGHT))
-    mask = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, (WIDTH, HEIGHT))
+    warped = cv2.warpPerspective(phone.astype(np.float32), matrix, (width, height))
+    mask = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, (width, height))
     scene = background * (1 - mask) + warped * mask
     scene = scene * pose.contrast + pose.brightness
     if pose.glare > 0:
-        yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-        gx = pose.center_x + rng.uniform(-60, 60)
-        gy = pose.center_y + rng.uniform(-60, 60)
-        spot = np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (pose.qr_side_px / 4) ** 2))
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        gx = (pose.center_x + rng.uniform(-60, 60)) * zoom
+        gy = (pose.center_y + rng.uniform(-60, 60)) * zoom + shift_y
+        spread = 2 * (pose.qr_side_px * zoom / 4) ** 2
+        spot = np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / spread)
         scene = scene + pose.glare * 255 * spot * mask
     if pose.blur_sigma > 0:
-        scene = cv2.GaussianBlur(scene, (0, 0), pose.blur_sigma)
+        scene = cv2.GaussianBlur(scene, (0, 0), pose.blur_sigma * zoom)
+    if pose.motion_px >= 1:
+        scene = cv2.filter2D(
+            scene, -1, _motion_kernel(pose.motion_px * zoom, pose.motion_angle_deg)
+        )
     return np.clip(scene, 0, 255).astype(np.float32)
+
+
+def _motion_kernel(length_px: float, angle_deg: float) -> npt.NDArray[np.float32]:
+    """A straight smear of this length: the average of the scene along the motion."""
+    size = math.ceil(length_px) | 1
+    kernel = np.zeros((size, size), np.float32)
+    half = (length_px - 1) / 2
+    a = math.radians(angle_deg)
+    dx, dy = half * math.cos(a), half * math.sin(a)
+    c = size // 2
+    cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
+    kernel /= kernel.sum()
+    return kernel
 
 
 def load_qr_image(png: bytes) -> npt.NDArray[np.uint8]:
@@ -138,14 +168,25 @@ def load_qr_image(png: bytes) -> npt.NDArray[np.uint8]:
 class SimCamera:
     """Implements the Camera port. Thread-safe: riders present, the agent reads."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(
+        self, seed: int | None = None, *, width: int = WIDTH, height: int = HEIGHT
+    ) -> None:
         self._rng = random.Random(seed)
         self._np_rng = np.random.default_rng(seed)
-        self._background = _empty_doorway(self._np_rng)
+        self._background = empty_doorway(self._np_rng, width, height)
         self._scene: npt.NDArray[np.float32] | None = None
         self._noise_std = 3.0
         self._guard = threading.Lock()
+        self._subscribers: list[Callable[[], None]] = []
         self.frames_read = 0
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Called back whenever the scene changes (each ``read`` renders a new frame anyway)."""
+        self._subscribers.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._subscribers:
+            callback()
 
     def present(self, png: bytes, pose: Pose | None = None) -> Pose:
         """A phone showing this image is now in front of the camera."""
@@ -153,6 +194,7 @@ class SimCamera:
         scene = render_scene(load_qr_image(png), pose, self._background, self._rng)
         with self._guard:
             self._scene, self._noise_std = scene, pose.noise_std
+        self._changed()
         return pose
 
     def compose(self, pngs: list[bytes]) -> npt.NDArray[np.float32]:
@@ -174,15 +216,19 @@ class SimCamera:
         """Put a composed scene in front of the camera (cheap: scenes can be made ahead)."""
         with self._guard:
             self._scene, self._noise_std = scene, noise_std
+        self._changed()
 
     def cover(self) -> None:
         """Someone puts a hand or tape over the lens: a dark, flat picture."""
         with self._guard:
-            self._scene, self._noise_std = np.full((HEIGHT, WIDTH), 8.0, np.float32), 0.5
+            self._scene = np.full(self._background.shape, 8.0, np.float32)
+            self._noise_std = 0.5
+        self._changed()
 
     def withdraw(self) -> None:
         with self._guard:
             self._scene, self._noise_std = None, 3.0
+        self._changed()
 
     def read(self) -> Frame | None:
         with self._guard:

@@ -11,6 +11,7 @@ fail-secure for entry). Retained decisions never get this far: the MQTT adapter 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +94,11 @@ class AccessFlow:
     def pending(self) -> int:
         """Requests waiting for the server's answer."""
         return len(self._pending)
+
+    @property
+    def next_deadline(self) -> float:
+        """When the first pending request stops waiting for the server (inf: none waits)."""
+        return min((pending.deadline for pending in self._pending.values()), default=math.inf)
 
     def on_scan(self, text: str, now: float) -> None:
         cooldown = self._settings.scan_cooldown_s

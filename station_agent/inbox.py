@@ -67,6 +67,14 @@ class ExitPressed:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class FrameReady:
+    """The camera has a new frame: read it now (several of these in a row mean one read)."""
+
+
+FRAME_READY = FrameReady()
+
+
 AgentInput = (
     DecisionArrived
     | ConfigArrived
@@ -77,6 +85,7 @@ AgentInput = (
     | CommandArrived
     | DoorChanged
     | ExitPressed
+    | FrameReady
 )
 
 Inbox = queue.SimpleQueue[AgentInput]

@@ -1,9 +1,11 @@
-"""The agent's loop: one thread owns all state; the camera is polled, everything else is queued.
+"""The agent's loop: one thread owns all state; inputs are queued, frames read as they come.
 
 Hardware callbacks and the MQTT adapter only put ``inbox`` values into the queue, so no state
 is shared between threads and no handler runs inside a network callback. The loop takes each
-input to the flow it belongs to, and on every turn reads a frame when one is due, then runs the
-timers (decision deadlines, the door's), drains the outbox and sends the heartbeat when due:
+input to the flow it belongs to, and reads a frame when the camera says a new one is ready (at
+its native rate) or every ``frame_interval_s`` at least (a camera that stopped calling back is
+still watched); a frame it has already decoded is not decoded again. Then it runs the timers
+(decision deadlines, the door's), drains the outbox and sends the heartbeat when due:
 
 - ``access.py``: scan → local check → request → decision (or the station's own) → grant/deny;
 - ``control.py``: config, trust pages (keys, denylist), commands, lockdown and mode;
@@ -26,6 +28,7 @@ from station_agent.core.door import DoorTimings
 from station_agent.doorway import Doorway
 from station_agent.heartbeat import HeartbeatSender
 from station_agent.inbox import (
+    FRAME_READY,
     AckArrived,
     AgentInput,
     CommandArrived,
@@ -34,12 +37,13 @@ from station_agent.inbox import (
     DecisionArrived,
     DoorChanged,
     ExitPressed,
+    FrameReady,
     Inbox,
     LinkChanged,
     TrustArrived,
 )
 from station_agent.outbox import OutboxSender
-from station_agent.ports import Clock, Hardware, Store, Supervisor, Transport
+from station_agent.ports import Clock, Frame, Hardware, Store, Supervisor, Transport
 from station_agent.state import AgentState
 from station_agent.trust import PinnedKeys
 
@@ -110,6 +114,10 @@ class StationAgent:
             settings, self.state, session_id=session_id, store=store, transport=transport, now=now
         )
         self._next_frame = now
+        self._frame_ready = False  # the camera called back since the last read
+        self._last_frame: Frame | None = None  # the frame decoded last, not to decode it twice
+        self.frames_decoded = 0
+        hardware.camera.subscribe(lambda: inbox.put(FRAME_READY))
         hardware.door.subscribe(lambda is_open: inbox.put(DoorChanged(is_open, clock())))
         hardware.exit_button.subscribe(lambda: inbox.put(ExitPressed(clock())))
 
@@ -154,8 +162,7 @@ class StationAgent:
             self._supervisor.ready()
         try:
             while not self.stopping.is_set():
-                wake_at = min(self._next_frame, self._heartbeat.due_at)
-                self.run_once(wait_s=max(0.0, wake_at - self._clock()))
+                self.run_once(wait_s=max(0.0, self.next_wake() - self._clock()))
             self._record_what_is_queued()
             self._hw.lock.lock()
             self._flush(self._clock() + self.settings.shutdown_flush_s)
@@ -169,9 +176,14 @@ class StationAgent:
             self._hw.camera.close()
             self._store.close()
 
+    def next_wake(self) -> float:
+        """When the loop must turn even if nothing arrives: the watchdog poll of the camera,
+        the heartbeat, or a rider's request the server has left unanswered."""
+        return min(self._next_frame, self._heartbeat.due_at, self._access.next_deadline)
+
     def run_once(self, wait_s: float = 0.0) -> None:
         """One turn: whatever is queued (waiting up to ``wait_s`` for the first), a frame when
-        one is due, then the timers, the outbox and the heartbeat."""
+        a new one is ready or the poll is due, then the timers, the outbox and the heartbeat."""
         try:
             self.handle(self._inbox.get(timeout=wait_s))
             while True:  # drain whatever else is waiting before the next frame
@@ -179,7 +191,8 @@ class StationAgent:
         except queue.Empty:
             pass
         now = self._clock()
-        if now >= self._next_frame:
+        if self._frame_ready or now >= self._next_frame:
+            self._frame_ready = False
             self._next_frame = now + self.settings.frame_interval_s
             self._read_frame()
         now = self._clock()
@@ -215,6 +228,8 @@ class StationAgent:
             case ExitPressed(at):
                 self._outbox.emit(EventKind.EXIT_PRESSED, at)
                 self._doorway.release(Passage.EXIT, at)
+            case FrameReady():
+                self._frame_ready = True  # read once the queue is drained
 
     def _read_frame(self) -> None:
         frame = self._hw.camera.read()
@@ -223,6 +238,10 @@ class StationAgent:
         if frame is None:
             return
         self._heartbeat.frame_seen(now)
+        if frame is self._last_frame:  # polled before the camera had a new one
+            return
+        self._last_frame = frame
+        self.frames_decoded += 1
         for text in self._hw.decoder.decode(frame):
             self._access.on_scan(text, self._clock())
 

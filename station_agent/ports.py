@@ -21,7 +21,14 @@ Clock = Callable[[], float]  # Unix time in seconds
 
 class Camera(Protocol):
     def read(self) -> Frame | None:
-        """The next frame (grey or BGR), or None when the camera has none to give."""
+        """The newest frame (grey or BGR), or None when the camera has none to give. A new
+        frame is a new array: the same one again means nothing new was seen."""
+        ...
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Call back (on any thread) whenever a new frame is ready to read, so that the loop
+        reads it at once instead of at its next poll. A camera that renders a frame on each
+        ``read`` calls back when what it sees changes."""
         ...
 
     def close(self) -> None: ...

@@ -2,7 +2,8 @@
 read by its own thread so that the agent's loop never waits on the device.
 
 The reader keeps only the newest frame (grey: the decoder and the health check need no
-colour). ``read()`` hands it out while it is fresh; a camera that is unplugged, hangs or a
+colour) and tells subscribers at once, so the agent reads each frame as it arrives, at the
+camera's own rate. ``read()`` hands it out while it is fresh; a camera that is unplugged, hangs or a
 file that ends gives ``None`` (the door machine turns lasting ``None`` into a camera tamper
 alarm) while the reader reopens it with a doubling backoff. A video file is played at its own
 frame rate, as a camera would deliver it, and starts again after its end: a loop for dev and
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -45,6 +47,7 @@ class OpenCvCamera:
         self._frame: Frame | None = None
         self._frame_at = 0.0  # time.monotonic() of the newest frame
         self.opened = 0  # how many times the source was opened (for tests and the log)
+        self._subscribers: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._thread.start()
@@ -55,6 +58,9 @@ class OpenCvCamera:
             if self._frame is None or time.monotonic() - self._frame_at > self._stale_s:
                 return None
             return self._frame
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        self._subscribers.append(callback)
 
     def close(self) -> None:
         self._stop.set()
@@ -110,6 +116,8 @@ class OpenCvCamera:
             with self._guard:
                 self._frame = np.ascontiguousarray(grey, dtype=np.uint8)
                 self._frame_at = time.monotonic()
+            for callback in self._subscribers:
+                callback()
             frames += 1
             if period:
                 next_at += period

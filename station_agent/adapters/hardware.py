@@ -43,8 +43,8 @@ class Displays:
 
 
 def default_decoder() -> QrDecoder:
-    """zxing-cpp (about ten times faster here) with zbar for the rare frame it cannot read;
-    whichever of them is installed alone."""
+    """zxing-cpp with its second looks, and zbar for a dim, small frame where they found a
+    code they could not read (``bench/scanner.py``); whichever of them is installed alone."""
     try:
         from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 

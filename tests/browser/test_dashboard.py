@@ -251,12 +251,13 @@ def test_enrol_and_revoke_then_refused_at_the_door(
 def test_reports_and_english(server: ServerHarness, desk: Page) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
-    # Local noon: six hours either side stay on the same local day whatever the clock says
-    # (an hour-rounded UTC "now" put the entries on six local days between 16:00 and 22:00 UTC).
-    today = datetime.now(LOCAL_TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    # Noon yesterday, station time: six hours back never crosses a local midnight, whatever
+    # the hour the test runs (from "now" in UTC it did, seven hours a day).
+    noon = datetime.now(LOCAL_TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    noon -= timedelta(days=1)
     with Session(server.services.engine) as session:
         for i in range(12):
-            at = today - timedelta(days=i % 5, hours=i % 7)
+            at = (noon - timedelta(days=i % 5, hours=i % 7)).astimezone(UTC)
             session.add(
                 EventRecord(
                     event_id=uuid.uuid4().hex,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -142,3 +143,24 @@ def test_camera_trouble_raises_and_clears_the_tamper_alarm(
     feed(2.0, until=lambda: bool(cleared))
     assert cleared == [AlarmKind.CAMERA_TAMPER]
     assert CameraHealth.OK in healths
+
+
+def test_each_new_frame_is_announced_as_it_arrives(
+    tmp_path: Path, cameras: Callable[..., OpenCvCamera]
+) -> None:
+    """The loop reads a frame when the camera says so, at the camera's own rate."""
+    video = write_door_video(tmp_path / "door.avi", render_qr_png("recorded"), frames=6, fps=30)
+    camera = cameras(video, retry_s=0.2)
+    announced: list[Frame | None] = []
+    enough = threading.Event()
+
+    def on_frame() -> None:
+        announced.append(camera.read())
+        if len(announced) >= 6:
+            enough.set()
+
+    camera.subscribe(on_frame)
+    assert enough.wait(5.0)
+    first = announced[:6]
+    assert all(frame is not None for frame in first)
+    assert len({id(frame) for frame in first}) == 6  # each announcement is a new frame

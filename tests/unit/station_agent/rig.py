@@ -192,9 +192,24 @@ class FakeCamera:
         rng = np.random.default_rng(7)
         self._frame: Frame = rng.integers(40, 200, size=(48, 64), dtype=np.uint8)
         self.dead = False
+        self.stuck = False  # hands out the same frame again, as a camera between two frames
+        self.subscribers: list[Callable[[], None]] = []
 
     def read(self) -> Frame | None:
-        return None if self.dead else self._frame
+        if self.dead:
+            return None
+        if not self.stuck:
+            self._frame = self._frame.copy()  # a new frame at every read
+        return self._frame
+
+    def new_frame(self) -> None:
+        """The camera's thread has a new frame and says so."""
+        self._frame = self._frame.copy()
+        for callback in self.subscribers:
+            callback()
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        self.subscribers.append(callback)
 
     def close(self) -> None:
         pass
@@ -205,8 +220,10 @@ class HeldUpDecoder:
 
     def __init__(self) -> None:
         self.showing: list[str] = []
+        self.frames = 0
 
     def decode(self, frame: Frame) -> list[str]:
+        self.frames += 1
         return list(self.showing)
 
 

@@ -3,9 +3,11 @@ is queued, relocks, gives the outbox its moment and says goodbye."""
 
 from __future__ import annotations
 
+import pytest
+
 from protocol.payloads import EventKind, Passage, StationEvent
 from station_agent.inbox import LinkChanged
-from tests.unit.station_agent.rig import Rig, ack
+from tests.unit.station_agent.rig import Rig, ack, token
 
 
 def test_leaving_by_the_exit_button_is_recorded_as_an_exit() -> None:
@@ -46,6 +48,50 @@ def test_a_frame_is_read_once_per_frame_interval() -> None:
     assert rig.shown == []
     rig.turn(0.1)
     assert len(rig.shown) == 1
+
+
+def test_a_new_frame_is_read_at_once_not_at_the_next_poll() -> None:
+    rig = Rig.build(frame_interval_s=0.5, scan_cooldown_s=0)
+    rig.decoder.showing = ["junk"]
+    rig.turn(0.1)
+    assert rig.shown == []  # the poll is not due
+
+    rig.camera.new_frame()
+    rig.turn(0.0)
+    assert len(rig.shown) == 1
+
+
+def test_several_new_frames_while_busy_are_one_read() -> None:
+    rig = Rig.build(frame_interval_s=0.5)
+    before = rig.decoder.frames
+    for _ in range(3):
+        rig.camera.new_frame()
+    rig.turn(0.0)
+    assert rig.decoder.frames == before + 1
+
+
+def test_a_frame_already_decoded_is_not_decoded_again() -> None:
+    rig = Rig.build(frame_interval_s=0.5)
+    rig.camera.stuck = True
+    rig.turn(0.5)
+    decoded = rig.decoder.frames
+    rig.turn(0.5)  # the poll finds the same frame: the camera has nothing new
+    rig.turn(0.5)
+    assert rig.decoder.frames == decoded
+
+    rig.camera.new_frame()
+    rig.turn(0.0)
+    assert rig.decoder.frames == decoded + 1
+
+
+def test_the_loop_wakes_when_a_rider_has_waited_long_enough_for_the_server() -> None:
+    """Not at the next camera poll: a slow poll must not make a rider wait longer."""
+    rig = Rig.build(frame_interval_s=5.0, decision_timeout_s=0.6)
+    assert rig.agent.next_wake() > rig.clock.now + 0.6
+    text, _ = token()
+    rig.scan(text)
+    assert rig.transport.requests
+    assert rig.agent.next_wake() == pytest.approx(rig.clock.now + 0.6)
 
 
 def test_a_clean_stop_records_what_is_queued_and_lets_the_outbox_empty() -> None:
