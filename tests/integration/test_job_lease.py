@@ -87,7 +87,7 @@ class CountingPublisher:
     def __init__(self) -> None:
         self.refreshes = 0
 
-    def publish_all_configs(self) -> None:
+    def publish_trust(self) -> None:
         self.refreshes += 1
 
 
