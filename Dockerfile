@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY protocol protocol
 COPY i18n i18n
+COPY telemetry telemetry
 COPY mqttlink mqttlink
 COPY station_agent station_agent
 COPY server server

@@ -44,6 +44,7 @@ from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
+from telemetry.logs import configure
 
 STATION_NAMES = (
     "人民路暖心驿站",
@@ -138,7 +139,9 @@ def _wait_stored(http: httpx.Client, produced: int, timeout_s: float) -> dict[st
 
 def run(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    configure(
+        component="demo", level=logging.WARNING, text_format="%(asctime)s %(name)s %(message)s"
+    )
     # Ctrl-C and SIGTERM set a flag (an exception raised into a Thread.join() can leave a
     # thread marked stopped while it still runs); the shutdown below then runs in order.
     stop_requested = threading.Event()

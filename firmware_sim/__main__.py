@@ -24,6 +24,7 @@ from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.enrolment import settings_from_bundle
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
+from telemetry.logs import configure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot use the bundle {args.bundle}: {exc}", file=sys.stderr)
         return 2
     station_id = bundle.station_id
-    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {station_id} %(message)s")
+    configure(
+        component="sim",
+        level=logging.WARNING,
+        text_format=f"%(asctime)s {station_id} %(message)s",
+        station_id=station_id,
+    )
     # A flag, not an exception: an exception raised into Thread.join() can leave the thread
     # marked stopped while it still runs (CPython 3.11), and the agent must finish cleanly.
     stop_requested = threading.Event()

@@ -18,6 +18,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from telemetry.edges import Watch
+
 log = logging.getLogger(__name__)
 
 
@@ -108,6 +110,7 @@ class Link:
             )
         self._rng = random.Random()
         self.reconnects = 0
+        self._broker = Watch(f"broker ({self.client_id})", log)  # lost and regained, once each
         self._client = client
         self._jitter_reconnect()
         client.on_socket_open = self._on_socket_open
@@ -192,6 +195,7 @@ class Link:
         for topic_filter, qos in self.subscriptions:
             client.subscribe(topic_filter, qos)
         self.connected.set()
+        self._broker.regained()
         if self.on_connected is not None:
             self.on_connected()
 
@@ -204,6 +208,7 @@ class Link:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self._broker.lost(str(reason_code))
         self.reconnects += 1
         self._jitter_reconnect()
         if self.on_disconnected is not None:

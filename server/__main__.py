@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from server.core.db import make_engine
 from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
+from telemetry.logs import configure
 
 
 def _settings_or_exit() -> ServerSettings:
@@ -37,8 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s server %(levelname)s %(message)s"
+    fmt = configure(
+        component="server",
+        level=args.log_level,
+        text_format="%(asctime)s server %(levelname)s %(message)s",
     )
     settings = _settings_or_exit()
     uvicorn.run(
@@ -46,6 +48,7 @@ def main() -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level=args.log_level,
+        log_config=None if fmt == "json" else uvicorn.config.LOGGING_CONFIG,  # json: ours
         access_log=False,  # an access log would hold every rider link's secret
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),

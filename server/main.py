@@ -25,9 +25,13 @@ from server.core.deps import Services
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
 from server.events import routes as event_routes
+from server.health import routes as health_routes
+from server.health.probes import probe_engine
 from server.jobs.scheduler import Scheduler
 from server.keys import routes as key_routes
 from server.keys.ring import KeyHolder
+from server.metrics import routes as metric_routes
+from server.metrics.collector import server_registry
 from server.mqtt.consumer import MqttConsumer
 from server.reports import pages as report_pages
 from server.reports import routes as report_routes
@@ -43,7 +47,9 @@ from server.staff.deps import NotLoggedInError
 from server.stations import pages as station_pages
 from server.stations import routes as station_routes
 from server.web.render import STATIC_DIR
+from server.web.request_ids import RequestIds
 from server.web.security_headers import SecurityHeaders, docs_policy
+from telemetry.edges import Watch
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,8 @@ API_ROUTERS = (
     audit_routes.router,
     staff_routes.router,
     report_routes.router,
+    health_routes.router,
+    metric_routes.router,
 )
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
@@ -127,7 +135,10 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             )
         publisher = consumer.publisher
         publisher.publish_trust()  # configs go to each station at its birth
-        scheduler = Scheduler(settings, engine, key_holder, publisher, clock)
+        database = Watch("database", log)
+        app.state.health = health_routes.Health(probe_engine(engine), database)
+        app.state.metrics = server_registry(consumer, engine)
+        scheduler = Scheduler(settings, engine, key_holder, publisher, clock, database=database)
         scheduler.start()
         app.state.services = Services(
             settings, engine, key_holder, consumer, publisher, broker, clock
@@ -139,6 +150,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             await app.state.live_feed.close()
             scheduler.stop()
             consumer.stop()
+            app.state.health.probe.dispose()
             engine.dispose()
 
     # The docs page is ours (below), for its own Content-Security-Policy; no ReDoc, no OAuth.
@@ -151,6 +163,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.add_middleware(SecurityHeaders, https=settings.served_over_https)
+    app.add_middleware(RequestIds)  # outermost: the id covers the whole request
     for router in API_ROUTERS:
         app.include_router(router)
 
@@ -172,9 +185,5 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(docs_page.body, headers={"Content-Security-Policy": docs_csp})
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import time
@@ -34,6 +33,7 @@ from station_agent.cli.files import (
     read_config,
     state_dir,
 )
+from telemetry.logs import configure
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,9 +83,11 @@ def _run(config: Path | None, log_level: str) -> int:
     from station_agent.runtime import build_agent
 
     settings = load_settings(config)
-    logging.basicConfig(
-        level=log_level.upper(),
-        format=f"%(asctime)s {settings.station_id} %(levelname)s %(message)s",
+    configure(
+        component="agent",
+        level=log_level,
+        text_format=f"%(asctime)s {settings.station_id} %(levelname)s %(message)s",
+        station_id=settings.station_id,
     )
     agent, _ = build_agent(
         settings, build_hardware(settings), time.time, supervisor=SystemdNotifier()

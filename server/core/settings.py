@@ -97,6 +97,10 @@ class ServerSettings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips, comma-separated). Empty: the connection's own address counts.
     trusted_proxies: str = ""
+    # /metrics answers only a bearer with this token (None: no /metrics at all).
+    metrics_token: SecretStr | None = Field(default=None, repr=False, min_length=16)
+    # /readyz says "not ready" when a consumer lane's oldest message waited longer than this.
+    ready_max_queue_age_s: float = Field(default=10.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:

@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from server.access.repo import prune_used_nonces
 from server.core.db import session_scope
@@ -31,6 +32,7 @@ from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
 from server.staff.repo import prune_sessions
 from server.stations.liveness import mark_silent_stations
+from telemetry.edges import Watch
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +56,15 @@ class Scheduler:
         keys: KeyHolder,
         publisher: Publisher,
         clock: Clock = time.time,
+        *,
+        database: Watch | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._keys = keys
         self._publisher = publisher
         self._clock = clock
+        self._database = database or Watch("database", log)  # lost and regained, logged once
         self._stopping = threading.Event()
         self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.leading = False
@@ -98,7 +103,9 @@ class Scheduler:
                 if refresh_due:
                     next_refresh = self._clock() + self._settings.config_refresh_s
                     self._keys.reload()  # a key rotated by another server worker, say
-                if not self._lead():
+                leading = self._lead()
+                self._database.regained()  # the lease is a write: the database answered
+                if not leading:
                     continue
                 self.ticks_led += 1
                 with session_scope(self._engine) as session:
@@ -111,5 +118,7 @@ class Scheduler:
                     with session_scope(self._engine) as session:
                         prune_used_nonces(session, now=utcnow())
                     self._publisher.publish_trust()
+            except OperationalError as exc:
+                self._database.lost(type(exc.orig or exc).__name__)  # once, not every second
             except Exception:
                 log.exception("a periodic job failed; retrying")

@@ -6,11 +6,9 @@ batch of events and of heartbeats in one statement. Each message is checked (siz
 station's own signature, payload model, station id in the payload = station in the topic)
 and handed to its capability: ``access.handler`` answers requests, ``events.store`` stores
 events, ``stations.liveness`` records heartbeats, ``stations.repo`` births and wills.
-Replies go out through ``Publisher``.
-
-Requests and events arrive through shared subscriptions, so several server workers can split
-them; station state is retained, which shared subscriptions do not deliver, so every worker
-subscribes to it directly (its handling is idempotent).
+Replies go out through ``Publisher``. Requests and events arrive through shared
+subscriptions, so several server workers can split them; station state is retained, which
+shared subscriptions do not deliver, so every worker subscribes to it directly (idempotent).
 """
 
 from __future__ import annotations
@@ -48,11 +46,13 @@ from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
 from server.events.store import store_events
 from server.keys.ring import KeyHolder
+from server.metrics.instruments import DecisionMetrics
 from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
 from server.mqtt.publisher import Publisher
 from server.stations.identity import StationKeys
 from server.stations.liveness import record_heartbeats
 from server.stations.repo import set_station_state
+from telemetry.logs import bind
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class MqttConsumer:
         self._started = False
         self.totals: Counter[str] = Counter()  # decisions sent, events and heartbeats stored
         self.dropped: Counter[str] = Counter()  # by reason, shed load included
+        self.decision_metrics = DecisionMetrics()
         self.station_keys = StationKeys(engine)
         self._budget = RequestBudget(settings.access_requests_per_s, settings.access_request_burst)
         self._budget_lock = threading.Lock()
@@ -174,6 +175,13 @@ class MqttConsumer:
         return self._link.wait_connected(timeout_s) and self._bulk_link.wait_connected(
             max(0.0, deadline - time.monotonic())
         )
+
+    def links_connected(self) -> dict[str, bool]:
+        links = {"requests": self._link, "bulk": self._bulk_link}
+        return {name: link.connected.is_set() for name, link in links.items()}
+
+    def lanes(self) -> tuple[Lane[Routed], ...]:
+        return (self._requests, self._bulk)
 
     def stats(self) -> dict[str, object]:
         """What this consumer has done so far, and how full its lanes are."""
@@ -330,6 +338,8 @@ class MqttConsumer:
         )
 
     def _on_access_request(self, station_id: str, message: Inbound) -> None:
+        started = time.perf_counter()
+        bind(station_id=station_id)  # this thread's log lines name the station, then the request
         if not self._checked(StationTopic(station_id, Family.ACCESS_REQUEST), message):
             return None
         with self._budget_lock:
@@ -337,6 +347,7 @@ class MqttConsumer:
         if not allowed:
             return self._drop(message, "rate_limited", "too many access requests")
         request = parse(AccessRequest, message.payload)
+        bind(station_id=station_id, request_id=request.request_id)
         if request.station_id != station_id:
             return self._drop(message, "mismatch", f"payload names {request.station_id}")
         now = self._clock()
@@ -350,6 +361,7 @@ class MqttConsumer:
         correlation = message.correlation_data or request.request_id.encode()
         self.publisher.answer(station_id, decision, correlation)
         self._count("decisions_sent")
+        self.decision_metrics.observe(decision, time.perf_counter() - started)
         return None
 
     def _store_events(self, events: list[StationEvent]) -> None:

@@ -75,6 +75,12 @@ class Lane(Generic[Item]):
     def depth(self) -> int:
         return self._queue.qsize()
 
+    def oldest_age(self) -> float:
+        """How long the oldest queued item has waited (0 when none): is the worker keeping up?"""
+        with self._queue.mutex:  # queue.Queue's own lock: a consistent look at its head
+            head = self._queue.queue[0] if self._queue.queue else None
+        return 0.0 if head is None else self._monotonic() - head.queued_at
+
 
 class WriteTurns:
     """Turns on a database that has one writer at a time (SQLite), riders first.

@@ -8,6 +8,8 @@ the keys page, the periodic refresh the keys page and the 256 denylist pages."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
@@ -35,6 +37,9 @@ class Publisher:
         self._keys = keys
         self._settings = settings
         self._trust_published_after = -1  # the link's reconnect count at the last publish_trust
+        # Messages handed to the link, by kind (``config``, ``trust_denylist``...), for metrics.
+        self.published: Counter[str] = Counter()
+        self._published_lock = threading.Lock()
 
     def publish_config(self, station_id: str) -> None:
         """Publish one station's config (retained), freshly built; at a birth, after a broker
@@ -106,6 +111,7 @@ class Publisher:
 
     def _publish_trust(self, page: TrustTopic, payload: bytes) -> None:
         topic = TRUST_KEYS if page.bucket is None else topics.denylist_topic(page.bucket)
+        self._counted("trust_keys" if page.bucket is None else "trust_denylist")
         self._link.publish(
             topic,
             payload,
@@ -124,6 +130,7 @@ class Publisher:
         correlation_data: bytes | None = None,
         expiry_s: int | None = None,
     ) -> None:
+        self._counted(family.name.lower())
         self._link.publish(
             topics.station_topic(station_id, family),
             payload,
@@ -133,3 +140,7 @@ class Publisher:
             expiry_s=expiry_s,
             user_properties=sign(self._keys.control.signers, family, station_id, payload),
         )
+
+    def _counted(self, kind: str) -> None:
+        with self._published_lock:
+            self.published[kind] += 1

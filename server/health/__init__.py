@@ -1,0 +1,1 @@
+"""The server's own health: liveness, readiness, and lost and regained dependencies."""

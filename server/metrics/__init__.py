@@ -1,0 +1,1 @@
+"""The server's Prometheus metrics, served at ``/metrics`` (docs/operations.md)."""
