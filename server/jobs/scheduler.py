@@ -64,7 +64,10 @@ class Scheduler:
         self._keys = keys
         self._publisher = publisher
         self._clock = clock
-        self._database = database or Watch("database", log)  # lost and regained, logged once
+        # Lost and regained, logged once (``/readyz`` looks too, on a fresh connection); a
+        # tick speaks of the database only after one of its own failed.
+        self._database = database or Watch("database", log)
+        self._database_failed = False
         self._stopping = threading.Event()
         self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.leading = False
@@ -104,7 +107,9 @@ class Scheduler:
                     next_refresh = self._clock() + self._settings.config_refresh_s
                     self._keys.reload()  # a key rotated by another server worker, say
                 leading = self._lead()
-                self._database.regained()  # the lease is a write: the database answered
+                if self._database_failed:  # the lease is a write: the database answers again
+                    self._database_failed = False
+                    self._database.regained()
                 if not leading:
                     continue
                 self.ticks_led += 1
@@ -119,6 +124,7 @@ class Scheduler:
                         prune_used_nonces(session, now=utcnow())
                     self._publisher.publish_trust()
             except OperationalError as exc:
+                self._database_failed = True
                 self._database.lost(type(exc.orig or exc).__name__)  # once, not every second
             except Exception:
                 log.exception("a periodic job failed; retrying")

@@ -67,3 +67,18 @@ def test_a_waiting_decision_writes_before_the_next_batch() -> None:
     waiting.join(5)
     following.join(5)
     assert order == ["decision", "next batch"]
+
+
+def test_oldest_age_is_how_long_the_head_has_waited() -> None:
+    now = [100.0]
+    lane: Lane[str] = Lane("bulk", 10, lambda: now[0])
+    assert lane.oldest_age() == 0.0
+    lane.offer("first")
+    now[0] = 102.0
+    lane.offer("second")
+    now[0] = 105.0
+    assert lane.oldest_age() == 5.0
+    lane.take()
+    assert lane.oldest_age() == 3.0
+    lane.take()
+    assert lane.oldest_age() == 0.0

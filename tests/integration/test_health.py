@@ -1,0 +1,174 @@
+"""/livez, /readyz and /metrics on the real server: ready, then not (broker stopped, database
+gone) with the reason, back again, each loss and recovery logged once; the metrics after a
+real entry through the real broker."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from demo.broker import PrivateBroker
+from firmware_sim.rider import enter
+from protocol import topics
+from protocol.payloads import ProvisioningBundle
+from protocol.topics import Family
+from server.core.settings import ServerSettings
+from server.main import create_app
+from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
+from tests.support.mqtt_peer import mqtt_peer
+from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, unique_station_id
+from tests.support.waiting import wait_for
+
+METRICS_TOKEN = "test-metrics-token-0123456789"
+MakeStation = Callable[..., StationHarness]
+
+
+@pytest.fixture
+def watched(
+    broker: PrivateBroker, tmp_path: Path, bundles: dict[str, ProvisioningBundle]
+) -> Iterator[ServerHarness]:
+    """The server with metrics on (the shared fixture leaves them off)."""
+    settings = ServerSettings(
+        data_dir=tmp_path / "server",
+        audience="ws-test",
+        admin_password=ADMIN_PASSWORD,
+        metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
+        **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
+    with serve_in_thread(app) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
+        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+
+
+def _ready(server: ServerHarness) -> dict[str, object]:
+    answer = server.client.get("/readyz")
+    body: dict[str, object] = answer.json()
+    assert answer.status_code == (200 if body["status"] == "ready" else 503)
+    return body
+
+
+def _messages(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+def _scrape(server: ServerHarness) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    answer = server.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+def test_live_and_ready(watched: ServerHarness) -> None:
+    for path in ("/livez", "/healthz"):
+        answer = watched.client.get(path, headers={"Authorization": ""})
+        assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+    body = wait_for(lambda: _ready(watched)["status"] == "ready" and _ready(watched))
+    assert body == {
+        "status": "ready",
+        "checks": {"database": "ok", "broker": "ok", "consumer": "ok"},
+    }
+    assert watched.client.get("/livez").headers["X-Request-ID"]
+
+
+def test_broker_stopped_makes_not_ready_and_is_logged_once_each_way(
+    watched: ServerHarness, broker: PrivateBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    wait_for(lambda: _ready(watched)["status"] == "ready", what="ready")
+
+    broker.stop()
+    body = wait_for(
+        lambda: _ready(watched)["status"] == "not ready" and _ready(watched), what="not ready"
+    )
+    assert body["checks"] == {
+        "database": "ok",
+        "broker": "not connected: bulk, requests link",
+        "consumer": "ok",
+    }
+    for _ in range(3):  # asked again and again: still one line per link
+        assert _ready(watched)["status"] == "not ready"
+    broker.start()
+    wait_for(lambda: _ready(watched)["status"] == "ready", timeout_s=30, what="ready again")
+
+    lost = _messages(caplog, "lost")
+    regained = _messages(caplog, "regained")
+    assert len([m for m in lost if m.startswith("broker (server-")]) == 2  # requests and bulk
+    assert len([m for m in regained if m.startswith("broker (server-")]) == 2
+
+
+def test_database_gone_makes_not_ready_and_is_logged_once_each_way(
+    watched: ServerHarness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    wait_for(lambda: _ready(watched)["status"] == "ready", what="ready")
+    data_dir = tmp_path / "server"
+
+    data_dir.rename(tmp_path / "elsewhere")  # the SQLite file's directory is gone
+    try:
+        for _ in range(3):
+            body = _ready(watched)
+            assert body["status"] == "not ready"
+            assert body["checks"]["database"] == "unreachable (OperationalError)"  # type: ignore[index]
+    finally:
+        (tmp_path / "elsewhere").rename(data_dir)
+    assert _ready(watched)["status"] == "ready"
+
+    assert _messages(caplog, "database lost") == ["database lost: unreachable (OperationalError)"]
+    assert _messages(caplog, "database regained") == ["database regained"]
+
+
+def test_metrics_need_the_token(watched: ServerHarness) -> None:
+    assert watched.client.get("/metrics").status_code == 401  # the staff session is not it
+    wrong = watched.client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 28})
+    assert wrong.status_code == 401
+    assert _scrape(watched)  # with it
+
+
+def test_metrics_are_off_without_a_token(server: ServerHarness) -> None:
+    assert server.client.get("/metrics").status_code == 404
+
+
+def test_metrics_count_a_real_entry(watched: ServerHarness, make_station: MakeStation) -> None:
+    station_id = unique_station_id()
+    watched.add_station(station_id)
+    station = make_station(station_id)
+    _, link = watched.enrol()
+    before = _scrape(watched)
+    granted = ("ws_decisions_total", (("reason", "granted"), ("result", "granted")))
+    assert granted not in before
+
+    shown = enter(station.sim, watched.qr_png(link), random.Random(5), lambda _: None)
+    assert shown is not None
+    assert shown.allowed
+    wait_for(lambda: len(watched.events(station_id)) >= 3, what="the entry's events stored")
+
+    after = wait_for(lambda: (m := _scrape(watched))[("ws_events_stored_total", ())] >= 3 and m)
+    assert after[granted] == 1
+    assert after[("ws_decision_seconds_count", ())] == 1
+    assert after[("ws_stations", (("state", "online"),))] == 1
+    assert after[("ws_stations", (("state", "offline"),))] == 0
+    assert after[("ws_occupancy", ())] == 1
+    assert after[("ws_published_total", (("kind", "access_decision"),))] == 1
+    assert after[("ws_published_total", (("kind", "config"),))] >= 1
+    assert after[("ws_consumer_queue_depth", (("lane", "access"),))] == 0
+    assert after[("ws_broker_connected", (("link", "requests"),))] == 1
+
+    # A message the server refuses is counted by its reason.
+    with mqtt_peer(watched.station_peer_settings(station_id)) as peer:
+        peer.publish(topics.station_topic(station_id, Family.EVENTS), b"{}")  # unsigned
+        wait_for(lambda: watched.services.consumer.dropped, what="the drop")
+    [(reason, count)] = watched.services.consumer.dropped.items()
+    assert _scrape(watched)[("ws_messages_dropped_total", (("reason", reason),))] == count == 1
