@@ -111,6 +111,7 @@ class Link:
         self._rng = random.Random()
         self.reconnects = 0
         self._broker = Watch(f"broker ({self.client_id})", log)  # lost and regained, once each
+        self._stopping = False  # a disconnection we asked for is no loss
         self._client = client
         self._jitter_reconnect()
         client.on_socket_open = self._on_socket_open
@@ -130,6 +131,7 @@ class Link:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting until ``stop``."""
+        self._stopping = False
         self._client.connect_async(
             self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s
         )
@@ -140,6 +142,7 @@ class Link:
 
     def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop the network thread."""
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
@@ -208,7 +211,8 @@ class Link:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
-        self._broker.lost(str(reason_code))
+        if not self._stopping:
+            self._broker.lost(str(reason_code))
         self.reconnects += 1
         self._jitter_reconnect()
         if self.on_disconnected is not None:

@@ -31,6 +31,7 @@ from station_agent.core import offline
 from station_agent.core.ratelimit import Bucket
 from station_agent.core.scan import RecentScans, check_scan
 from station_agent.doorway import Doorway
+from station_agent.metrics import AgentMetrics
 from station_agent.outbox import OutboxSender
 from station_agent.ports import Display, Store, Transport
 from station_agent.state import AgentState
@@ -77,6 +78,7 @@ class AccessFlow:
         doorway: Doorway,
         display: Display,
         now: float,
+        metrics: AgentMetrics,
     ) -> None:
         self._settings = settings
         self._station_id = settings.station_id
@@ -86,6 +88,7 @@ class AccessFlow:
         self._outbox = outbox
         self._doorway = doorway
         self._display = display
+        self._metrics = metrics
         self._recent = RecentScans.empty()
         self._pending: dict[str, _Pending] = {}  # request id -> what we asked about
         self._denials = Bucket.full(settings.denial_events_per_s, settings.denial_events_burst, now)
@@ -175,6 +178,7 @@ class AccessFlow:
     def _decide_offline(self, claims: Claims, request_id: str, now: float) -> None:
         """The code passed every local check; only the server's part is missing."""
         refusal = offline_refusal(self._state, self._settings, now)
+        self._metrics.decided_offline(refusal)
         if refusal is None:
             self._grant(claims, request_id, now, DecidedBy.STATION)
         else:

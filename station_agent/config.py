@@ -64,6 +64,8 @@ class AgentSettings(BaseSettings):
     # Offline decisions need a denylist newer than this and a clock the server agrees with.
     max_denylist_age_s: float = Field(default=86_400, gt=0)
     max_clock_offset_s: float = Field(default=30.0, gt=0)
+    # The agent's metrics on http://127.0.0.1:<port>/metrics (loopback only); None: off.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     hardware: HardwareSettings = HardwareSettings()  # WS_AGENT_HARDWARE__LOCK_PIN=17
 
     @field_validator("control_keys")

@@ -42,10 +42,13 @@ from station_agent.inbox import (
     LinkChanged,
     TrustArrived,
 )
+from station_agent.metrics import AgentMetrics
 from station_agent.outbox import OutboxSender
 from station_agent.ports import Clock, Frame, Hardware, Store, Supervisor, Transport
 from station_agent.state import AgentState
 from station_agent.trust import PinnedKeys
+
+GAUGES_EVERY_S = 1.0
 
 
 class StationAgent:
@@ -61,6 +64,7 @@ class StationAgent:
         *,
         pinned: PinnedKeys | None = None,
         supervisor: Supervisor | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.station_id = settings.station_id
@@ -74,6 +78,9 @@ class StationAgent:
         self._clock = clock
         self._store = store
         self._supervisor = supervisor
+        self.metrics = metrics or AgentMetrics()
+        self.metrics_address: tuple[str, int] | None = None  # where the exporter listens
+        self._gauges_due = 0.0
         now = clock()
         self._outbox = OutboxSender(
             self.station_id,
@@ -98,6 +105,7 @@ class StationAgent:
             doorway=self._doorway,
             display=hardware.display,
             now=now,
+            metrics=self.metrics,
         )
         # The transport checks signatures against these; a verified config may replace them.
         self.pinned = pinned or PinnedKeys(store.pinned_control_keys() or settings.control_keys)
@@ -156,6 +164,11 @@ class StationAgent:
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
         """Run until ``stopping`` is set; then relock and say goodbye."""
+        exporter = None
+        if self.settings.metrics_port is not None:
+            exporter = self.metrics.serve(self.settings.metrics_port)
+            host, port = exporter.server_address[:2]
+            self.metrics_address = (str(host), port)
         self._transport.start()
         self._next_frame = self._clock()
         if self._supervisor is not None:
@@ -175,6 +188,9 @@ class StationAgent:
             self._transport.stop()
             self._hw.camera.close()
             self._store.close()
+            if exporter is not None:
+                exporter.shutdown()
+                exporter.server_close()
 
     def next_wake(self) -> float:
         """When the loop must turn even if nothing arrives: the watchdog poll of the camera,
@@ -200,6 +216,10 @@ class StationAgent:
         self._doorway.tick(now)
         self._drain(now)
         self._heartbeat.tick(now)
+        if now >= self._gauges_due:  # a count on the store: once a second is plenty
+            self._gauges_due = now + GAUGES_EVERY_S
+            self.metrics.outbox_depth.set(self._outbox.depth)
+            self.metrics.link_up.set(1 if self.state.connected else 0)
         if self._supervisor is not None:
             self._supervisor.alive()
 
@@ -242,7 +262,10 @@ class StationAgent:
             return
         self._last_frame = frame
         self.frames_decoded += 1
-        for text in self._hw.decoder.decode(frame):
+        self.metrics.frames.inc()
+        with self.metrics.decode_seconds.time():
+            texts = self._hw.decoder.decode(frame)
+        for text in texts:
             self._access.on_scan(text, self._clock())
 
     def _drain(self, now: float) -> None:

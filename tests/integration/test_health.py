@@ -4,10 +4,14 @@ real entry through the real broker."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -172,3 +176,57 @@ def test_metrics_count_a_real_entry(watched: ServerHarness, make_station: MakeSt
         wait_for(lambda: watched.services.consumer.dropped, what="the drop")
     [(reason, count)] = watched.services.consumer.dropped.items()
     assert _scrape(watched)[("ws_messages_dropped_total", (("reason", reason),))] == count == 1
+
+
+DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "warm-station.json"
+# A series name in a query: a word before a '{', '[', ')' or the query's end, not a function
+# (histogram_quantile(...), rate(...)) or a label name.
+SERIES = re.compile(r"\b([a-z_][a-z0-9_]*)\b(?=\s*[{\[)]|\s*$|\s*/)")
+PROMQL_WORDS = {"by", "le", "without", "on", "ignoring"}
+
+
+def _series_names(text: str) -> set[str]:
+    """Every series name an exposition offers, samples or not yet (a labelled counter with no
+    child so far still declares itself)."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    return {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in suffixes.get(family.type, ("",))
+    }
+
+
+def _queried_series(dashboard: dict[str, Any]) -> set[str]:
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    exprs += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    names = set()
+    for expr in exprs:
+        expr = re.sub(r"label_values\(([^,]+),[^)]*\)", r"\1", expr)  # the series, not the label
+        without_labels = re.sub(r"\{[^}]*\}|\bby \([^)]*\)", "", expr)
+        names |= {name for name in SERIES.findall(without_labels) if name not in PROMQL_WORDS}
+    return names
+
+
+def test_the_dashboard_queries_only_what_server_and_agent_export(
+    watched: ServerHarness, make_station: MakeStation
+) -> None:
+    station_id = unique_station_id()
+    watched.add_station(station_id)
+    station = make_station(station_id, metrics_port=0)
+    address = wait_for(lambda: station.agent.metrics_address, what="the agent's exporter")
+    assert address[0] == "127.0.0.1"
+    with urllib.request.urlopen(f"http://127.0.0.1:{address[1]}/metrics", timeout=5) as answer:
+        agent_text = answer.read().decode()
+    # One rider, so that the decision histogram and counters have samples.
+    _, link = watched.enrol()
+    shown = enter(station.sim, watched.qr_png(link), random.Random(6), lambda _: None)
+    assert shown is not None
+    server_text = watched.client.get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    ).text
+    exported = _series_names(server_text) | _series_names(agent_text)
+
+    queried = _queried_series(json.loads(DASHBOARD.read_text(encoding="utf-8")))
+
+    assert {"ws_decisions_total", "ws_agent_frames_total", "ws_stations"} <= queried
+    assert queried <= exported, queried - exported
