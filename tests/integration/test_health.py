@@ -23,6 +23,7 @@ from protocol.payloads import ProvisioningBundle
 from protocol.topics import Family
 from server.core.settings import ServerSettings
 from server.main import create_app
+from telemetry.logs import ContextFilter
 from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, unique_station_id
@@ -51,6 +52,18 @@ def watched(
         )
         client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
         yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+
+
+class _ContextSeen(logging.Handler):
+    """The request id each message was logged under, as the JSON lines would carry it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(ContextFilter())
+        self.request_ids: dict[str, str | None] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.request_ids[record.getMessage()] = getattr(record, "request_id", None)
 
 
 def _ready(server: ServerHarness) -> dict[str, object]:
@@ -121,17 +134,24 @@ def test_database_gone_makes_not_ready_and_is_logged_once_each_way(
     data_dir = tmp_path / "server"
 
     data_dir.rename(tmp_path / "elsewhere")  # the SQLite file's directory is gone
+    seen = _ContextSeen()
+    logging.getLogger().addHandler(seen)
     try:
+        lost = watched.client.get("/readyz", headers={"X-Request-ID": "probe-1"})
+        assert (lost.status_code, lost.headers["X-Request-ID"]) == (503, "probe-1")
         for _ in range(3):
             body = _ready(watched)
             assert body["status"] == "not ready"
             assert body["checks"]["database"] == "unreachable (OperationalError)"  # type: ignore[index]
     finally:
+        logging.getLogger().removeHandler(seen)
         (tmp_path / "elsewhere").rename(data_dir)
     assert _ready(watched)["status"] == "ready"
 
     assert _messages(caplog, "database lost") == ["database lost: unreachable (OperationalError)"]
     assert _messages(caplog, "database regained") == ["database regained"]
+    # The line was written while that request was served: JSON logs carry its id.
+    assert seen.request_ids["database lost: unreachable (OperationalError)"] == "probe-1"
 
 
 def test_metrics_need_the_token(watched: ServerHarness) -> None:

@@ -1,6 +1,6 @@
 """No token, link secret, password, session token or private key in the logs of the server,
 the agent or the MQTT link, with every logger at DEBUG, through an entry end to end, a replay,
-a malformed request carrying a token, and a wrong password."""
+a malformed request carrying a token, and a wrong password; as text and as JSON lines."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from protocol.reasons import Reason
 from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from server.keys.models import SigningKeyRecord
+from telemetry.logs import SafeJsonFormatter
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.qr import qr_png
@@ -84,11 +85,14 @@ def test_an_entry_logs_no_secret_even_at_debug(
         "session token": server.client.headers["Authorization"].removeprefix("Bearer "),
         **{f"private key line {i}": line for i, line in enumerate(key_lines)},
     }
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     records = [r for r in caplog.records if not r.name.startswith(THE_TESTS_OWN)]
-    logged = "\n".join(formatter.format(record) for record in records)
     names = {record.name.split(".")[0] for record in records}
     assert {"server", "station_agent"} <= names  # the capture saw both sides
-    assert "dropped message" in logged
-    for what, secret in secrets.items():
-        assert secret not in logged, what
+    # As text, and as the JSON lines of WS_LOG_FORMAT=json (every field of every record).
+    json_lines = SafeJsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    for formatter in (logging.Formatter("%(name)s %(levelname)s %(message)s"), json_lines):
+        logged = "\n".join(formatter.format(record) for record in records)
+        assert "dropped message" in logged
+        for what, secret in secrets.items():
+            assert secret not in logged, what
+    assert all(json.loads(json_lines.format(record)) for record in records)

@@ -4,6 +4,7 @@ line, and once running it names no server software and logs no secret, even at D
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -147,8 +148,9 @@ def _running(env: dict[str, str], log_path: Path) -> Iterator[str]:
         stop(process)
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_running_server_names_no_software_and_logs_no_secret(
-    broker: PrivateBroker, tmp_path: Path
+    broker: PrivateBroker, tmp_path: Path, log_format: str
 ) -> None:
     env = _env(
         tmp_path,
@@ -156,6 +158,7 @@ def test_the_running_server_names_no_software_and_logs_no_secret(
         admin_password=ADMIN_PASSWORD,
         broker_port=str(broker.port),
     )
+    env["WS_LOG_FORMAT"] = log_format
     log_path = tmp_path / "server.log"
     with _running(env, log_path) as base:
         health = httpx.get(f"{base}/healthz")
@@ -170,5 +173,9 @@ def test_the_running_server_names_no_software_and_logs_no_secret(
             assert wrong.status_code == 401
     logged = log_path.read_text()
     assert "DEBUG" in logged  # the level was really on
+    if log_format == "json":  # every line one object: ours and uvicorn's
+        lines = [json.loads(line) for line in logged.splitlines() if line.strip()]
+        assert {line["component"] for line in lines} == {"server"}
+        assert any(line["logger"].startswith("uvicorn") for line in lines)
     for secret in (ADMIN_PASSWORD, "x" * 12, bearer, link.removeprefix("/r/"), token):
         assert secret not in logged
