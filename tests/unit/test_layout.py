@@ -33,6 +33,8 @@ SERVER_CAPABILITIES = (
     "reports",
     "mqtt",
     "jobs",
+    "health",
+    "metrics",
     "broker",
     "web",
     "broker",
