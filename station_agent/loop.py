@@ -47,6 +47,7 @@ from station_agent.outbox import OutboxSender
 from station_agent.ports import Clock, Frame, Hardware, Store, Supervisor, Transport
 from station_agent.state import AgentState
 from station_agent.trust import PinnedKeys
+from telemetry.logs import bind
 
 GAUGES_EVERY_S = 1.0
 
@@ -164,6 +165,7 @@ class StationAgent:
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
         """Run until ``stopping`` is set; then relock and say goodbye."""
+        bind(station_id=self.station_id)  # this thread's log lines name the station
         exporter = None
         if self.settings.metrics_port is not None:
             exporter = self.metrics.serve(self.settings.metrics_port)
