@@ -47,7 +47,7 @@ from station_agent.outbox import OutboxSender
 from station_agent.ports import Clock, Frame, Hardware, Store, Supervisor, Transport
 from station_agent.state import AgentState
 from station_agent.trust import PinnedKeys
-from telemetry.logs import bind
+from telemetry.logs import log_context
 
 GAUGES_EVERY_S = 1.0
 
@@ -165,7 +165,10 @@ class StationAgent:
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
         """Run until ``stopping`` is set; then relock and say goodbye."""
-        bind(station_id=self.station_id)  # this thread's log lines name the station
+        with log_context(station_id=self.station_id):  # this thread's log lines name it
+            self._run()
+
+    def _run(self) -> None:
         exporter = None
         if self.settings.metrics_port is not None:
             exporter = self.metrics.serve(self.settings.metrics_port)

@@ -46,6 +46,12 @@ def _json_line(record_station: str | None = None, **extra: object) -> dict[str, 
     return line
 
 
+@pytest.fixture(autouse=True)
+def no_context() -> Iterator[None]:
+    with log_context():
+        yield
+
+
 def test_context_fields_from_the_thread_or_the_process() -> None:
     assert "station_id" not in _json_line()
     assert "request_id" not in _json_line()
