@@ -1,5 +1,5 @@
 """The FastAPI application: every capability's routes and pages, and in its lifespan the MQTT
-consumer and the scheduler."""
+consumer, the scheduler and the alert delivery worker."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from sqlalchemy import Engine
 
 from server import __version__
 from server.alarms import routes as alarm_routes
+from server.alerts import routes as alert_routes
+from server.alerts.rules import Backoff
+from server.alerts.worker import DeliveryWorker
 from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
 from server.core.db import init_db, make_engine, session_scope
@@ -54,6 +57,7 @@ API_ROUTERS = (
     key_routes.router,
     event_routes.router,
     alarm_routes.router,
+    alert_routes.router,
     audit_routes.router,
     staff_routes.router,
     report_routes.router,
@@ -129,6 +133,20 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         publisher.publish_trust()  # configs go to each station at its birth
         scheduler = Scheduler(settings, engine, key_holder, publisher, clock)
         scheduler.start()
+        alerts = DeliveryWorker(
+            engine,
+            public_url=settings.public_base_url,
+            backoff=Backoff(
+                base_s=settings.alert_retry_base_s,
+                cap_s=settings.alert_retry_cap_s,
+                max_age=timedelta(seconds=settings.alert_max_age_s),
+            ),
+            poll_s=settings.alert_poll_s,
+            timeout_s=settings.alert_timeout_s,
+            clock=clock,
+        )
+        alerts.start()
+        app.state.alerts = alerts
         app.state.services = Services(
             settings, engine, key_holder, consumer, publisher, broker, clock
         )
@@ -137,6 +155,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             yield
         finally:
             await app.state.live_feed.close()
+            alerts.stop()
             scheduler.stop()
             consumer.stop()
             engine.dispose()

@@ -17,6 +17,7 @@ SERVER_CAPABILITIES = (
     "trust",
     "access",
     "events",
+    "alerts",
     "alarms",
     "audit",
     "staff",
