@@ -25,7 +25,7 @@ from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
 from server.core.db import init_db, make_engine, session_scope
 from server.core.deps import Services
-from server.core.localtime import Clock, utcnow
+from server.core.localtime import Clock, local_date, utcnow
 from server.core.settings import ServerSettings
 from server.events import routes as event_routes
 from server.jobs.scheduler import Scheduler
@@ -45,6 +45,7 @@ from server.staff import routes as staff_routes
 from server.staff.deps import NotLoggedInError
 from server.stations import pages as station_pages
 from server.stations import routes as station_routes
+from server.stations.holidays import warn_if_stale
 from server.web.render import STATIC_DIR
 from server.web.security_headers import SecurityHeaders, docs_policy
 
@@ -112,6 +113,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                     now=utcnow(),
                 ):
                     log.info("created the first admin account %r", settings.admin_user)
+        warn_if_stale(local_date(utcnow()))  # holidays beyond the calendar: upgrade it
         key_holder = KeyHolder(
             engine,
             control_grace=timedelta(seconds=settings.control_key_grace_s),

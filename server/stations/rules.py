@@ -19,6 +19,11 @@ from server.stations.holidays import china_days
 from server.stations.models import Station
 
 DAYS = 7
+# The hours of the days the national calendar makes special, when a station sets them.
+CALENDAR_KEYS = {
+    "public_holidays": DayKind.PUBLIC_HOLIDAY,
+    "adjusted_workdays": DayKind.ADJUSTED_WORKDAY,
+}
 
 
 def _span(value: Any, where: str) -> Span | None:
@@ -58,11 +63,11 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
             ) from None
     spans = tuple(_span(span, f"opening_hours.weekly[{i}]") for i, span in enumerate(weekly))
     by_kind = {
-        kind: _span(raw[kind.value], f"opening_hours.{kind.value}")
-        for kind in DayKind
-        if kind.value in raw
+        kind: _span(raw[key], f"opening_hours.{key}")
+        for key, kind in CALENDAR_KEYS.items()
+        if key in raw
     }
-    unknown = sorted(set(raw) - {"weekly", "holidays", *(kind.value for kind in DayKind)})
+    unknown = sorted(set(raw) - {"weekly", "holidays", *CALENDAR_KEYS})
     if unknown:
         raise ValueError(f"opening_hours: unknown keys {unknown}")
     return OpeningHours(
