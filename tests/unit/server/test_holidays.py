@@ -4,6 +4,7 @@ station's own date winning over both. Dates known from the State Council's 2025 
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from server.stations.rules import parse_opening_hours
 WEEKDAYS = [["08:00", "20:00"]] * 5 + [None, None]  # closed at weekends
 
 
-def _open(raw: dict[str, object], day: date, hour: int = 12) -> bool:
+def _open(raw: dict[str, Any], day: date, hour: int = 12) -> bool:
     hours = parse_opening_hours(raw)
     at = datetime.combine(day, time(hour), LOCAL_TZ).timestamp()
     return open_at(StationRules(capacity=10, hours=hours), at)
@@ -79,7 +80,7 @@ def test_the_pure_rule_takes_the_calendar_as_data() -> None:
         ({"weekly": WEEKDAYS, "festivals": None}, "unknown keys"),
     ],
 )
-def test_bad_calendar_hours_are_refused(raw: dict[str, object], error: str) -> None:
+def test_bad_calendar_hours_are_refused(raw: dict[str, Any], error: str) -> None:
     with pytest.raises(ValueError, match=error):
         parse_opening_hours(raw)
 
