@@ -1,5 +1,5 @@
 """The FastAPI application: every capability's routes and pages, and in its lifespan the MQTT
-consumer and the scheduler."""
+consumer, the scheduler and the alert delivery worker."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from sqlalchemy import Engine
 
 from server import __version__
 from server.alarms import routes as alarm_routes
+from server.alerts import routes as alert_routes
+from server.alerts.rules import Backoff
+from server.alerts.worker import DeliveryWorker
 from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
 from server.core.db import init_db, make_engine, session_scope
 from server.core.deps import Services
-from server.core.localtime import Clock, utcnow
+from server.core.localtime import Clock, local_date, utcnow
 from server.core.settings import ServerSettings
 from server.events import routes as event_routes
 from server.health import routes as health_routes
@@ -46,6 +49,7 @@ from server.staff import routes as staff_routes
 from server.staff.deps import NotLoggedInError
 from server.stations import pages as station_pages
 from server.stations import routes as station_routes
+from server.stations.holidays import warn_if_stale
 from server.web.render import STATIC_DIR
 from server.web.request_ids import RequestIds
 from server.web.security_headers import SecurityHeaders, docs_policy
@@ -60,6 +64,7 @@ API_ROUTERS = (
     key_routes.router,
     event_routes.router,
     alarm_routes.router,
+    alert_routes.router,
     audit_routes.router,
     staff_routes.router,
     report_routes.router,
@@ -116,6 +121,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
                     now=utcnow(),
                 ):
                     log.info("created the first admin account %r", settings.admin_user)
+        warn_if_stale(local_date(utcnow()))  # holidays beyond the calendar: upgrade it
         key_holder = KeyHolder(
             engine,
             control_grace=timedelta(seconds=settings.control_key_grace_s),
@@ -140,6 +146,20 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         app.state.metrics = server_registry(consumer, engine)
         scheduler = Scheduler(settings, engine, key_holder, publisher, clock, database=database)
         scheduler.start()
+        alerts = DeliveryWorker(
+            engine,
+            public_url=settings.public_base_url,
+            backoff=Backoff(
+                base_s=settings.alert_retry_base_s,
+                cap_s=settings.alert_retry_cap_s,
+                max_age=timedelta(seconds=settings.alert_max_age_s),
+            ),
+            poll_s=settings.alert_poll_s,
+            timeout_s=settings.alert_timeout_s,
+            clock=clock,
+        )
+        alerts.start()
+        app.state.alerts = alerts
         app.state.services = Services(
             settings, engine, key_holder, consumer, publisher, broker, clock
         )
@@ -148,6 +168,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             yield
         finally:
             await app.state.live_feed.close()
+            alerts.stop()
             scheduler.stop()
             consumer.stop()
             app.state.health.probe.dispose()

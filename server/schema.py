@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from server.access.models import DecisionRecord, UsedNonce
 from server.alarms.models import Alarm
+from server.alerts.models import AlertDelivery, Notifier
 from server.audit.models import AuditEntry
 from server.events.models import CountCorrection, EventRecord, EventStream, Stay
 from server.jobs.models import JobLease
@@ -17,6 +18,7 @@ from server.stations.models import ConfigState, Station
 
 TABLES: tuple[type[SQLModel], ...] = (
     Alarm,
+    AlertDelivery,
     AuditEntry,
     ConfigState,
     CountCorrection,
@@ -25,6 +27,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     EventStream,
     JobLease,
     LoginFailure,
+    Notifier,
     Rider,
     SigningKeyRecord,
     StaffSession,

@@ -67,17 +67,37 @@ class Span:
 ALL_DAY = Span(time(0), time(0))
 
 
+class DayKind(StrEnum):
+    """A day the national calendar makes special: a public holiday, or a weekend day worked
+    in exchange for one (调休, an adjusted working day)."""
+
+    PUBLIC_HOLIDAY = "public_holiday"
+    ADJUSTED_WORKDAY = "adjusted_workday"
+
+
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
+    """A day's hours, first match wins: the station's own hours for that date (``holidays``,
+    typed in by staff), then its hours for the kind of day the calendar says it is
+    (``by_kind``: only the kinds the station sets), then its weekly hours. ``calendar`` is
+    the national calendar's special days, looked up at the edge and passed in as data."""
+
     weekly: tuple[Span | None, ...]  # Monday first, seven days; None: closed all day
     holidays: Mapping[date, Span | None] = field(default_factory=dict)  # a date's own hours
+    by_kind: Mapping[DayKind, Span | None] = field(default_factory=dict)
+    calendar: Mapping[date, DayKind] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.weekly) != 7:
             raise ValueError("weekly hours need seven days, Monday first")
 
     def on(self, day: date) -> Span | None:
-        return self.holidays[day] if day in self.holidays else self.weekly[day.weekday()]
+        if day in self.holidays:
+            return self.holidays[day]
+        kind = self.calendar.get(day)
+        if kind is not None and kind in self.by_kind:
+            return self.by_kind[kind]
+        return self.weekly[day.weekday()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from server.alarms.models import Alarm
+from server.alerts.repo import enqueue
 from server.audit.repo import audit
 from server.core.errors import ConflictError, NotFoundError
 
@@ -68,7 +69,9 @@ def raise_alarm(
     detail: str = "",
     rider_id: str | None = None,
 ) -> Alarm:
-    """A server-side alarm (welfare, say), in the caller's transaction."""
+    """A new alarm, in the caller's transaction, with a delivery queued in the same
+    transaction for every notifier that covers it (``server.alerts``): stored means sent."""
     alarm = Alarm(station_id=station_id, kind=kind, raised_at=at, detail=detail, rider_id=rider_id)
     session.add(alarm)
+    enqueue(session, alarm)
     return alarm

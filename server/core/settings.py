@@ -85,6 +85,16 @@ class ServerSettings(BaseSettings):
     # every worker has and no station does.
     share_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$", repr=False)
     public_base_url: str = ""
+    # Alarms sent out through notifiers (server/alerts): how often each worker looks for due
+    # deliveries, the retry backoff (doubling from base up to cap, jittered), and how long
+    # after the alarm a delivery is given up and counted as failed.
+    alert_poll_s: float = Field(default=2.0, gt=0, le=300)
+    alert_retry_base_s: float = Field(default=10.0, gt=0, le=3600)
+    alert_retry_cap_s: float = Field(default=600.0, gt=0, le=86_400)
+    alert_max_age_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    alert_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # A station offline (will, or heartbeats missed) this long raises a station_offline alarm.
+    offline_alarm_after_s: float = Field(default=600.0, ge=60, le=7 * 86_400)
     # The first admin account, created when there is no staff account yet. There is no
     # default password: without one, nobody can log in until an admin is created.
     admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from protocol.payloads import EventKind, Passage
 from server.alarms.models import Alarm
+from server.alarms.repo import raise_alarm
 from server.audit.models import AuditEntry
 from server.core.localtime import as_utc
 from server.events import occupancy
@@ -33,8 +34,8 @@ def apply_effects(session: Session, station: Station, event: EventRecord) -> Non
     elif kind is EventKind.DOOR_CLOSED:
         station.door_phase = "closed"
     elif kind is EventKind.ALARM_RAISED and event.alarm:
-        session.add(
-            Alarm(station_id=station.id, kind=event.alarm, raised_at=at, detail=event.detail or "")
+        raise_alarm(
+            session, station_id=station.id, kind=event.alarm, at=at, detail=event.detail or ""
         )
         station.door_phase = _PHASE_OF_ALARM.get(event.alarm, station.door_phase)
     elif kind is EventKind.ALARM_CLEARED and event.alarm:

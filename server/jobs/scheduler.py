@@ -17,12 +17,13 @@ import socket
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from server.access.repo import prune_used_nonces
+from server.alarms.offline import DEFAULT_OFFLINE_AFTER
 from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
@@ -41,9 +42,11 @@ STATION_JOBS_EVERY_S = 60.0
 LEASE_NAME = "scheduler"
 
 
-def run_minute_jobs(engine: Engine, *, now: datetime) -> None:
+def run_minute_jobs(
+    engine: Engine, *, now: datetime, offline_after: timedelta = DEFAULT_OFFLINE_AFTER
+) -> None:
     with session_scope(engine) as session:
-        run_station_jobs(session, now=now)
+        run_station_jobs(session, now=now, offline_after=offline_after)
     with session_scope(engine) as session:
         prune_sessions(session, now=now)
 
@@ -118,7 +121,11 @@ class Scheduler:
                         log.warning("%s: heartbeats missed, marked offline", station_id)
                 if self._clock() >= next_jobs:
                     next_jobs = self._clock() + STATION_JOBS_EVERY_S
-                    run_minute_jobs(self._engine, now=utcnow())
+                    run_minute_jobs(
+                        self._engine,
+                        now=utcnow(),
+                        offline_after=timedelta(seconds=self._settings.offline_alarm_after_s),
+                    )
                 if refresh_due:
                     with session_scope(self._engine) as session:
                         prune_used_nonces(session, now=utcnow())

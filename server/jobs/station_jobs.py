@@ -1,17 +1,19 @@
-"""Periodic station jobs: the nightly quiet-hour reconciliation of counts, and welfare alerts
-for long stays. The decisions are the pure functions of ``server.events.occupancy`` and
-``server.alarms.welfare``; this module reads
-and writes the rows around them."""
+"""Periodic station jobs: the nightly quiet-hour reconciliation of counts, welfare alerts
+for long stays, and alarms for stations offline too long. The decisions are the pure
+functions of ``server.events.occupancy``, ``server.alarms.welfare`` and
+``server.alarms.offline``; this module reads and writes the rows around them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from server.alarms import welfare
+from server.alarms.models import Alarm
+from server.alarms.offline import DEFAULT_OFFLINE_AFTER, offline_alarm_due
 from server.alarms.repo import raise_alarm
-from server.core.localtime import as_utc
+from server.core.localtime import as_local, as_utc
 from server.events.occupancy import QuietHour, reconcile_quiet_hour
 from server.events.repo import record_correction
 from server.events.stays import end_stays, open_stays
@@ -28,12 +30,61 @@ def run_station_jobs(
     now: datetime,
     quiet: QuietHour = DEFAULT_QUIET_HOUR,
     rules: welfare.WelfareRules = DEFAULT_WELFARE,
+    offline_after: timedelta = DEFAULT_OFFLINE_AFTER,
 ) -> None:
     """One pass over every station, committed once."""
+    last_offline_alarms = _last_offline_alarms(session)
     for station in list_stations(session):
         _reconcile(session, station, now, quiet)
         _welfare(session, station, now, rules)
+        _offline(session, station, now, offline_after, last_offline_alarms.get(station.id))
     session.commit()
+
+
+OFFLINE = "station_offline"
+
+
+def _last_offline_alarms(session: Session) -> dict[str, datetime]:
+    rows = session.exec(
+        select(Alarm.station_id, func.max(Alarm.raised_at))
+        .where(Alarm.kind == OFFLINE)
+        .group_by(Alarm.station_id)
+    ).all()
+    return {station_id: as_utc(at) for station_id, at in rows if at is not None}
+
+
+def _offline(
+    session: Session, station: Station, now: datetime, after: timedelta, last: datetime | None
+) -> None:
+    changed = as_utc(station.online_changed_at) if station.online_changed_at else None
+    if station.online:
+        if last is not None and changed is not None and last < changed:
+            _clear_offline(session, station.id, at=changed)
+        return
+    if offline_alarm_due(
+        online=False, changed_at=changed, last_alarm_at=last, now=now, after=after
+    ):
+        assert changed is not None
+        since = as_local(changed).strftime("%Y-%m-%d %H:%M")
+        minutes = int((now - changed).total_seconds() // 60)
+        reason = station.offline_reason or "link lost"
+        raise_alarm(
+            session,
+            station_id=station.id,
+            kind=OFFLINE,
+            at=now,
+            detail=f"offline since {since} ({reason}), {minutes} min",
+        )
+
+
+def _clear_offline(session: Session, station_id: str, *, at: datetime) -> None:
+    for alarm in session.exec(
+        select(Alarm).where(
+            Alarm.station_id == station_id, Alarm.kind == OFFLINE, col(Alarm.cleared_at).is_(None)
+        )
+    ):
+        alarm.cleared_at = at
+        session.add(alarm)
 
 
 def _reconcile(session: Session, station: Station, now: datetime, quiet: QuietHour) -> None:

@@ -33,7 +33,8 @@ class StationRulesUpdate(SQLModel):
     emergency: Emergency | None = None
     end_emergency: bool = False
     passback: PassbackMode | None = None
-    # {"weekly": [["08:00", "22:00"], null, ...7 days], "holidays": {"2026-10-01": null}}
+    # {"weekly": [["08:00", "22:00"], null, ...7 days], "holidays": {"2026-10-01": null}},
+    # optionally "public_holidays" and "adjusted_workdays" spans (China's calendar, 调休),
     # or null for 24 hours.
     opening_hours: dict[str, Any] | None = None
     open_all_day: bool = False

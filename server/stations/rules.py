@@ -8,15 +8,22 @@ from typing import Any
 
 from protocol.payloads import StationMode
 from server.access.policy import (
+    DayKind,
     Emergency,
     OpeningHours,
     PassbackMode,
     Span,
     StationRules,
 )
+from server.stations.holidays import china_days
 from server.stations.models import Station
 
 DAYS = 7
+# The hours of the days the national calendar makes special, when a station sets them.
+CALENDAR_KEYS = {
+    "public_holidays": DayKind.PUBLIC_HOLIDAY,
+    "adjusted_workdays": DayKind.ADJUSTED_WORKDAY,
+}
 
 
 def _span(value: Any, where: str) -> Span | None:
@@ -32,9 +39,12 @@ def _span(value: Any, where: str) -> Span | None:
 
 
 def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
-    """``{"weekly": [7 spans, Monday first], "holidays": {"YYYY-MM-DD": span}}``; a span is
-    ``["08:00", "22:00"]`` (past midnight when it closes earlier than it opens) or null
-    (closed). Raises ValueError naming what is wrong."""
+    """``{"weekly": [7 spans, Monday first], "holidays": {"YYYY-MM-DD": span},
+    "public_holidays": span, "adjusted_workdays": span}``; a span is ``["08:00", "22:00"]``
+    (past midnight when it closes earlier than it opens) or null (closed). The last two are
+    optional: with them the national calendar (``server.stations.holidays``) decides which
+    days are public holidays and adjusted working days (调休); a date under ``holidays``
+    still wins. Raises ValueError naming what is wrong."""
     weekly = raw.get("weekly")
     if not isinstance(weekly, list) or len(weekly) != DAYS:
         raise ValueError("opening_hours.weekly: seven days, Monday first")
@@ -52,7 +62,20 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
                 else f"opening_hours.holidays: {day!r} is not a date"
             ) from None
     spans = tuple(_span(span, f"opening_hours.weekly[{i}]") for i, span in enumerate(weekly))
-    return OpeningHours(weekly=spans, holidays=holidays)
+    by_kind = {
+        kind: _span(raw[key], f"opening_hours.{key}")
+        for key, kind in CALENDAR_KEYS.items()
+        if key in raw
+    }
+    unknown = sorted(set(raw) - {"weekly", "holidays", *CALENDAR_KEYS})
+    if unknown:
+        raise ValueError(f"opening_hours: unknown keys {unknown}")
+    return OpeningHours(
+        weekly=spans,
+        holidays=holidays,
+        by_kind=by_kind,
+        calendar=china_days() if by_kind else {},
+    )
 
 
 def rules_of(station: Station) -> StationRules:

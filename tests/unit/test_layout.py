@@ -26,6 +26,7 @@ SERVER_CAPABILITIES = (
     "trust",
     "access",
     "events",
+    "alerts",
     "alarms",
     "audit",
     "staff",

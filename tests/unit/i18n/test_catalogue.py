@@ -31,7 +31,13 @@ def test_both_languages_have_the_same_keys_and_placeholders() -> None:
 
 
 def test_every_key_is_in_a_known_family() -> None:
-    assert {key.split(".", 1)[0] for key in zh.MESSAGES} == {"page", "code", "rider", "door"}
+    assert {key.split(".", 1)[0] for key in zh.MESSAGES} == {
+        "page",
+        "code",
+        "rider",
+        "door",
+        "alert",
+    }
 
 
 def test_every_reason_has_rider_words_in_both_languages() -> None:

@@ -1,0 +1,1 @@
+"""Alarms sent out: notifiers, the durable delivery queue, message formats, the worker."""
