@@ -97,6 +97,9 @@ class ServerSettings(BaseSettings):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips, comma-separated). Empty: the connection's own address counts.
     trusted_proxies: str = ""
+    # Home Assistant MQTT discovery (server/homeassistant): each station as a lock, a door
+    # sensor and an occupancy sensor, for Home Assistant logged in as the monitor account.
+    homeassistant_discovery: bool = False
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:
