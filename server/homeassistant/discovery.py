@@ -111,9 +111,9 @@ def discovery_messages(view: StationView) -> list[tuple[str, bytes]]:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """What was last published for one station."""
+    """What was last published for one station: its view, and the payloads made from it."""
 
-    discovered: bool
+    view: StationView
     state: bytes
     availability: bytes
 
@@ -122,17 +122,21 @@ def changes(
     views: list[StationView], published: dict[str, Published]
 ) -> tuple[list[tuple[str, bytes]], dict[str, Published]]:
     """The messages to publish now (retained) so Home Assistant matches ``views``, and what
-    will then have been published. A station seen the first time gets its discovery."""
+    will then have been published. A station seen the first time gets its discovery; one
+    whose row did not change costs a comparison, not a payload (it runs every second)."""
     messages: list[tuple[str, bytes]] = []
     now: dict[str, Published] = {}
     for view in views:
         before = published.get(view.station_id)
+        if before is not None and before.view == view:
+            now[view.station_id] = before
+            continue
         state, availability = state_payload(view), availability_payload(view)
-        if before is None or not before.discovered:
+        if before is None or before.view.name != view.name:
             messages += discovery_messages(view)
         if before is None or before.state != state:
             messages.append((state_topic(view.station_id), state))
         if before is None or before.availability != availability:
             messages.append((availability_topic(view.station_id), availability))
-        now[view.station_id] = Published(True, state, availability)
+        now[view.station_id] = Published(view, state, availability)
     return messages, now

@@ -97,4 +97,11 @@ def test_a_new_station_gets_its_discovery_and_the_others_nothing() -> None:
         topic for topic, _ in discovery_messages(other)
     ]
     assert set(now) == {"station-01", "station-02"}
-    assert now["station-01"] == Published(True, state_payload(VIEW), b"online")
+    assert now["station-01"] == Published(VIEW, state_payload(VIEW), b"online")
+
+
+def test_a_renamed_station_gets_its_discovery_again() -> None:
+    _, published = changes([VIEW], {})
+    renamed = replace(VIEW, name="西湖驿站二号")
+    messages, _ = changes([renamed], published)
+    assert [topic for topic, _ in messages] == [topic for topic, _ in discovery_messages(renamed)]
