@@ -199,6 +199,46 @@ _SIGNATURE_HEADERS: dict[str, Any] = {
 }
 
 
+_BROKER_HOST = {
+    "broker": {
+        "default": "localhost",
+        "description": "the broker's host name (the server's WS_SERVER_STATION_BROKER_HOST)",
+    }
+}
+SERVERS: dict[str, Any] = {
+    "stations": {
+        "host": "{broker}:8883",
+        "protocol": "secure-mqtt",
+        "protocolVersion": "5",
+        "description": "The stations' listener: TLS, no anonymous clients, the client id "
+        "forced to the username; each station may publish and read only its own subtree "
+        "(and read the trust pages).",
+        "variables": _BROKER_HOST,
+        "security": [{"$ref": "#/components/securitySchemes/station_account"}],
+    },
+    "internal": {
+        "host": "{broker}:8884",
+        "protocol": "secure-mqtt",
+        "protocolVersion": "5",
+        "description": "The server's workers (one account, MQTT 5 shared subscriptions) and "
+        "the read-only monitor account; not published outside the deployment.",
+        "variables": _BROKER_HOST,
+        "security": [{"$ref": "#/components/securitySchemes/internal_account"}],
+    },
+}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "station_account": {
+        "type": "userPassword",
+        "description": "username = the station id, password from its provisioning bundle.",
+    },
+    "internal_account": {
+        "type": "userPassword",
+        "description": "the server's account (WS_SERVER_BROKER_PASSWORD) or the monitor's "
+        "(WS_SERVER_BROKER_MONITOR_PASSWORD), which never reads access requests.",
+    },
+}
+
+
 def all_channels() -> list[Channel]:
     return [*STATION_CHANNELS.values(), *TRUST_CHANNELS]
 
@@ -262,9 +302,14 @@ def document() -> dict[str, Any]:
             ),
         },
         "defaultContentType": "application/json",
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schema["$defs"]},
+        "components": {
+            "messages": messages,
+            "schemas": schema["$defs"],
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

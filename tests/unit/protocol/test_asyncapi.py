@@ -93,3 +93,18 @@ def test_each_family_has_one_operation(family: Family) -> None:
     name = family.value.replace("/", "_")
     operations = asyncapi.document()["operations"]
     assert [op for op in operations.values() if op["channel"]["$ref"] == f"#/channels/{name}"]
+
+
+def test_both_listeners_are_tls_with_accounts() -> None:
+    doc = asyncapi.document()
+    servers = doc["servers"]
+    assert {name: s["host"] for name, s in servers.items()} == {
+        "stations": "{broker}:8883",
+        "internal": "{broker}:8884",
+    }
+    for server in servers.values():
+        assert server["protocol"] == "secure-mqtt"
+        assert server["protocolVersion"] == "5"
+        (scheme,) = server["security"]
+        name = scheme["$ref"].rsplit("/", 1)[1]
+        assert doc["components"]["securitySchemes"][name]["type"] == "userPassword"
