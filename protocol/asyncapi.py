@@ -1,12 +1,15 @@
-"""The AsyncAPI 3.0 document of the wire contract, generated from the payload models.
+"""The AsyncAPI 3.0 document of the wire contract, generated from the topics and payload models.
 
-``python -m protocol.asyncapi > protocol/asyncapi.json`` rewrites the committed file; a test
-fails when the file and the models disagree.
+``python -m protocol.asyncapi > protocol/asyncapi.json`` rewrites the committed file. Tests check
+that the file matches this generator, that every topic family has a channel, and that the
+official parser (``@asyncapi/parser``, scripts/asyncapi/) finds no error in it. QoS, retain and
+message expiry are MQTT operation bindings (bindings 0.2.0), never message fields.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -17,6 +20,9 @@ from protocol.payloads import (
     AccessDecision,
     AccessRequest,
     DenylistPage,
+    EventsAck,
+    Heartbeat,
+    StationCommand,
     StationConfig,
     StationEvent,
     StationState,
@@ -25,18 +31,63 @@ from protocol.payloads import (
 from protocol.signing import SIGNATURE_PROPERTY
 from protocol.topics import Family
 
-_CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
-    (
+MQTT_BINDINGS_VERSION = "0.2.0"
+# Seconds; the agent's and the server's default (server setting decision_ttl_s).
+_DECISION_EXPIRY_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One topic (family) as the server sees it: it receives what stations send."""
+
+    name: str
+    address: str
+    model: type[BaseModel]
+    action: Literal["send", "receive"]
+    qos: Literal[0, 1]
+    retain: bool
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    expiry_s: int | None = None
+
+
+_STATION_ID = {"station_id": {"description": "the station's id, " + topics.STATION_ID_PATTERN}}
+
+
+def _station(
+    family: Family,
+    model: type[BaseModel],
+    action: Literal["send", "receive"],
+    qos: Literal[0, 1],
+    retain: bool,
+    description: str,
+    expiry_s: int | None = None,
+) -> Channel:
+    return Channel(
+        name=family.value.replace("/", "_"),
+        address=f"{topics.ROOT}/{{station_id}}/{family.value}",
+        model=model,
+        action=action,
+        qos=qos,
+        retain=retain,
+        description=description,
+        parameters=_STATION_ID,
+        expiry_s=expiry_s,
+    )
+
+
+STATION_CHANNELS: dict[Family, Channel] = {
+    Family.ACCESS_REQUEST: _station(
         Family.ACCESS_REQUEST,
         AccessRequest,
         "receive",
         1,
         False,
         "A station asks whether a scanned credential may enter. MQTT 5 properties: response "
-        "topic = the station's access/decision topic, correlation data = request_id, message "
-        "expiry 5 s.",
+        "topic = the station's access/decision topic, correlation data = request_id.",
+        expiry_s=_DECISION_EXPIRY_S,
     ),
-    (
+    Family.ACCESS_DECISION: _station(
         Family.ACCESS_DECISION,
         AccessDecision,
         "send",
@@ -44,16 +95,27 @@ _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
         False,
         "The server's answer, with the request's correlation data. Never retained; a station "
         "acts only on a decision matching a request it made, not expired, for its own id.",
+        expiry_s=_DECISION_EXPIRY_S,
     ),
-    (
+    Family.EVENTS: _station(
         Family.EVENTS,
         StationEvent,
         "receive",
         1,
         False,
-        "What happened at the door, numbered per station. Stored once by event_id.",
+        "What happened at the door, numbered per station (epoch, seq). Stored once by "
+        "event_id; the station keeps it in its outbox until acknowledged.",
     ),
-    (
+    Family.EVENTS_ACK: _station(
+        Family.EVENTS_ACK,
+        EventsAck,
+        "send",
+        1,
+        False,
+        "The events the server has committed (exact seqs) and the ranges it is missing. Sent "
+        "only after the database commit; the station then deletes them from its outbox.",
+    ),
+    Family.STATE: _station(
         Family.STATE,
         StationState,
         "receive",
@@ -62,7 +124,16 @@ _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
         "Retained birth message on connect; the last will (online=false) marks the station "
         "offline.",
     ),
-    (
+    Family.HEARTBEAT: _station(
+        Family.HEARTBEAT,
+        Heartbeat,
+        "receive",
+        0,
+        False,
+        "Station health every interval_s (camera, clock offset, outbox depth, config error). "
+        "The server marks a station unavailable after a few missed heartbeats.",
+    ),
+    Family.CONFIG: _station(
         Family.CONFIG,
         StationConfig,
         "send",
@@ -71,30 +142,45 @@ _CHANNELS: list[tuple[Family, type[BaseModel], str, int, bool, str]] = [
         "Retained configuration of one station: its own standing rules (mode, lockdown). "
         "Keys, audience and denylist are on the trust pages, shared by every station.",
     ),
-]
+    Family.COMMANDS: _station(
+        Family.COMMANDS,
+        StationCommand,
+        "send",
+        1,
+        False,
+        "A command staff gave through the server (remote unlock, lockdown, mode). Never "
+        "retained, expiring with the command; acted on at most once, answered by an event.",
+    ),
+}
 
 # Published once for every station, retained; signed over 'WS1|trust|<page>|' + payload.
-_TRUST_CHANNELS: list[tuple[str, str, dict[str, Any], type[BaseModel], str]] = [
-    (
-        "trust_keys",
-        topics.TRUST_KEYS,
-        {},
-        TrustKeys,
-        "The rider-token keys (kid -> Ed25519 key, base64), the audience tokens must carry, and "
-        "the control keys a station pins from now on. Retained, one for every station; a "
-        "station keeps the newest (version, then issued_at).",
+TRUST_CHANNELS: list[Channel] = [
+    Channel(
+        name="trust_keys",
+        address=topics.TRUST_KEYS,
+        model=TrustKeys,
+        action="send",
+        qos=1,
+        retain=True,
+        description="The rider-token keys (kid -> Ed25519 key, base64), the audience tokens must "
+        "carry, and the control keys a station pins from now on. Retained, one for every "
+        "station; a station keeps the newest (version, then issued_at).",
     ),
-    (
-        "trust_denylist",
-        topics.TRUST_ROOT + "/denylist/{bucket}",
-        {"bucket": {"description": "two hex digits, 00-ff: first byte of SHA-256(rider id)"}},
-        DenylistPage,
-        "One bucket of the denylist (rider id -> lowest credential version still valid), "
-        "retained, one for every station: a revocation republishes only its rider's bucket. "
-        "A station's denylist is the union of every bucket's newest page.",
+    Channel(
+        name="trust_denylist",
+        address=topics.TRUST_ROOT + "/denylist/{bucket}",
+        model=DenylistPage,
+        action="send",
+        qos=1,
+        retain=True,
+        description="One bucket of the denylist (rider id -> lowest credential version still "
+        "valid), retained, one for every station: a revocation republishes only its rider's "
+        "bucket. A station's denylist is the union of every bucket's newest page.",
+        parameters={
+            "bucket": {"description": "two hex digits, 00-ff: first byte of SHA-256(rider id)"}
+        },
     ),
 ]
-
 
 _SIGNATURE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -113,53 +199,93 @@ _SIGNATURE_HEADERS: dict[str, Any] = {
 }
 
 
+_BROKER_HOST = {
+    "broker": {
+        "default": "localhost",
+        "description": "the broker's host name (the server's WS_SERVER_STATION_BROKER_HOST)",
+    }
+}
+SERVERS: dict[str, Any] = {
+    "stations": {
+        "host": "{broker}:8883",
+        "protocol": "secure-mqtt",
+        "protocolVersion": "5",
+        "description": "The stations' listener: TLS, no anonymous clients, the client id "
+        "forced to the username; each station may publish and read only its own subtree "
+        "(and read the trust pages).",
+        "variables": _BROKER_HOST,
+        "security": [{"$ref": "#/components/securitySchemes/station_account"}],
+    },
+    "internal": {
+        "host": "{broker}:8884",
+        "protocol": "secure-mqtt",
+        "protocolVersion": "5",
+        "description": "The server's workers (one account, MQTT 5 shared subscriptions) and "
+        "the read-only monitor account; not published outside the deployment.",
+        "variables": _BROKER_HOST,
+        "security": [{"$ref": "#/components/securitySchemes/internal_account"}],
+    },
+}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "station_account": {
+        "type": "userPassword",
+        "description": "username = the station id, password from its provisioning bundle.",
+    },
+    "internal_account": {
+        "type": "userPassword",
+        "description": "the server's account (WS_SERVER_BROKER_PASSWORD) or the monitor's "
+        "(WS_SERVER_BROKER_MONITOR_PASSWORD), which never reads access requests.",
+    },
+}
+
+
+def all_channels() -> list[Channel]:
+    return [*STATION_CHANNELS.values(), *TRUST_CHANNELS]
+
+
+def _operation(channel: Channel) -> dict[str, Any]:
+    binding: dict[str, Any] = {"qos": channel.qos, "retain": channel.retain}
+    if channel.expiry_s is not None:
+        binding["messageExpiryInterval"] = channel.expiry_s
+    binding["bindingVersion"] = MQTT_BINDINGS_VERSION
+    operation: dict[str, Any] = {
+        "action": channel.action,
+        "channel": {"$ref": f"#/channels/{channel.name}"},
+        "summary": channel.description.split(".")[0] + ".",
+        "messages": [{"$ref": f"#/channels/{channel.name}/messages/{channel.model.__name__}"}],
+        "bindings": {"mqtt": binding},
+    }
+    if channel.model is AccessRequest:
+        operation["reply"] = {"channel": {"$ref": "#/channels/access_decision"}}
+    return operation
+
+
 def document() -> dict[str, Any]:
     mode: Literal["validation"] = "validation"
-    models = [(model, mode) for _, model, *_ in _CHANNELS]
-    models += [(model, mode) for *_, model, _ in _TRUST_CHANNELS]
-    _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    _, schema = models_json_schema(
+        [(channel.model, mode) for channel in all_channels()],
+        ref_template="#/components/schemas/{model}",
+    )
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for family, model, action, qos, retain, description in _CHANNELS:
-        name = family.value.replace("/", "_")
-        messages[model.__name__] = {
-            "name": model.__name__,
+    for channel in all_channels():
+        name = channel.model.__name__
+        messages[name] = {
+            "name": name,
+            "title": name,
+            "summary": (channel.model.__doc__ or name).split("\n")[0].strip(),
             "contentType": "application/json",
-            "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+            "payload": {"$ref": f"#/components/schemas/{name}"},
             "headers": _SIGNATURE_HEADERS,
-            "bindings": {"mqtt": {"qos": qos, "retain": retain}},
         }
-        channels[name] = {
-            "address": f"{topics.ROOT}/{{station_id}}/{family.value}",
-            "description": description,
-            "parameters": {"station_id": {"description": topics.STATION_ID_PATTERN}},
-            "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}},
+        channels[channel.name] = {
+            "address": channel.address,
+            "description": channel.description,
+            "parameters": channel.parameters,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
         }
-        operations[f"{action}_{name}"] = {
-            "action": action,
-            "channel": {"$ref": f"#/channels/{name}"},
-            "summary": description.split(".")[0] + ".",
-        }
-    for name, address, parameters, model, description in _TRUST_CHANNELS:
-        messages[model.__name__] = {
-            "name": model.__name__,
-            "contentType": "application/json",
-            "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
-            "headers": _SIGNATURE_HEADERS,
-            "bindings": {"mqtt": {"qos": 1, "retain": True}},
-        }
-        channels[name] = {
-            "address": address,
-            "description": description,
-            "parameters": parameters,
-            "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"}},
-        }
-        operations[f"send_{name}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{name}"},
-            "summary": description.split(".")[0] + ".",
-        }
+        operations[f"{channel.action}_{channel.name}"] = _operation(channel)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -176,9 +302,14 @@ def document() -> dict[str, Any]:
             ),
         },
         "defaultContentType": "application/json",
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schema["$defs"]},
+        "components": {
+            "messages": messages,
+            "schemas": schema["$defs"],
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

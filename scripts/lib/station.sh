@@ -68,7 +68,7 @@ import sys, tomllib
 from pathlib import Path
 src = Path(sys.argv[1])
 conf = tomllib.loads((src / "pyproject.toml").read_text())
-names = ["pyproject.toml", "README.md", "docs", "deploy"]
+names = ["pyproject.toml", "README.md", "docs", "deploy", "requirements/agent.lock"]
 names += [p.rstrip("*") for p in conf["tool"]["setuptools"]["packages"]["find"]["include"]]
 print("\n".join(n for n in names if (src / n).exists()))
 PY
@@ -92,7 +92,8 @@ ws_release_name() {
 
 ws_release_ready() { [ -f "$WS_OPT/releases/$1/.ready" ]; }
 
-# Builds releases/<name> from the source: a copy, a venv with .[agent] only, then .ready.
+# Builds releases/<name> from the source: a copy, a venv with .[agent] only (the versions of
+# requirements/agent.lock, checked by hash), then .ready.
 # Options for pip (e.g. an offline wheelhouse) come from $WS_PIP_OPTS.
 ws_make_release() {
   local src="$1" name="$2" dir="$WS_OPT/releases/$2"
@@ -107,7 +108,10 @@ ws_make_release() {
   "${WS_PYTHON:-python3}" -m venv "$dir/.venv"
   # shellcheck disable=SC2086  # WS_PIP_OPTS is a list of options
   "$dir/.venv/bin/python" -m pip install -q --disable-pip-version-check ${WS_PIP_OPTS:-} \
-    "${dir}[agent]"
+    --require-hashes -r "$dir/requirements/agent.lock"
+  # shellcheck disable=SC2086
+  "$dir/.venv/bin/python" -m pip install -q --disable-pip-version-check ${WS_PIP_OPTS:-} \
+    --no-deps "${dir}"
   date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/.ready"
 }
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from protocol.topics import ROOT, TRUST_ROOT, Family, is_valid_station_id
+from server.homeassistant.discovery import DISCOVERY_PREFIX, STATE_ROOT
 
 DEFAULT_SERVER_USERNAME = "ws-server"
 DEFAULT_MONITOR_USERNAME = "ws-monitor"
@@ -70,6 +71,15 @@ PERMISSIONS: Mapping[Role, Mapping[Access, tuple[Family, ...]]] = {
 # only the server writes them; stations and the monitor only read.
 TRUST_PERMISSIONS: Mapping[Role, tuple[Access, ...]] = {
     Role.STATION: (Access.READ,),
+    Role.SERVER: (Access.WRITE,),
+    Role.MONITOR: (Access.READ,),
+}
+
+# Home Assistant's discovery configs and the station states they read (server/homeassistant):
+# the server writes them, the monitor (Home Assistant's login) only reads, stations neither.
+HOMEASSISTANT_TOPICS = (f"{DISCOVERY_PREFIX}/#", f"{STATE_ROOT}/#")
+HOMEASSISTANT_PERMISSIONS: Mapping[Role, tuple[Access, ...]] = {
+    Role.STATION: (),
     Role.SERVER: (Access.WRITE,),
     Role.MONITOR: (Access.READ,),
 }
@@ -194,11 +204,19 @@ def _rules(keyword: str, prefix: str, role: Role) -> list[str]:
     # Subscriptions are not checked by Mosquitto 2.0's ACL file at SUBSCRIBE time: every
     # filter is granted, and each message is checked against "read" at delivery, against
     # the real topic. So "$share/<group>/..." filters need no rule of their own.
-    return [
-        f"{keyword} {access.value} {prefix}/{family.value}"
-        for access in (Access.WRITE, Access.READ)
-        for family in PERMISSIONS[role][access]
-    ] + [f"{keyword} {access.value} {TRUST_ROOT}/#" for access in TRUST_PERMISSIONS[role]]
+    return (
+        [
+            f"{keyword} {access.value} {prefix}/{family.value}"
+            for access in (Access.WRITE, Access.READ)
+            for family in PERMISSIONS[role][access]
+        ]
+        + [f"{keyword} {access.value} {TRUST_ROOT}/#" for access in TRUST_PERMISSIONS[role]]
+        + [
+            f"{keyword} {access.value} {topic}"
+            for access in HOMEASSISTANT_PERMISSIONS[role]
+            for topic in HOMEASSISTANT_TOPICS
+        ]
+    )
 
 
 def new_share_group() -> str:

@@ -4,8 +4,12 @@ and signals the broker to reload them."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -18,6 +22,19 @@ from server.core.settings import ServerSettings
 from server.stations.models import Station
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """One process at a time, across the server's replicas sharing ``lock_file``'s volume
+    (``docker compose up --scale server=3`` starts them together)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class BrokerSync:
@@ -45,11 +62,14 @@ class BrokerSync:
             return
         if settings.broker_auth_dir is None:
             raise ValueError("WS_SERVER_BROKER_ISSUE_TLS needs WS_SERVER_BROKER_AUTH_DIR")
-        ensure_broker_tls(
-            settings.broker_auth_dir,
-            hosts=settings.broker_tls_hosts,
-            ca_key_file=settings.data_dir / "broker-ca.key",
-        )
+        # Replicas starting together would each make a CA, and the files could end up from
+        # different ones; under the lock the first makes them and the others reuse them.
+        with exclusive(settings.data_dir / ".broker-tls.lock"):
+            ensure_broker_tls(
+                settings.broker_auth_dir,
+                hosts=settings.broker_tls_hosts,
+                ca_key_file=settings.data_dir / "broker-ca.key",
+            )
 
     @property
     def enabled(self) -> bool:

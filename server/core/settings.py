@@ -111,6 +111,9 @@ class ServerSettings(BaseSettings):
     metrics_token: SecretStr | None = Field(default=None, repr=False, min_length=16)
     # /readyz says "not ready" when a consumer lane's oldest message waited longer than this.
     ready_max_queue_age_s: float = Field(default=10.0, gt=0, le=3600)
+    # Home Assistant MQTT discovery (server/homeassistant): each station as a lock, a door
+    # sensor and an occupancy sensor, for Home Assistant logged in as the monitor account.
+    homeassistant_discovery: bool = False
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:

@@ -27,6 +27,7 @@ from server.alarms.offline import DEFAULT_OFFLINE_AFTER
 from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
+from server.homeassistant.bridge import HomeAssistantBridge
 from server.jobs.repo import release_lease, take_lease
 from server.jobs.station_jobs import run_station_jobs
 from server.keys.ring import KeyHolder
@@ -71,6 +72,13 @@ class Scheduler:
         # tick speaks of the database only after one of its own failed.
         self._database = database or Watch("database", log)
         self._database_failed = False
+        self._homeassistant = (
+            HomeAssistantBridge(
+                engine, publisher.publish_homeassistant, lambda: publisher.reconnects
+            )
+            if settings.homeassistant_discovery
+            else None
+        )
         self._stopping = threading.Event()
         self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.leading = False
@@ -119,6 +127,8 @@ class Scheduler:
                 with session_scope(self._engine) as session:
                     for station_id in mark_silent_stations(session, now=utcnow()):
                         log.warning("%s: heartbeats missed, marked offline", station_id)
+                if self._homeassistant is not None:
+                    self._homeassistant.sync()
                 if self._clock() >= next_jobs:
                     next_jobs = self._clock() + STATION_JOBS_EVERY_S
                     run_minute_jobs(

@@ -23,6 +23,8 @@ from server.core.db import session_scope
 from server.core.localtime import utcnow
 from server.core.settings import ServerSettings
 from server.events.store import StreamAck
+from server.homeassistant.discovery import DISCOVERY_PREFIX as HA_DISCOVERY_PREFIX
+from server.homeassistant.discovery import STATE_ROOT as HA_STATE_ROOT
 from server.keys.ring import KeyHolder
 from server.stations.published_config import build_config
 from server.trust.pages import all_bucket_pages, bucket_page, keys_page
@@ -108,6 +110,17 @@ class Publisher:
                     missing=ack.missing,
                 )
                 self._publish(ack.station_id, Family.EVENTS_ACK, dump(payload))
+
+    @property
+    def reconnects(self) -> int:
+        return self._link.reconnects
+
+    def publish_homeassistant(self, topic: str, payload: bytes) -> None:
+        """A retained Home Assistant discovery config or state (server/homeassistant): for
+        Home Assistant, not stations, so not signed."""
+        if not topic.startswith((f"{HA_DISCOVERY_PREFIX}/", f"{HA_STATE_ROOT}/")):
+            raise ValueError(f"not a Home Assistant topic: {topic}")
+        self._link.publish(topic, payload, qos=1, retain=True)
 
     def _publish_trust(self, page: TrustTopic, payload: bytes) -> None:
         topic = TRUST_KEYS if page.bucket is None else topics.denylist_topic(page.bucket)

@@ -34,7 +34,7 @@ from server.reports.views import (
     report_days,
     visits_report,
 )
-from server.staff.deps import AS_VIEWER, authenticated
+from server.staff.deps import AS_VIEWER, DECLARES_LOGIN, staff_session
 from server.stations.deps import station_or_404
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -178,6 +178,7 @@ def _stream_stations(ids: str) -> list[str]:
 @router.get(
     "/stream",
     response_class=StreamingResponse,
+    dependencies=DECLARES_LOGIN,
     responses={
         200: {
             "content": {"text/event-stream": {}},
@@ -207,7 +208,7 @@ async def stream(
 
     def check_login_and_page() -> list[str]:
         with Session(services.engine) as session:
-            authenticated(request, session)
+            staff_session(request, session)
             if ids is not None:
                 return _stream_stations(ids)
             rows, _ = station_page(

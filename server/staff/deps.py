@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from server.core.deps import SessionDep
 from server.core.localtime import utcnow
@@ -17,6 +19,18 @@ from server.staff.models import Role
 SESSION_COOKIE = "ws_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declared so that OpenAPI names both ways in (generated clients then know the bearer
+# token); auto_error=False: they never answer by themselves, session_token() decides.
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="a token from POST /api/auth/login"
+)
+COOKIE_SCHEME = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session_cookie",
+    description="the staff pages' session; changes also need the X-CSRF-Token header",
+)
 
 
 class NotLoggedInError(Exception):
@@ -32,14 +46,29 @@ def session_token(request: Request) -> tuple[str, bool]:
     return request.cookies.get(SESSION_COOKIE, ""), True
 
 
-def authenticated(request: Request, session: SessionDep) -> repo.Authenticated:
-    """The session behind the request. A plain ``def``: FastAPI runs it in its threadpool, so
-    the database lookup never blocks the event loop."""
+def staff_session(request: Request, session: Session) -> repo.Authenticated:
+    """The session behind the request (for a route that checks it itself, as a stream does)."""
     token, _ = session_token(request)
     found = repo.authenticate(session, token=token, now=utcnow())
     if found is None:
         raise NotLoggedInError
     return found
+
+
+def authenticated(
+    request: Request,
+    session: SessionDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)],
+    _cookie: Annotated[str | None, Depends(COOKIE_SCHEME)],
+) -> repo.Authenticated:
+    """The session behind the request. A plain ``def``: FastAPI runs it in its threadpool, so
+    the database lookup never blocks the event loop. ``_bearer`` and ``_cookie`` only put the
+    security schemes in the OpenAPI document."""
+    return staff_session(request, session)
+
+
+# For a route that checks the login itself: names the schemes in OpenAPI, checks nothing.
+DECLARES_LOGIN = [Depends(BEARER_SCHEME), Depends(COOKIE_SCHEME)]
 
 
 async def current_staff(

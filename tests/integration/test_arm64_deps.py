@@ -24,4 +24,5 @@ def test_the_agent_installs_from_aarch64_wheels_alone() -> None:
     for requirement in project["dependencies"] + project["optional-dependencies"]["agent"]:
         assert f"OK    {requirement}\n" in out.stdout
     assert "together" in out.stdout
+    assert "OK    the pinned versions of requirements/agent.lock" in out.stdout
     assert "-manylinux" in out.stdout  # the compiled ones came as aarch64 wheels

@@ -39,6 +39,7 @@ SERVER_CAPABILITIES = (
     "broker",
     "web",
     "broker",
+    "homeassistant",
 )
 
 

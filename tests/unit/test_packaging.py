@@ -117,7 +117,12 @@ def test_extras_split_server_from_agent() -> None:
     server = {canonicalize_name(Requirement(r).name) for r in extras["server"]}
     assert core.isdisjoint(server)
     assert {"fastapi", "sqlmodel", "uvicorn", "psycopg", "pwdlib"} <= server
-    assert "gpiozero" in {canonicalize_name(Requirement(r).name) for r in extras["agent"]}
+    agent = {canonicalize_name(Requirement(r).name) for r in extras["agent"]}
+    assert "gpiozero" in agent
+    # The server image installs core + server: no camera, no QR decoder (Dockerfile).
+    camera = {"opencv-python-headless", "pyzbar", "zxing-cpp"}
+    assert camera <= agent
+    assert camera.isdisjoint(_requirement_closure(PROJECT["dependencies"] + extras["server"]))
     # ./scripts/setup dev installs everything: dev pulls in both.
     self_refs = [Requirement(r) for r in extras["dev"] if Requirement(r).name == PROJECT["name"]]
     assert [sorted(r.extras) for r in self_refs] == [["agent", "server"]]

@@ -152,6 +152,8 @@ def test_internal_acl_names_each_account() -> None:
         "topic read ws/v1/stations/+/config",
         "topic read ws/v1/stations/+/commands",
         "topic read ws/v1/trust/#",
+        "topic read homeassistant/#",  # Home Assistant logs in as the monitor: read only
+        "topic read ws/v1/ha/#",
         "user ws-server",
         "topic write ws/v1/stations/+/access/decision",
         "topic write ws/v1/stations/+/config",
@@ -162,6 +164,8 @@ def test_internal_acl_names_each_account() -> None:
         "topic read ws/v1/stations/+/state",
         "topic read ws/v1/stations/+/heartbeat",
         "topic write ws/v1/trust/#",  # only the server writes trust pages
+        "topic write homeassistant/#",
+        "topic write ws/v1/ha/#",
     ]
 
 
