@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from server.core.db import make_engine
 from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
+from server.migrations.apply import SchemaNotCurrentError
 
 
 def _settings_or_exit() -> ServerSettings:
@@ -26,7 +27,7 @@ def _settings_or_exit() -> ServerSettings:
     engine = make_engine(settings.sqlalchemy_url)
     try:
         check_can_start(settings, engine)
-    except UnsafeStartError as exc:
+    except (UnsafeStartError, SchemaNotCurrentError) as exc:
         sys.exit(f"server: {exc}")
     finally:
         engine.dispose()

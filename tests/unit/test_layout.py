@@ -27,6 +27,7 @@ SERVER_CAPABILITIES = (
     "broker",
     "web",
     "broker",
+    "migrations",
 )
 
 

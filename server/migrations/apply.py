@@ -1,0 +1,144 @@
+"""Alembic driven from code: the script location is this package (any working directory, an
+installed package), the connection is the caller's. The start check is ``prepare``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, inspect
+
+from server import schema
+from server.migrations.plan import Step, plan_start
+
+log = logging.getLogger(__name__)
+
+BASELINE = "0001_baseline"
+VERSION_TABLE = "alembic_version"
+HERE = Path(__file__).parent
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The database's schema is not the one this server runs on; the message says what to do."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Without a connection, ``env.py`` opens the database of the server's settings."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None, "server/migrations/versions has no revision"
+    return head
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """In one transaction on PostgreSQL (transactional DDL); SQLite commits DDL as it goes."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def stamp(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.stamp(alembic_config(connection), revision)
+
+
+def differences(engine: Engine) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the models
+    (empty: they agree)."""
+    with engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), schema.metadata))
+
+
+def _shape(connection: Connection) -> dict[str, set[str]]:
+    """Each table's column and index names: the same on SQLite and PostgreSQL."""
+    found = inspect(connection)
+    return {
+        table: {column["name"] for column in found.get_columns(table)}
+        | {f"index {index['name']}" for index in found.get_indexes(table)}
+        for table in found.get_table_names()
+        if table != VERSION_TABLE
+    }
+
+
+def baseline_differences(engine: Engine) -> list[str]:
+    """How this database's tables differ from what the baseline revision makes (built in a
+    scratch in-memory SQLite database, so the comparison follows the migration itself)."""
+    scratch = create_engine("sqlite://")
+    try:
+        with scratch.begin() as connection:
+            command.upgrade(alembic_config(connection), BASELINE)
+            expected = _shape(connection)
+    finally:
+        scratch.dispose()
+    with engine.connect() as connection:
+        actual = _shape(connection)
+    found: list[str] = []
+    for table in sorted(expected.keys() - actual.keys()):
+        found.append(f"table {table} missing")
+    for table in sorted(actual.keys() - expected.keys()):
+        found.append(f"table {table} unexpected")
+    for table in sorted(expected.keys() & actual.keys()):
+        for name in sorted(expected[table] - actual[table]):
+            found.append(f"{table}: {name} missing")
+        for name in sorted(actual[table] - expected[table]):
+            found.append(f"{table}: {name} unexpected")
+    return found
+
+
+def prepare(engine: Engine, *, auto_migrate: bool = False) -> None:
+    """Make sure the database is at the newest revision before the server uses it, or raise
+    ``SchemaNotCurrentError`` saying what to run (``plan.plan_start`` decides)."""
+    head = head_revision()
+    while True:
+        found = current_revision(engine)
+        with engine.connect() as connection:
+            has_tables = bool(_shape(connection))
+        plan = plan_start(
+            found=found,
+            head=head,
+            known=known_revisions(),
+            has_tables=has_tables,
+            baseline_differences=(
+                baseline_differences(engine) if found is None and has_tables else None
+            ),
+            auto_migrate=auto_migrate,
+        )
+        if plan.step is Step.NOTHING:
+            return
+        if plan.step is Step.REFUSE:
+            raise SchemaNotCurrentError(plan.why)
+        log.warning("%s", plan.why)
+        if plan.step is Step.STAMP_BASELINE:
+            stamp(engine, BASELINE)  # then planned again: upgraded, or refused as behind
+        else:
+            upgrade(engine)
