@@ -41,6 +41,9 @@ def main() -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s server %(levelname)s %(message)s"
     )
+    # Alembic's INFO lines (its context, each revision run) tell an operator nothing at start;
+    # what a migration changed is printed by `python -m server.cli migrate`.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = _settings_or_exit()
     uvicorn.run(
         create_app(settings),

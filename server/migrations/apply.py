@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 BASELINE = "0001_baseline"
 VERSION_TABLE = "alembic_version"
-HERE = Path(__file__).parent
+SCRIPT_LOCATION = Path(__file__).parent  # env.py, script.py.mako, versions/
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -31,7 +31,7 @@ class SchemaNotCurrentError(RuntimeError):
 def alembic_config(connection: Connection | None = None) -> Config:
     """Without a connection, ``env.py`` opens the database of the server's settings."""
     config = Config()
-    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -80,11 +80,17 @@ def differences(engine: Engine) -> list[Any]:
 
 
 def _shape(connection: Connection) -> dict[str, set[str]]:
-    """Each table's column and index names: the same on SQLite and PostgreSQL."""
+    """Each table's column, index and unique constraint names: the same on SQLite and
+    PostgreSQL (which also lists a unique constraint's own index: left out)."""
     found = inspect(connection)
     return {
         table: {column["name"] for column in found.get_columns(table)}
-        | {f"index {index['name']}" for index in found.get_indexes(table)}
+        | {
+            f"index {index['name']}"
+            for index in found.get_indexes(table)
+            if "duplicates_constraint" not in index
+        }
+        | {f"unique {unique['name']}" for unique in found.get_unique_constraints(table)}
         for table in found.get_table_names()
         if table != VERSION_TABLE
     }
@@ -137,7 +143,8 @@ def prepare(engine: Engine, *, auto_migrate: bool = False) -> None:
             return
         if plan.step is Step.REFUSE:
             raise SchemaNotCurrentError(plan.why)
-        log.warning("%s", plan.why)
+        # A first start creating its schema is routine; adopting or upgrading one is not.
+        log.log(logging.DEBUG if found is None and not has_tables else logging.WARNING, plan.why)
         if plan.step is Step.STAMP_BASELINE:
             stamp(engine, BASELINE)  # then planned again: upgraded, or refused as behind
         else:
