@@ -127,8 +127,10 @@ def prepare(engine: Engine, *, auto_migrate: bool = False) -> None:
     head = head_revision()
     while True:
         found = current_revision(engine)
-        with engine.connect() as connection:
-            has_tables = bool(_shape(connection))
+        has_tables = found is not None
+        if not has_tables:
+            with engine.connect() as connection:
+                has_tables = bool(inspect(connection).get_table_names())
         plan = plan_start(
             found=found,
             head=head,
