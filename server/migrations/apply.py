@@ -4,6 +4,8 @@ installed package), the connection is the caller's. The start check is ``prepare
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, inspect
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 from server import schema
 from server.migrations.plan import Step, plan_start
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BASELINE = "0001_baseline"
 VERSION_TABLE = "alembic_version"
+MIGRATION_LOCK_KEY = 0x5753_4D49_4752  # "WSMIGR": any fixed 64-bit number of our own
 SCRIPT_LOCATION = Path(__file__).parent  # env.py, script.py.mako, versions/
 
 
@@ -121,9 +124,29 @@ def baseline_differences(engine: Engine) -> list[str]:
     return found
 
 
+@contextmanager
+def _one_at_a_time(engine: Engine) -> Iterator[None]:
+    """Server workers starting together on a new PostgreSQL database: one creates the schema,
+    the others wait for it and then find it at head (a session-level advisory lock)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 def prepare(engine: Engine, *, auto_migrate: bool = False) -> None:
     """Make sure the database is at the newest revision before the server uses it, or raise
     ``SchemaNotCurrentError`` saying what to run (``plan.plan_start`` decides)."""
+    with _one_at_a_time(engine):
+        _prepare(engine, auto_migrate=auto_migrate)
+
+
+def _prepare(engine: Engine, *, auto_migrate: bool) -> None:
     head = head_revision()
     while True:
         found = current_revision(engine)

@@ -13,7 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -283,3 +285,19 @@ def test_cli_migrate_refuses_tables_it_does_not_know(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: the database has tables but no schema revision")
     assert result.stdout == ""
+
+
+def test_workers_starting_together_on_a_new_database_all_start(postgres_url: str) -> None:
+    """One creates the schema while the others wait (an advisory lock)."""
+    database = make_engine(postgres_url)
+    start = threading.Barrier(4)
+
+    def start_worker() -> None:
+        start.wait()
+        prepare(database)
+
+    with ThreadPoolExecutor(4) as pool:
+        for started in [pool.submit(start_worker) for _ in range(4)]:
+            started.result()
+    assert current_revision(database) == apply.head_revision()
+    database.dispose()
