@@ -12,6 +12,7 @@ from server.core.db import make_engine
 from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
 from telemetry.logs import configure
+from server.migrations.apply import SchemaNotCurrentError
 
 
 def _settings_or_exit() -> ServerSettings:
@@ -26,7 +27,7 @@ def _settings_or_exit() -> ServerSettings:
     engine = make_engine(settings.sqlalchemy_url)
     try:
         check_can_start(settings, engine)
-    except UnsafeStartError as exc:
+    except (UnsafeStartError, SchemaNotCurrentError) as exc:
         sys.exit(f"server: {exc}")
     finally:
         engine.dispose()
@@ -42,6 +43,9 @@ def main() -> None:
         level=args.log_level,
         text_format="%(asctime)s server %(levelname)s %(message)s",
     )
+    # Alembic's INFO lines (its context, each revision run) tell an operator nothing at start;
+    # what a migration changed is printed by `python -m server.cli migrate`.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = _settings_or_exit()
     uvicorn.run(
         create_app(settings),

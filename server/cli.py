@@ -1,5 +1,5 @@
 """Staff commands against a running server: provision, reprovision, enrol, revoke, new-link,
-rotate-key, rotate-control-key.
+rotate-key, rotate-control-key; and migrate, on the database itself (the server's settings).
 
 Each prints what it did, or one line saying what went wrong, and exits non-zero on failure.
 """
@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from server.core.db import make_engine
+from server.core.settings import ServerSettings
+from server.migrations import apply as migrations
 from server.riders.models import Platform
 from server.riders.tokens import render_qr_png
 
@@ -54,7 +57,31 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "rotate-control-key", help="add a control key; stations learn it under the old one"
     )
+    commands.add_parser(
+        "migrate",
+        help="upgrade the database of WS_SERVER_DATABASE_URL to this version's schema"
+        " (back it up first; docs/operations.md)",
+    )
     return parser
+
+
+def _migrate() -> int:
+    """No login: it works on the database, before a server of this version can start. Tables
+    made before migrations are stamped as the baseline first; a foreign schema is refused."""
+    settings = ServerSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        before = migrations.current_revision(engine)
+        migrations.prepare(engine, auto_migrate=True)
+        after = migrations.current_revision(engine)
+    except migrations.SchemaNotCurrentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(json.dumps({"schema_before": before, "schema_now": after}))
+    return 0
 
 
 def _detail(reply: httpx.Response) -> str:
@@ -79,6 +106,8 @@ def _write_secret_bytes(path: Path, data: bytes) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "migrate":
+        return _migrate()
     base = args.server.rstrip("/")
     if not args.password:
         print("error: give --password or set WS_STAFF_PASSWORD", file=sys.stderr)

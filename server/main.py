@@ -23,7 +23,7 @@ from server.alerts.rules import Backoff
 from server.alerts.worker import DeliveryWorker
 from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
-from server.core.db import init_db, make_engine, session_scope
+from server.core.db import make_engine, session_scope
 from server.core.deps import Services
 from server.core.localtime import Clock, local_date, utcnow
 from server.core.settings import ServerSettings
@@ -35,6 +35,7 @@ from server.keys import routes as key_routes
 from server.keys.ring import KeyHolder
 from server.metrics import routes as metric_routes
 from server.metrics.collector import server_registry
+from server.migrations.apply import SchemaNotCurrentError, prepare
 from server.mqtt.consumer import MqttConsumer
 from server.reports import pages as report_pages
 from server.reports import routes as report_routes
@@ -80,10 +81,13 @@ class UnsafeStartError(RuntimeError):
 
 def check_can_start(settings: ServerSettings, engine: Engine) -> None:
     """Refuse the demo's defaults outside demo mode (WS_SERVER_DEMO_MODE), in one line. The
-    settings are checked before the database is touched (its URL may be what is wrong)."""
+    settings are checked before the database is touched (its URL may be what is wrong); then
+    the schema (``SchemaNotCurrentError``, saying what to run; an empty database is created)."""
     found = settings.unsafe_defaults()
-    if not found and not settings.demo_mode and settings.admin_password is None:
-        init_db(engine)
+    if found:
+        raise UnsafeStartError("refusing to start outside demo mode: " + "; ".join(found))
+    prepare(engine, auto_migrate=settings.auto_migrate)
+    if not settings.demo_mode and settings.admin_password is None:
         with session_scope(engine) as session:
             if not staff_repo.has_accounts(session):
                 found.append(
@@ -108,10 +112,9 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         engine = make_engine(settings.sqlalchemy_url)
         try:
             check_can_start(settings, engine)
-        except UnsafeStartError:
+        except (UnsafeStartError, SchemaNotCurrentError):
             engine.dispose()
             raise
-        init_db(engine)
         if settings.admin_password is not None:
             with session_scope(engine) as session:
                 if staff_repo.ensure_admin(

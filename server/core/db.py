@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
-from server import schema
+from server.migrations import apply as migrations
 
 
 def make_engine(url: str, *, durable_commits: bool = True, pre_ping: bool = True) -> Engine:
@@ -43,13 +43,10 @@ def make_engine(url: str, *, durable_commits: bool = True, pre_ping: bool = True
 
 
 def init_db(engine: Engine) -> None:
-    """Create the tables that are missing (every table is listed in ``server.schema``), and
-    the indexes missing on tables that already existed (an index added in a later version)."""
-    schema.metadata.create_all(engine)
-    with engine.begin() as connection:
-        for table in schema.metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(connection, checkfirst=True)
+    """Bring the database to the newest schema through the migrations (tests, benchmarks,
+    tools). The server's start does not: it refuses a database with rows that is behind
+    (``server.migrations.apply.prepare``)."""
+    migrations.upgrade(engine)
 
 
 @contextmanager

@@ -101,6 +101,10 @@ class ServerSettings(BaseSettings):
     admin_password: str | None = Field(default=None, repr=False)
     # The demo's defaults (audience ws-demo, no admin password) are refused without this.
     demo_mode: bool = False
+    # Also upgrade a database with rows that is behind at start (demo and development only). An
+    # empty database is always created at start; a production upgrade is `python -m server.cli
+    # migrate` after a backup (docs/operations.md, "Upgrading").
+    auto_migrate: bool = False
     # Session cookies marked Secure: None means "when public_base_url starts with https://";
     # a request that arrived over HTTPS gets a Secure cookie in any case.
     cookie_secure: bool | None = None
@@ -172,4 +176,9 @@ class ServerSettings(BaseSettings):
             found.append("WS_SERVER_BROKER_PASSWORD is a default password")
         if self.broker_ca_file is None and not self.broker_issue_tls:
             found.append("WS_SERVER_BROKER_CA_FILE is missing: the link to the broker is TLS")
+        if self.auto_migrate:
+            found.append(
+                "WS_SERVER_AUTO_MIGRATE would upgrade the schema without a backup:"
+                " run `python -m server.cli migrate` instead"
+            )
         return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,13 +52,16 @@ class StoreError(RuntimeError):
 
 
 class AgentStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, migrations: Sequence[str] = MIGRATIONS) -> None:
+        """``migrations``: the schema's history (tests inject a failing one)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._migrations = migrations
         # The agent's loop is the only user after start-up; the lock guards the odd exception.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         try:
+            self._refuse_newer()  # before anything is written to the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
@@ -73,11 +76,19 @@ class AgentStore:
         version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
         return version
 
-    def _migrate(self) -> None:
+    def _refuse_newer(self) -> None:
         current = self.schema_version
-        if current > len(MIGRATIONS):
-            raise StoreError(f"{self.path} has schema {current}, newer than this agent knows")
-        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        if current > len(self._migrations):
+            raise StoreError(
+                f"{self.path} has schema {current}, newer than this agent knows"
+                f" ({len(self._migrations)}): a newer release wrote it; run that release"
+                ' (update-station --to NAME; docs/operations.md, "Station store")'
+            )
+
+    def _migrate(self) -> None:
+        """Each migration and its version number commit together, or neither does."""
+        current = self.schema_version
+        for version, script in enumerate(self._migrations[current:], start=current + 1):
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:

@@ -40,6 +40,7 @@ SERVER_CAPABILITIES = (
     "web",
     "broker",
     "homeassistant",
+    "migrations",
 )
 
 

@@ -21,7 +21,7 @@ FIND = PYPROJECT["tool"]["setuptools"]["packages"]["find"]
 OWN_PACKAGES = {p.rstrip("*") for p in FIND["include"]}
 SERVER_ONLY = (
     "fastapi", "starlette", "sqlmodel", "sqlalchemy", "psycopg", "pwdlib", "argon2",
-    "uvicorn", "jinja2", "httpx", "multipart", "qrcode", "PIL", "server",
+    "uvicorn", "jinja2", "httpx", "multipart", "qrcode", "PIL", "server", "alembic",
 )  # fmt: skip
 
 # Imports every station_agent module but __main__ (importing that may run it) in a fresh
