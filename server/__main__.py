@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvicorn
@@ -11,8 +12,8 @@ from pydantic import ValidationError
 from server.core.db import make_engine
 from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
-from telemetry.logs import configure
 from server.migrations.apply import SchemaNotCurrentError
+from telemetry.logs import configure
 
 
 def _settings_or_exit() -> ServerSettings:
