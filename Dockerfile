@@ -15,6 +15,7 @@ RUN /venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-h
 COPY pyproject.toml README.md ./
 COPY protocol protocol
 COPY i18n i18n
+COPY telemetry telemetry
 COPY mqttlink mqttlink
 COPY server server
 RUN /venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .

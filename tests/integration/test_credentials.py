@@ -208,7 +208,11 @@ def test_a_control_key_rotation_reaches_the_station_without_a_visit(
     new_kid = rotated.json()["kid"]
     assert new_kid not in before
     wait_for(lambda: new_kid in station.agent.pinned.text, what="the new control key pinned")
-    assert station.agent.store.pinned_control_keys() == dict(station.agent.pinned.text)
+    # Pinned in memory first, then kept in the store: wait for the store too.
+    wait_for(
+        lambda: station.agent.store.pinned_control_keys() == dict(station.agent.pinned.text),
+        what="the new control keys kept in the store",
+    )
     reply = server.client.post(
         f"/api/stations/{station_id}/commands", json={"kind": "remote_unlock", "reason": "test"}
     )

@@ -41,7 +41,7 @@ def test_the_server_environment_has_what_it_imports_and_no_camera(tmp_path: Path
     stage = dockerfile.split("AS build-server", 1)[1].split("\nFROM ", 1)[0]
     assert "-r requirements/server.lock" in stage
     copied = [c for c in re.findall(r"^COPY (\S+) \1$", stage, re.M) if "/" not in c]
-    assert set(copied) == {"protocol", "i18n", "mqttlink", "server"}
+    assert set(copied) == {"protocol", "i18n", "telemetry", "mqttlink", "server"}
     source = tmp_path / "src"
     source.mkdir()
     for name in ["pyproject.toml", "README.md", *copied]:
