@@ -130,7 +130,8 @@ STATION_CHANNELS: dict[Family, Channel] = {
         "receive",
         0,
         False,
-        "Station health every interval_s (camera, clock offset, outbox depth, config error). "
+        "Station health every interval_s (camera, clock offset, outbox depth, config error,"
+        " why it is not ready). "
         "The server marks a station unavailable after a few missed heartbeats.",
     ),
     Family.CONFIG: _station(

@@ -161,6 +161,8 @@ class LockType(StrEnum):
 
 
 MAX_CONFIG_ERROR = 120
+MAX_NOT_READY = 8
+NotReadyCode = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
 
 
 class Heartbeat(_Payload):
@@ -182,6 +184,9 @@ class Heartbeat(_Payload):
     # The last config or trust page from the server this station dropped (could not verify
     # or parse) and has had no good copy of since: "<page>: <why>", for the dashboard.
     config_error: Annotated[str, Field(max_length=MAX_CONFIG_ERROR)] | None = None
+    # Why the station is not ready, as short codes ("camera_stalled", "outbox_backlog", ...);
+    # empty when it is. Defaulted, so heartbeats from older agents still validate.
+    not_ready: Annotated[list[NotReadyCode], Field(max_length=MAX_NOT_READY)] = []
 
 
 class StationState(_Payload):

@@ -24,7 +24,7 @@ from station_agent.access import AccessFlow
 from station_agent.config import AgentSettings
 from station_agent.control import Control
 from station_agent.core.camera_health import classify
-from station_agent.core.door import DoorTimings
+from station_agent.core.door import CameraHealth, DoorTimings
 from station_agent.doorway import Doorway
 from station_agent.heartbeat import HeartbeatSender
 from station_agent.inbox import (
@@ -259,10 +259,11 @@ class StationAgent:
     def _read_frame(self) -> None:
         frame = self._hw.camera.read()
         now = self._clock()
-        self._doorway.camera(classify(frame), now)
+        health = classify(frame)
+        self._doorway.camera(health, now)
         if frame is None:
             return
-        self._heartbeat.frame_seen(now)
+        self._heartbeat.frame_seen(now, picture=health is CameraHealth.OK)
         if frame is self._last_frame:  # polled before the camera had a new one
             return
         self._last_frame = frame

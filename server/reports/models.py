@@ -68,6 +68,7 @@ class StationRow(SQLModel):
     active_alarms: int
     last_entry_at: datetime | None
     config_error: str | None = None  # a config or trust page the station dropped
+    not_ready: str | None = None  # the station's reason codes, comma-joined
 
 
 class StationCounts(SQLModel):

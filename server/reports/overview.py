@@ -35,6 +35,7 @@ def overview_row(station: Station, alarms: int, last_entry: datetime | None) -> 
         active_alarms=alarms,
         last_entry_at=last_entry,
         config_error=station.config_error,
+        not_ready=station.not_ready,
     )
 
 

@@ -63,6 +63,7 @@ def _heartbeat_update() -> object:
             outbox_depth=bindparam("b_outbox_depth", type_=Integer()),
             offline_refusal=bindparam("b_refusal", type_=String()),
             config_error=bindparam("b_config_error", type_=String()),
+            not_ready=bindparam("b_not_ready", type_=String()),
             # Server minus station, as the station measured it from its last decisions.
             clock_offset_s=func.coalesce(
                 bindparam("b_offset", type_=Float()), _STATION.c.clock_offset_s
@@ -96,6 +97,7 @@ def record_heartbeats(session: Session, *, heartbeats: Sequence[Heartbeat], now:
             "b_refusal": h.offline_refusal.value if h.offline_refusal else None,
             "b_offset": h.clock_offset_s,
             "b_config_error": h.config_error,
+            "b_not_ready": ",".join(h.not_ready) or None,
         }
         for h in newest
     ]

@@ -7,10 +7,18 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from protocol.payloads import MAX_CONFIG_ERROR, CommandKind, ProvisioningBundle, StationMode
+from protocol.payloads import (
+    MAX_CONFIG_ERROR,
+    MAX_NOT_READY,
+    CommandKind,
+    ProvisioningBundle,
+    StationMode,
+)
 from protocol.topics import STATION_ID_PATTERN
 from server.access.policy import Emergency, PassbackMode
 from server.core.columns import timestamp_field
+
+NOT_READY_COLUMN = MAX_NOT_READY * 33  # codes of up to 32 characters, comma-joined
 
 
 class StationBase(SQLModel):
@@ -72,6 +80,8 @@ class Station(StationBase, table=True):
     outbox_depth: int | None = None
     offline_refusal: str | None = Field(default=None, max_length=32)
     config_error: str | None = Field(default=None, max_length=MAX_CONFIG_ERROR)  # it dropped one
+    # Why it said it is not ready, its codes comma-joined; None when it is.
+    not_ready: str | None = Field(default=None, max_length=NOT_READY_COLUMN)
     # Identity, from provisioning: the station's Ed25519 public key (it signs what it reports)
     # and its broker password, stored only as Mosquitto's own hash ($7$: PBKDF2-SHA512).
     public_key: str | None = Field(default=None, max_length=64)
@@ -92,6 +102,7 @@ class StationPublic(StationBase):
     outbox_depth: int | None
     offline_refusal: str | None
     config_error: str | None = None
+    not_ready: str | None = None
     soft_limit: float
     maintenance: bool
     lockdown: bool

@@ -18,6 +18,8 @@ from typing import TextIO
 from mqttlink import Link, LinkSettings
 from station_agent.adapters.store_sqlite import AgentStore
 from station_agent.config import AgentSettings
+from station_agent.core.readiness import ReadinessFacts, judge
+from station_agent.heartbeat import OutboxFacts, outbox_facts
 from station_agent.ports import Hardware
 
 BROKER_WAIT_S = 5.0
@@ -38,7 +40,8 @@ def quick_checks(settings: AgentSettings) -> list[Line]:
 
 
 def link_checks(settings: AgentSettings, server_url: str | None) -> list[Line]:
-    return [_broker(settings), _clock(settings, server_url)]
+    broker = _broker(settings)
+    return [broker, _clock(settings, server_url), _readiness(settings, broker_connected=broker.ok)]
 
 
 def _store(settings: AgentSettings) -> Line:
@@ -47,9 +50,50 @@ def _store(settings: AgentSettings) -> Line:
     except Exception as exc:  # any reason the store cannot be used is this line's answer
         return Line(False, "store", f"cannot open {settings.store_path}: {exc}: check its owner")
     try:
-        return Line(True, "store", f"{store.depth()} events waiting to be sent")
+        facts = outbox_facts(store, time.time())
     finally:
         store.close()
+    if not facts.store_ok:
+        return Line(False, "store", f"cannot read {settings.store_path}: see the log")
+    oldest = facts.oldest_unsent_age_s
+    since = f", the oldest from {oldest:.0f} s ago" if oldest is not None else ""
+    return Line(True, "store", f"{facts.depth} events waiting to be sent{since}")
+
+
+# What to look at for each reason ``check`` can find (the camera is its own line).
+_WHAT_TO_DO = {
+    "store_error": "the store: its disk and owner",
+    "broker_down": "the broker line above",
+    "outbox_backlog": "events are not reaching the server: the broker line and the server's log",
+}
+
+
+def _readiness(settings: AgentSettings, *, broker_connected: bool) -> Line:
+    """The verdict the heartbeat carries, from what ``check`` can see (no scan loop runs)."""
+    try:
+        store = AgentStore(settings.store_path)
+    except Exception:  # the store line says why
+        facts = OutboxFacts(store_ok=False, depth=0, oldest_unsent_age_s=None)
+    else:
+        try:
+            facts = outbox_facts(store, time.time())
+        finally:
+            store.close()
+    verdict = judge(
+        ReadinessFacts(
+            store_ok=facts.store_ok,
+            broker_connected=broker_connected,
+            frame_age_s=None,
+            frame_interval_s=settings.frame_interval_s,
+            camera_ok=True,
+            outbox_depth=facts.depth,
+            oldest_unsent_age_s=facts.oldest_unsent_age_s,
+        )
+    )
+    if verdict.ready:
+        return Line(True, "ready", "store, broker and outbox as the heartbeat would report them")
+    look = "; ".join(_WHAT_TO_DO[code] for code in verdict.codes if code in _WHAT_TO_DO)
+    return Line(False, "ready", f"not ready: {', '.join(verdict.codes)}: check {look}")
 
 
 def _broker(settings: AgentSettings) -> Line:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from demo.broker import PrivateBroker
-from protocol.payloads import ProvisioningBundle
+from protocol.payloads import EventKind, ProvisioningBundle, StationEvent
 from protocol.signing import SigningKey
 from server.riders.tokens import render_qr_png
+from station_agent.adapters.store_sqlite import AgentStore
 from tests.support.qr import qr_png
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -139,15 +141,49 @@ def test_check_link_is_all_ok_then_names_the_broker(
 
     good = _agent("check", "--link", config=config)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert [line.split()[0] for line in good.stdout.splitlines()[1:]] == ["OK", "OK", "OK"]
+    assert [line.split()[0] for line in good.stdout.splitlines()[1:]] == ["OK"] * 4
     assert "mqtts://" in good.stdout
 
     broker.stop()
     down = _agent("check", "--link", config=config)
     assert down.returncode == 1
-    [failed] = [line for line in down.stdout.splitlines() if line.startswith("FAIL")]
-    assert failed.split()[1] == "broker"
-    assert "no connection to mqtts://" in failed
+    broker_line, ready_line = [line for line in down.stdout.splitlines() if "FAIL" in line]
+    assert broker_line.split()[1] == "broker"
+    assert "no connection to mqtts://" in broker_line
+    assert ready_line.split()[1:4] == ["ready", "not", "ready:"]
+    assert "broker_down" in ready_line
+
+
+def test_check_names_an_outbox_the_server_has_not_emptied(
+    bundle: ProvisioningBundle, tmp_path: Path
+) -> None:
+    """An event ten minutes old still in the store: the verdict the heartbeat would carry.
+    ``--quick`` (the update's health check) stays OK: a backlog is the network's, not the
+    release's."""
+    config = _box(tmp_path)
+    assert _agent("enrol", str(_write(bundle, tmp_path / "b.json")), config=config).returncode == 0
+    store = AgentStore(tmp_path / "state" / "agent.db")
+    occurred_at = datetime.now(UTC) - timedelta(minutes=10)
+    store.append_event(
+        lambda epoch, seq: StationEvent(
+            event_id=uuid.uuid4().hex,
+            station_id=bundle.station_id,
+            epoch=epoch,
+            seq=seq,
+            kind=EventKind.EXIT_PRESSED,
+            occurred_at=occurred_at,
+        )
+    )
+    store.close()
+
+    quick = _agent("check", "--quick", config=config)
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert "1 events waiting to be sent, the oldest from 6" in quick.stdout  # 600 s and a bit
+    full = _agent("check", "--link", config=config)
+    assert full.returncode == 1
+    [failed] = [line for line in full.stdout.splitlines() if "FAIL" in line]
+    assert failed.split()[1:4] == ["ready", "not", "ready:"]
+    assert "outbox_backlog" in failed
 
 
 def test_enrol_reads_a_bundle_shown_as_a_qr_code(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from protocol.payloads import Heartbeat
@@ -74,3 +75,34 @@ def test_an_unconfigured_station_says_so() -> None:
     rig = Rig.build(configured=False)
     [beat] = rig.transport.heartbeats
     assert (beat.config_version, beat.offline_refusal) == (0, Reason.NOT_CONFIGURED)
+
+
+def test_a_ready_station_names_no_reason_and_a_stalled_camera_is_named() -> None:
+    rig = Rig.build()
+    assert rig.transport.heartbeats[-1].not_ready == []
+    rig.camera.dead = True
+    rig.turn(30.0)
+    assert rig.transport.heartbeats[-1].not_ready == ["camera_stalled"]
+    rig.camera.dead = False
+    rig.turn(30.0)
+    assert rig.transport.heartbeats[-1].not_ready == []
+
+
+def test_a_covered_camera_is_named_blind() -> None:
+    rig = Rig.build()
+    rig.camera._frame = np.zeros((48, 64), dtype=np.uint8)  # dark and flat: a covered lens
+    rig.turn(30.0)
+    assert rig.transport.heartbeats[-1].not_ready == ["camera_blind"]
+
+
+def test_events_the_server_does_not_acknowledge_become_a_backlog() -> None:
+    rig = Rig.build()
+    rig.scan("junk-1")  # a denial event, never acknowledged
+    rig.turn(90.0)
+    assert rig.transport.heartbeats[-1].not_ready == []  # waiting, not yet too long
+    rig.turn(60.0)
+    beat = rig.transport.heartbeats[-1]
+    assert (beat.outbox_depth, beat.not_ready) == (1, ["outbox_backlog"])
+    rig.send(ack(1))
+    rig.turn(30.0)
+    assert rig.transport.heartbeats[-1].not_ready == []
