@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from demo.broker import PrivateBroker
 from protocol.payloads import ProvisioningBundle
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount, Role
+from server.core.db import init_db, make_engine
 from server.core.settings import ServerSettings
 from server.main import create_app
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
@@ -56,6 +58,19 @@ def postgres_url() -> Iterator[str]:
             yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         finally:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database without a server: SQLite, then PostgreSQL (a fresh one)."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    made = make_engine(url)
+    init_db(made)
+    yield made
+    made.dispose()
 
 
 @pytest.fixture(params=["sqlite"])

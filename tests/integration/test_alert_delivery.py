@@ -12,7 +12,6 @@ import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -24,7 +23,7 @@ from server.alerts import repo
 from server.alerts.models import AlertDelivery, NotifierWrite
 from server.alerts.rules import Backoff
 from server.alerts.worker import DeliveryWorker
-from server.core.db import init_db, make_engine, session_scope
+from server.core.db import session_scope
 from server.core.localtime import LOCAL_TZ
 from server.events.effects import apply_effects
 from server.events.models import EventRecord
@@ -45,20 +44,14 @@ class Clock:
         return self.at.timestamp()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    made = make_engine(url)
-    init_db(made)
-    with session_scope(made) as session:
+@pytest.fixture
+def engine(engine: Engine) -> Engine:
+    """The shared database fixture (tests/conftest.py), with two stations."""
+    with session_scope(engine) as session:
         for station_id in ("sz-001", "gz-001"):
             session.add(Station(id=station_id, name=f"驿站 {station_id}", capacity=10))
         session.commit()
-    yield made
-    made.dispose()
+    return engine
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ schedulers on one database, one of them runs the jobs."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
-from server.core.db import init_db, make_engine, session_scope
+from server.core.db import session_scope
 from server.core.settings import ServerSettings
 from server.jobs.leases import LEASE_TTL
 from server.jobs.repo import current_lease, release_lease, take_lease
@@ -21,18 +19,6 @@ from server.keys.ring import KeyHolder
 from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    made = make_engine(url)
-    init_db(made)
-    yield made
-    made.dispose()
 
 
 def _take(engine: Engine, taker: str, now: datetime) -> bool:

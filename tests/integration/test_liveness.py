@@ -4,34 +4,18 @@ session's heartbeat, and stations silent for three of their intervals are marked
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from protocol.payloads import Heartbeat
-from server.core.db import init_db, make_engine
 from server.core.localtime import as_utc
 from server.stations.liveness import latest_per_station, mark_silent_stations, record_heartbeats
 from server.stations.models import Station
 from tests.support.fleet import provision_fleet
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    made = make_engine(url)
-    init_db(made)
-    yield made
-    made.dispose()
 
 
 def _beat(station_id: str, at: datetime, *, session_id: str = "s1", depth: int = 0) -> Heartbeat:

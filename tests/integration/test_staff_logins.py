@@ -4,16 +4,13 @@ through HTTP from several loopback addresses; expired sessions pruned by the min
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from server.core.db import init_db, make_engine
 from server.jobs.scheduler import run_minute_jobs
 from server.staff import repo, throttle
 from server.staff.models import LoginFailure, Role, StaffSession
@@ -28,18 +25,6 @@ SMALL = throttle.Limits(
     account_window=timedelta(minutes=1),
     account_alert=3,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    made = make_engine(url)
-    init_db(made)
-    yield made
-    made.dispose()
 
 
 def _fail(session: Session, address: str, username: str, at: datetime) -> None:

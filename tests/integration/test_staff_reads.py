@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +14,6 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from server.alarms.models import Alarm
-from server.core.db import init_db, make_engine
 from server.core.localtime import offset_changes
 from server.events.models import EventRecord
 from server.reports import aggregates, figures
@@ -29,18 +26,6 @@ from server.reports.listing import (
 )
 from server.reports.views import report_window
 from server.stations.models import Station
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'reads.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    yield engine
-    engine.dispose()
 
 
 def _generated_entries(seed: int) -> list[figures.Entry]:

@@ -5,7 +5,7 @@ the dashboard, and every server worker knows a key before any worker signs with 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from protocol.payloads import DenylistPage, TrustKeys, dump, parse
 from protocol.signing import SignatureCheck, verify_trust
 from protocol.topics import TrustTopic
 from protocol.trust import bucket_of
-from server.core.db import init_db, make_engine, session_scope
+from server.core.db import session_scope
 from server.core.settings import ServerSettings
 from server.keys import ring
 from server.keys.ring import KeyHolder
@@ -140,19 +140,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (
-        request.getfixturevalue("postgres_url")
-        if request.param == "postgres"
-        else f"sqlite:///{tmp_path / 'ws.db'}"
-    )
-    made = make_engine(url)
-    init_db(made)
-    yield made
-    made.dispose()
 
 
 def test_a_rotation_on_one_worker_reaches_every_worker_before_the_new_key_signs(
