@@ -11,6 +11,7 @@ from protocol.payloads import (
     MAX_PAYLOAD_BYTES,
     AccessRequest,
     EventKind,
+    Heartbeat,
     PayloadError,
     StationEvent,
     dump,
@@ -95,6 +96,43 @@ def test_request_token_length_is_capped() -> None:
     }
     with pytest.raises(PayloadError, match="token"):
         parse(AccessRequest, json.dumps(request).encode())
+
+
+def _heartbeat(**changes: object) -> bytes:
+    heartbeat: dict[str, object] = {
+        "station_id": "station-01",
+        "session_id": "s1",
+        "sent_at": datetime.now(UTC).isoformat(),
+        "interval_s": 30,
+        "camera_ok": True,
+        "outbox_depth": 0,
+        "config_version": 1,
+    }
+    return json.dumps(heartbeat | changes).encode()
+
+
+def test_a_heartbeat_without_the_new_fields_still_validates() -> None:
+    heartbeat = parse(Heartbeat, _heartbeat())
+    assert heartbeat.not_ready == []
+    assert heartbeat.config_error is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"not_ready": ["Camera Stalled"]}, "not_ready"),
+        ({"not_ready": ["x" * 33]}, "not_ready"),
+        ({"not_ready": "camera_stalled"}, "not_ready"),
+        ({"not_ready": ["camera_stalled"] * 9}, "not_ready"),
+        ({"config_error": "x" * 10_000}, "config_error"),
+        ({"config_error": 5}, "config_error"),
+    ],
+)
+def test_a_heartbeat_with_bad_readiness_or_config_error_is_refused(
+    changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(PayloadError, match=field):
+        parse(Heartbeat, _heartbeat(**changes))
 
 
 def test_committed_asyncapi_document_matches_the_models() -> None:
