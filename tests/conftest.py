@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,20 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     made.dispose()
 
 
+@contextmanager
+def logged_in_server(
+    settings: ServerSettings, broker: PrivateBroker, bundles: dict[str, ProvisioningBundle]
+) -> Iterator[ServerHarness]:
+    """The server with these settings, served in a thread, its client logged in as admin."""
+    app = create_app(settings)
+    with serve_in_thread(app) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
+        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+
+
 @pytest.fixture(params=["sqlite"])
 def server(
     request: pytest.FixtureRequest,
@@ -93,13 +108,8 @@ def server(
         demo_mode=not broker.secure,
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
     )
-    app = create_app(settings)
-    with serve_in_thread(app) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+    with logged_in_server(settings, broker, bundles) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -22,11 +22,10 @@ from protocol import topics
 from protocol.payloads import ProvisioningBundle
 from protocol.topics import Family
 from server.core.settings import ServerSettings
-from server.main import create_app
 from telemetry.logs import ContextFilter
-from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
 from tests.support.mqtt_peer import mqtt_peer
-from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, unique_station_id
+from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
 METRICS_TOKEN = "test-metrics-token-0123456789"
@@ -45,13 +44,8 @@ def watched(
         metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
     )
-    app = create_app(settings)
-    with serve_in_thread(app) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+    with logged_in_server(settings, broker, bundles) as harness:
+        yield harness
 
 
 class _ContextSeen(logging.Handler):

@@ -17,11 +17,10 @@ from server.broker.accounts import DEFAULT_MONITOR_USERNAME
 from server.core.db import session_scope
 from server.core.settings import ServerSettings
 from server.homeassistant.discovery import ignored_command_topic, state_topic
-from server.main import create_app
 from server.stations.models import Station
-from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
 from tests.support.raw_client import RawClient
-from tests.support.stack import ServerHarness, serve_in_thread
+from tests.support.stack import ServerHarness
 from tests.support.waiting import wait_for
 
 MONITOR_PASSWORD = "monitor-" + uuid.uuid4().hex
@@ -41,13 +40,8 @@ def server_with_discovery(
         broker_monitor_password=MONITOR_PASSWORD,  # type: ignore[arg-type]
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
     )
-    app = create_app(settings)
-    with serve_in_thread(app) as client:
-        login = client.post(
-            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
-        yield ServerHarness(client, app.state.services, broker, bundles, app=app)
+    with logged_in_server(settings, broker, bundles) as harness:
+        yield harness
 
 
 def test_the_monitor_account_sees_each_station_as_home_assistant_entities(
