@@ -128,7 +128,7 @@ def rider_device_cert(
     try:
         device_key = parse_device_key(body.public_key)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     now = services.clock()
     settings = services.settings
     try:
