@@ -82,6 +82,10 @@ def test_offline_the_page_shows_a_device_code_that_a_station_without_broker_admi
     assert (shown.allowed, shown.reason) == (True, Reason.GRANTED)
     assert station.sim.lock.unlock_count == 1
 
+    phone.context.set_offline(False)  # signal again: the server's code comes back
+    expect(phone.locator("#qr")).to_have_attribute("data-kind", "server")
+    expect(phone.locator("#status")).to_have_text("")
+
     broker.start()  # the entry reaches the server as decided by the station
     wait_for(
         lambda: any(
