@@ -46,6 +46,7 @@ def _show(station: StationHarness, text: str) -> tuple[bool, Reason]:
     return shown.allowed, shown.reason
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_an_active_rider_gets_a_certificate_for_their_phones_key(server: ServerHarness) -> None:
     rider_id, link = server.enrol()
     phone = DevicePhone()
@@ -108,6 +109,7 @@ def test_unknown_and_disabled_links_get_no_certificate(server: ServerHarness) ->
     assert _certs(server) == 0
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_issuing_is_rate_limited_per_rider(server: ServerHarness) -> None:
     _, link = server.enrol()
     per_hour = server.services.settings.device_certs_per_hour
