@@ -2,8 +2,9 @@
 
 Measures in one run, so the figures compare: the two Base45 decoders, Ed25519 verification
 by OpenSSL (cryptography) and by libsodium (PyNaCl), full verification of valid tokens, the
-station's check (verification + denylist), and rejection of garbage of several kinds. Prints a
-table and one JSON line.
+station's check (verification + denylist), the same for device codes (protocol/device_cert.py:
+an Ed25519 certificate and an ECDSA P-256 presentation), and rejection of garbage of several
+kinds. Prints a table and one JSON line.
 
     .venv/bin/python bench/bench_verifier.py [--seconds 2]
 """
@@ -19,7 +20,9 @@ from collections.abc import Callable
 
 import base45
 import nacl.bindings
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from protocol.credential import (
     PREFIX,
@@ -31,6 +34,7 @@ from protocol.credential import (
     sign_token,
     verify_token,
 )
+from protocol.device_cert import DeviceCert, present, sign_cert, verify_device_code
 from station_agent.core.scan import StationView, check_scan
 
 _BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -62,6 +66,13 @@ def main() -> None:
         sign_token(Claims("k1", f"r-{i:012d}", "ws-bench", int(now), 60, new_nonce(), 1), key)
         for i in range(500)
     ]
+    phone = ec.generate_private_key(ec.SECP256R1())
+    cert = DeviceCert(
+        "k1", "r-abcdefghjkmn", "ws-bench", int(now), int(now) + 43_200, 60, 1,
+        phone.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint),
+    )  # fmt: skip
+    signed_cert = sign_cert(cert, key)
+    device_codes = [present(signed_cert, phone, now=now) for _ in range(100)]
     view = StationView("s", "ws-bench", keys, 1, now, {f"r-x{i}": 2 for i in range(1000)})
     message = tokens[0].encode()
     signature = key.sign(message)
@@ -101,6 +112,15 @@ def main() -> None:
         "full_verify_per_s": rate("full verification, valid token", tokens, verify, s),
         "station_check_per_s": rate(
             "station check (+1000-entry denylist)", tokens, lambda t: check_scan(t, view, now), s
+        ),
+        "device_verify_per_s": rate(
+            "full verification, valid device code",
+            device_codes,
+            lambda t: verify_device_code(t, keys=keys, audience="ws-bench", now=now),
+            s,
+        ),
+        "device_station_check_per_s": rate(
+            "station check, device code", device_codes, lambda t: check_scan(t, view, now), s
         ),
     }
     garbage_rates = {

@@ -2,14 +2,18 @@
 
 A corpus of grey frames at 640x480, 1280x720 and 1920x1080: a phone showing a real rider code
 (``WS1:`` + Base45, signed, as the rider page draws it) under eight conditions (clean, tilted,
-far away, glare, cracked screen, motion blur, low light) and the empty doorway. Every decoder
+far away, glare, cracked screen, motion blur, low light) and the empty doorway; and the same
+again with a device code (``WSD1:``, protocol/device_cert.py: certificate and presentation, the
+code a phone without signal signs itself, larger: QR version 11 against 8). Every decoder
 reads every frame: raw zbar (pyzbar), raw zxing-cpp (its defaults), OpenCV's QRCodeDetector and
 QRCodeDetectorAruco, and the agent's pipeline (``hardware.default_decoder``; beside it its zxing-cpp
 looks alone and with zbar asked at every size, to show what zbar adds). Then the scan loop
 itself: the real ``StationAgent`` fed by a camera thread at 25 frames/s, its CPU and whether it
-keeps up. Prints tables and one JSON line.
+keeps up. Prints tables (one set per kind of code, then the two side by side) and one JSON
+line.
 
-    .venv/bin/python bench/scanner.py [--frames 30] [--seconds 10]
+    .venv/bin/python bench/scanner.py [--frames 30] [--seconds 10] [--codes normal,device]
+        [--resolutions 640x480,1280x720,1920x1080]
 """
 
 from __future__ import annotations
@@ -28,20 +32,24 @@ from typing import Any
 
 import cv2
 import zxingcpp
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scan_loop import measure_scan_loop
 from firmware_sim.camera import Pose, SimCamera
 from protocol.credential import Claims, sign_token
-from server.riders.tokens import render_qr_png
+from protocol.device_cert import DeviceCert, present, sign_cert
+from server.riders.tokens import qr_version, render_qr_png
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from station_agent.adapters.decoder_zxing import ZxingDecoder
 from station_agent.adapters.hardware import default_decoder
 from station_agent.ports import Frame
 
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
+CODES = ("normal", "device")
 CONDITIONS = ("clean", "tilt", "far", "glare", "cracked", "motion", "low_light", "empty")
 
 
@@ -97,12 +105,38 @@ def rider_tokens(count: int) -> list[str]:
     ]
 
 
-def build_corpus(frames_per_cell: int, seed: int) -> list[Sample]:
+def device_codes(count: int) -> list[str]:
+    """Codes a phone without signal shows: one certificate, a fresh presentation each. Drawn
+    here by the server's QR writer (error correction M, alphanumeric mode, as the page's
+    qrcode-generator draws it: the same version; only the mask pattern may differ)."""
+    server_key = Ed25519PrivateKey.generate()
+    phone = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    cert = DeviceCert(
+        kid="3f2a9b1c",  # a rider key's id: 8 hex digits (protocol.signing.key_id)
+        rider_id=f"r-{uuid.uuid4().hex[:12]}",  # as server.riders.repo makes them
+        audience="ws-prod",
+        not_before=now,
+        not_after=now + 12 * 3600,
+        presentation_lifetime_s=60,
+        credential_version=1,
+        device_key=phone.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint),
+    )
+    signed = sign_cert(cert, server_key)
+    return [present(signed, phone, now=now) for _ in range(count)]
+
+
+def build_corpus(
+    frames_per_cell: int,
+    seed: int,
+    code: str = "normal",
+    resolutions: tuple[tuple[int, int], ...] = RESOLUTIONS,
+) -> list[Sample]:
     rng = random.Random(seed)
-    tokens = rider_tokens(frames_per_cell)
+    tokens = rider_tokens(frames_per_cell) if code == "normal" else device_codes(frames_per_cell)
     pngs = [render_qr_png(token) for token in tokens]
     samples: list[Sample] = []
-    for width, height in RESOLUTIONS:
+    for width, height in resolutions:
         name = f"{width}x{height}"
         for index, condition in enumerate(CONDITIONS):
             camera = SimCamera(seed * 100 + index, width=width, height=height)
@@ -194,11 +228,15 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(tallies: dict[str, Tally], frames_per_cell: int) -> dict[str, object]:
+def report(
+    tallies: dict[str, Tally],
+    frames_per_cell: int,
+    resolutions: tuple[tuple[int, int], ...] = RESOLUTIONS,
+) -> dict[str, object]:
     result: dict[str, object] = {}
-    resolutions = [f"{w}x{h}" for w, h in RESOLUTIONS]
+    names = [f"{w}x{h}" for w, h in resolutions]
     codes = [c for c in CONDITIONS if c != "empty"]
-    for resolution in resolutions:
+    for resolution in names:
         print(f"\n{resolution}: codes read of {frames_per_cell} per condition; ms per frame")
         header = " ".join(f"{c[:9]:>9s}" for c in codes)
         print(
@@ -229,6 +267,26 @@ def report(tallies: dict[str, Tally], frames_per_cell: int) -> dict[str, object]
     return result
 
 
+def compare(results: dict[str, dict[str, Any]], versions: dict[str, tuple[int, int]]) -> None:
+    """The kinds of code side by side: QR version, and the box's pipeline on each."""
+    print("\ncode     chars  QR version (M)  resolution  pipeline read  p50 ms  fps  empty ms")
+    for code, result in results.items():
+        chars, version = versions[code]
+        for resolution, rows in result.items():
+            if resolution == "wrong":
+                continue
+            row = rows["pipeline"]
+            print(
+                f"{code:8s} {chars:5d} {version:15d}  {resolution:10s}  {row['read_rate']:13.1%} "
+                f"{row['p50_ms']:7.2f} {row['fps']:4.0f} {row['empty_p50_ms']:9.2f}"
+            )
+
+
+def _resolutions(text: str) -> tuple[tuple[int, int], ...]:
+    pairs = (part.split("x") for part in text.split(","))
+    return tuple((int(w), int(h)) for w, h in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -237,12 +295,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="scan loop run per setting")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs per frame; the least counts")
+    parser.add_argument("--codes", default=",".join(CODES), help="normal, device or both")
+    parser.add_argument(
+        "--resolutions", type=_resolutions, default=RESOLUTIONS, help="e.g. 640x480,1280x720"
+    )
     args = parser.parse_args()
-    samples = build_corpus(args.frames, args.seed)
-    print(f"corpus: {len(samples)} frames")
-    result = {
-        "frames": len(samples),
-        "decoders": report(run_decoders(samples, args.repeat), args.frames),
+    results: dict[str, dict[str, Any]] = {}
+    versions: dict[str, tuple[int, int]] = {}
+    frames = 0
+    for code in args.codes.split(","):
+        if code not in CODES:
+            parser.error(f"--codes: {code!r} is not one of {CODES}")
+        samples = build_corpus(args.frames, args.seed, code, args.resolutions)
+        text = next(s.expected for s in samples if s.expected is not None)
+        versions[code] = (len(text), qr_version(text))
+        frames += len(samples)
+        print(
+            f"\n== {code} codes: {len(text)} characters, QR version {versions[code][1]} (M);"
+            f" corpus {len(samples)} frames"
+        )
+        results[code] = report(run_decoders(samples, args.repeat), args.frames, args.resolutions)
+    compare(results, versions)
+    result: dict[str, object] = {
+        "frames": frames,
+        "codes": {code: {"chars": c, "qr_version": v} for code, (c, v) in versions.items()},
+        "decoders": results,
     }
     if args.seconds > 0:
         result["scan_loop"] = measure_scan_loop(args.seconds)

@@ -214,4 +214,11 @@ MESSAGES: dict[str, str] = {
     "door.anti_passback": "You are shown inside, ask staff",
     "door.full_with_nearby": "Station full. {station} nearby has room",
     "door.idle": "Hold your QR code up to the camera",
+    # device codes (issue 15: a code that works without signal)
+    "rider.offline": "No signal: this is your offline code, the door accepts it",
+    "rider.offline_ready": "Works without signal too (until {time})",
+    "door.device_cert_expired": "Offline code expired, go online and open your pass",
+    "door.device_cert_not_yet_valid": "Check your phone's clock, then refresh",
+    "code.device_cert_expired": "offline code certificate expired",
+    "code.device_cert_not_yet_valid": "offline code certificate not yet valid",
 }

@@ -214,4 +214,11 @@ MESSAGES: dict[str, str] = {
     "door.anti_passback": "系统显示您已在站内，请联系工作人员",
     "door.full_with_nearby": "本站已满，附近的{station}有空位",
     "door.idle": "请将二维码对准摄像头",
+    # device codes (issue 15: a code that works without signal)
+    "rider.offline": "无网络：这是离线通行码，门口可直接扫码",
+    "rider.offline_ready": "无网络时也能进站（有效至 {time}）",
+    "door.device_cert_expired": "离线码已过期，请联网打开通行码",
+    "door.device_cert_not_yet_valid": "请检查手机时间后刷新",
+    "code.device_cert_expired": "离线码证书已过期",
+    "code.device_cert_not_yet_valid": "离线码证书尚未生效",
 }

@@ -83,8 +83,11 @@ STATION_CHANNELS: dict[Family, Channel] = {
         "receive",
         1,
         False,
-        "A station asks whether a scanned credential may enter. MQTT 5 properties: response "
-        "topic = the station's access/decision topic, correlation data = request_id.",
+        "A station asks whether a scanned credential may enter: a server token (WS1:, "
+        "protocol/credential.py) or a phone's device code (WSD1:, a device certificate signed "
+        "by a rider-token key plus a presentation signed by the phone, protocol/device_cert.py)"
+        ". MQTT 5 properties: response topic = the station's access/decision topic, "
+        "correlation data = request_id.",
         expiry_s=_DECISION_EXPIRY_S,
     ),
     Family.ACCESS_DECISION: _station(
@@ -163,9 +166,10 @@ TRUST_CHANNELS: list[Channel] = [
         action="send",
         qos=1,
         retain=True,
-        description="The rider-token keys (kid -> Ed25519 key, base64), the audience tokens must "
-        "carry, and the control keys a station pins from now on. Retained, one for every "
-        "station; a station keeps the newest (version, then issued_at).",
+        description="The rider-token keys (kid -> Ed25519 key, base64), which also sign device "
+        "certificates, the audience tokens must carry, and the control keys a station pins "
+        "from now on. Retained, one for every station; a station keeps the newest (version, "
+        "then issued_at).",
     ),
     Channel(
         name="trust_denylist",
@@ -296,7 +300,8 @@ def document() -> dict[str, Any]:
                 "MQTT 5 topics between station agents and the central server, seen from the "
                 "server. Every payload carries its schema version v; receivers validate, log "
                 "and drop what does not validate. Rider tokens are described in "
-                "protocol/credential.py. Every message is signed (protocol/signing.py): by the "
+                "protocol/credential.py, device codes in protocol/device_cert.py. Every "
+                "message is signed (protocol/signing.py): by the "
                 "station's own key when a station sends it, by the server's control keys when "
                 "the server does; the signature travels in the MQTT 5 user property ws-sig and "
                 "an unsigned or mis-signed message is dropped unread."

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from protocol.credential import MAX_TOKEN_CHARS
+from protocol.codes import MAX_CODE_CHARS
 from protocol.reasons import Reason
 from protocol.topics import DENYLIST_BUCKETS, STATION_ID_PATTERN
 
@@ -46,7 +46,8 @@ class AccessRequest(_Payload):
 
     request_id: RequestId
     station_id: StationId
-    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
+    # A server token (WS1:) or a phone's device code (WSD1:): protocol.codes.
+    token: Annotated[str, Field(min_length=1, max_length=MAX_CODE_CHARS)]
     station_time: Timestamp
 
 

@@ -23,6 +23,9 @@ class Reason(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     WRONG_AUDIENCE = "wrong_audience"
+    # A device code's certificate (protocol.device_cert): the phone must go online to renew it.
+    DEVICE_CERT_EXPIRED = "device_cert_expired"
+    DEVICE_CERT_NOT_YET_VALID = "device_cert_not_yet_valid"
     # The rider (checked by the server).
     UNKNOWN_RIDER = "unknown_rider"
     REVOKED = "revoked"

@@ -32,7 +32,7 @@ from server.health import routes as health_routes
 from server.health.probes import probe_engine
 from server.jobs.scheduler import Scheduler
 from server.keys import routes as key_routes
-from server.keys.ring import KeyHolder
+from server.keys.ring import KeyHolder, rider_key_grace
 from server.metrics import routes as metric_routes
 from server.metrics.collector import server_registry
 from server.migrations.apply import SchemaNotCurrentError, prepare
@@ -128,6 +128,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         key_holder = KeyHolder(
             engine,
             control_grace=timedelta(seconds=settings.control_key_grace_s),
+            rider_grace=rider_key_grace(settings.device_cert_lifetime_s),
             check_s=settings.key_check_s,
         )
         key_holder.reload()

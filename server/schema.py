@@ -12,7 +12,7 @@ from server.audit.models import AuditEntry
 from server.events.models import CountCorrection, EventRecord, EventStream, Stay
 from server.jobs.models import JobLease
 from server.keys.models import SigningKeyRecord
-from server.riders.models import Rider
+from server.riders.models import DeviceCertRecord, Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
 from server.stations.models import ConfigState, Station
 
@@ -23,6 +23,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     ConfigState,
     CountCorrection,
     DecisionRecord,
+    DeviceCertRecord,
     EventRecord,
     EventStream,
     JobLease,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from protocol.credential import DEFAULT_SKEW_S, Claims, KeySet, verify_token
+from protocol.codes import verify_code
+from protocol.credential import DEFAULT_SKEW_S, Claims, KeySet
 from protocol.payloads import AccessDecision, AccessRequest
 from protocol.reasons import Reason
 from server.access import repo
@@ -35,7 +36,9 @@ def handle_access_request(
     rare, so the common case saves a query)."""
     decided_at = datetime.fromtimestamp(now, UTC)
     expires_at = decided_at + timedelta(seconds=policy.decision_ttl_s)
-    credential = verify_token(request.token, keys=policy.keys, audience=policy.audience, now=now)
+    # A server token or a device code: either way the rider's credential version, revocation
+    # and the nonce are checked here, as for any code (so a device code is single-use too).
+    credential = verify_code(request.token, keys=policy.keys, audience=policy.audience, now=now)
     rider_view, nonce, nonce_used = None, None, False
     if isinstance(credential, Claims):
         nonce = credential.nonce.hex()

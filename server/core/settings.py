@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol.credential import DEFAULT_LIFETIME_S, MAX_LIFETIME_S
+from protocol.credential import DEFAULT_LIFETIME_S, DEFAULT_SKEW_S, MAX_LIFETIME_S
+from protocol.device_cert import DEFAULT_CERT_LIFETIME_S, MAX_CERT_LIFETIME_S
 from server.staff.passwords import WEAK_PASSWORDS, check_password_strength
 
 DEMO_AUDIENCE = "ws-demo"
@@ -118,11 +119,26 @@ class ServerSettings(BaseSettings):
     # Home Assistant MQTT discovery (server/homeassistant): each station as a lock, a door
     # sensor and an occupancy sensor, for Home Assistant logged in as the monitor account.
     homeassistant_discovery: bool = False
+    # Device certificates (protocol.device_cert): how long one lets a rider's phone make its own
+    # codes without signal, and how many one rider's link may get in an hour.
+    device_cert_lifetime_s: int = Field(
+        default=DEFAULT_CERT_LIFETIME_S, ge=600, le=MAX_CERT_LIFETIME_S
+    )
+    device_certs_per_hour: int = Field(default=6, ge=1, le=1_000)
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:
         if self.key_propagation_s < 2 * self.key_check_s:
             raise ValueError("key_propagation_s must be at least twice key_check_s")
+        return self
+
+    @model_validator(mode="after")
+    def _denylist_outlives_device_certs(self) -> ServerSettings:
+        # A revoked rider's device certificate is refused only while the denylist names them.
+        if self.denylist_retention_s < self.device_cert_lifetime_s + DEFAULT_SKEW_S:
+            raise ValueError(
+                "denylist_retention_s must cover device_cert_lifetime_s (plus the clock skew)"
+            )
         return self
 
     @field_validator("admin_password")

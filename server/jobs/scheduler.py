@@ -32,6 +32,7 @@ from server.jobs.repo import release_lease, take_lease
 from server.jobs.station_jobs import run_station_jobs
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
+from server.riders.device_certs import prune_device_certs
 from server.staff.repo import prune_sessions
 from server.stations.liveness import mark_silent_stations
 from telemetry.edges import Watch
@@ -50,6 +51,8 @@ def run_minute_jobs(
         run_station_jobs(session, now=now, offline_after=offline_after)
     with session_scope(engine) as session:
         prune_sessions(session, now=now)
+    with session_scope(engine) as session:
+        prune_device_certs(session, now=now)
 
 
 class Scheduler:

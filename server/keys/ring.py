@@ -42,9 +42,16 @@ from server.keys.models import KeyRingState, SigningKeyRecord
 
 log = logging.getLogger(__name__)
 
-# How long a retired rider-token key is still published and accepted.
+# How long a retired rider-token key is still published and accepted (tokens only; with device
+# certificates, which it also signs, see ``rider_key_grace``).
 RETIRED_KEY_GRACE = timedelta(seconds=MAX_LIFETIME_S + DEFAULT_SKEW_S)
 RIDER, CONTROL = "rider", "control"
+
+
+def rider_key_grace(device_cert_lifetime_s: int) -> timedelta:
+    """How long a retired rider key stays published: until the last token or device
+    certificate (``protocol.device_cert``) it signed has expired, plus the clock skew."""
+    return timedelta(seconds=max(MAX_LIFETIME_S, device_cert_lifetime_s) + DEFAULT_SKEW_S)
 
 
 class NoSigningKeyError(RuntimeError):
@@ -212,12 +219,14 @@ class KeyHolder:
         engine: Engine,
         *,
         control_grace: timedelta = timedelta(days=30),
+        rider_grace: timedelta = RETIRED_KEY_GRACE,
         check_s: float = 5.0,
         clock: Clock = time.time,
     ) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._control_grace = control_grace
+        self._rider_grace = rider_grace
         self._check_s = check_s
         self._clock = clock
         self._version = -1  # not read yet
@@ -248,7 +257,7 @@ class KeyHolder:
             ensure_key(session, now=now, purpose=RIDER)
             ensure_key(session, now=now, purpose=CONTROL)
             version = ring_version(session)
-            self._ring = load(session, purpose=RIDER)
+            self._ring = load(session, purpose=RIDER, grace=self._rider_grace)
             control = load(session, purpose=CONTROL, grace=self._control_grace)
             self._control = ControlKeys.of(control, now)
             self._version, self._checked_at = version, self._clock()

@@ -42,6 +42,22 @@ class Rider(RiderBase, table=True):
     created_at: datetime = timestamp_field()
 
 
+class DeviceCertRecord(SQLModel, table=True):
+    """A device certificate issued to one of a rider's phones (``protocol.device_cert``): the
+    issuing rate limit counts them; the minute jobs delete them a day after they expire."""
+
+    __tablename__ = "device_cert"
+    __table_args__ = (Index("ix_device_cert_rider", "rider_id", "issued_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rider_id: str = Field(foreign_key="rider.id", max_length=32)
+    kid: str = Field(max_length=16)  # the rider key that signed it
+    device_key: str = Field(max_length=64)  # base64 of the compressed P-256 point
+    credential_version: int
+    issued_at: datetime = timestamp_field()
+    not_after: datetime = timestamp_field(index=True)
+
+
 class RiderPublic(RiderBase):
     id: str
     credential_version: int
@@ -71,6 +87,30 @@ class RiderCode(TokenPublic):
     server_time: datetime
     lifetime_s: int
     qr_svg: str
+
+
+class DeviceCertRequest(SQLModel):
+    """A phone asks for a device certificate: its public key, as WebCrypto exports it."""
+
+    public_key: str = Field(
+        min_length=40,
+        max_length=100,
+        description="P-256 public key, SEC1 point (65 bytes uncompressed or 33 compressed), "
+        "base64url",
+    )
+
+
+class DeviceCertPublic(SQLModel):
+    """What the phone keeps to make device codes: ``certificate`` (base64url of the signed
+    certificate bytes, ``protocol.device_cert``) and its validity, with the server's time so
+    the phone can correct its own clock."""
+
+    certificate: str
+    kid: str
+    not_before: datetime
+    not_after: datetime
+    presentation_lifetime_s: int
+    server_time: datetime
 
 
 class RiderLink(SQLModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from protocol.trust import bucket_of
 from server.core.deps import ServicesDep, SessionDep
 from server.core.errors import NotFoundError
 from server.core.localtime import utcnow
@@ -91,9 +92,10 @@ def renew_form(
     staff: PageOperator,
 ) -> HTMLResponse:
     try:
-        secret = repo.renew_rider_link(session, rider_id=rider_id)
+        secret = repo.renew_rider_link(session, rider_id=rider_id, now=utcnow())
     except NotFoundError:
         return render_page(
             request, "not_found.html", staff, {"what": rider_id, "nav": "riders"}, status_code=404
         )
+    services.publisher.publish_denylist(bucket_of(rider_id))
     return _with_link(request, services, session, staff, rider_id, secret)

@@ -74,14 +74,21 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     return rider
 
 
-def renew_rider_link(session: Session, *, rider_id: str) -> str:
-    """A new secret link for the rider; the old link stops working at once."""
+def renew_rider_link(session: Session, *, rider_id: str, now: datetime) -> str:
+    """A new secret link for the rider; the old link stops working at once, and so does every
+    code and device certificate issued through it: the credential version moves on, as on a
+    revocation (a lost phone holds a device certificate for hours). The caller publishes the
+    rider's denylist page after the commit."""
     rider = session.get(Rider, rider_id)
     if rider is None:
         raise NotFoundError(f"no rider {rider_id!r}")
     secret = secrets.token_urlsafe(24)
     rider.link_secret_hash = _hash_secret(secret)
+    rider.credential_version += 1
+    rider.credential_changed_at = now
+    rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
+    bump_config_version(session)
     session.commit()
     return secret
 

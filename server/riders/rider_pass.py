@@ -1,8 +1,10 @@
 """The rider's own pass behind their secret link: the page (a large code, refreshed before it
-expires, zh-CN or English), and the code itself as JSON, token or PNG."""
+expires, zh-CN or English), the code itself as JSON, token or PNG, and the device certificate
+that lets the page make its own codes without signal (``server.riders.device_certs``)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +14,18 @@ from fastapi.responses import HTMLResponse
 import i18n
 from server.core.deps import ServicesDep, SessionDep
 from server.riders import repo
-from server.riders.models import Rider, RiderCode, TokenPublic
+from server.riders.device_certs import (
+    TooManyDeviceCertsError,
+    issue_device_cert,
+    parse_device_key,
+)
+from server.riders.models import (
+    DeviceCertPublic,
+    DeviceCertRequest,
+    Rider,
+    RiderCode,
+    TokenPublic,
+)
 from server.riders.tokens import issue_token, render_qr_png, render_qr_svg
 from server.web.render import templates
 
@@ -98,6 +111,56 @@ def rider_qr(secret: LinkSecret, session: SessionDep, services: ServicesDep) -> 
     return Response(render_qr_png(token), media_type="image/png", headers=_NO_STORE)
 
 
+@router.post("/r/{secret}/device-cert", response_model=DeviceCertPublic)
+def rider_device_cert(
+    secret: LinkSecret,
+    body: DeviceCertRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    response: Response,
+) -> DeviceCertPublic:
+    """Certify this phone's own key (P-256, made and kept by the page) for a few hours, so that
+    it can show a code at a door without signal: only for an active rider, a few an hour."""
+    try:
+        rider = _rider_for_link(session, secret)
+    except _LinkError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from None
+    try:
+        device_key = parse_device_key(body.public_key)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    now = services.clock()
+    settings = services.settings
+    try:
+        issued = issue_device_cert(
+            session,
+            rider=rider,
+            device_key=device_key,
+            signer=services.keys.ring.signer(datetime.fromtimestamp(now, UTC)),
+            audience=settings.audience,
+            lifetime_s=settings.device_cert_lifetime_s,
+            presentation_lifetime_s=settings.token_lifetime_s,
+            per_hour=settings.device_certs_per_hour,
+            now=now,
+        )
+    except TooManyDeviceCertsError as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
+    response.headers.update(_NO_STORE)
+    cert = issued.cert
+    return DeviceCertPublic(
+        certificate=base64.urlsafe_b64encode(issued.signed).decode("ascii").rstrip("="),
+        kid=cert.kid,
+        not_before=datetime.fromtimestamp(cert.not_before, UTC),
+        not_after=datetime.fromtimestamp(cert.not_after, UTC),
+        presentation_lifetime_s=cert.presentation_lifetime_s,
+        server_time=datetime.fromtimestamp(now, UTC),
+    )
+
+
 def _render_rider_page(
     request: Request, *, secret: str, language: str, problem: int | None
 ) -> HTMLResponse:
@@ -115,6 +178,7 @@ def _render_rider_page(
             "other_language": "en" if language == "zh" else "zh",
             "texts": texts,
             "code_url": f"/r/{secret}/code",
+            "cert_url": f"/r/{secret}/device-cert",
             "message": message,
         },
         status_code=problem or 200,

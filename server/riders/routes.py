@@ -63,12 +63,14 @@ def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> R
     response_model=RiderLink,
     dependencies=AS_OPERATOR,
 )
-def renew_link(rider_id: str, session: SessionDep) -> RiderLink:
-    """A new personal link (a phone lost, say); the old one stops working at once."""
+def renew_link(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderLink:
+    """A new personal link (a phone lost, say); the old one stops working at once, and the
+    codes and device certificates it gave out are refused (the rider's denylist page)."""
     try:
-        secret = repo.renew_rider_link(session, rider_id=rider_id)
+        secret = repo.renew_rider_link(session, rider_id=rider_id, now=utcnow())
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    services.publisher.publish_denylist(bucket_of(rider_id))
     return RiderLink(link=f"/r/{secret}")
 
 

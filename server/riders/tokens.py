@@ -45,6 +45,11 @@ def _qr(text: str, box_size: int, error_correction: str = "M") -> qrcode.QRCode[
     return code
 
 
+def qr_version(text: str, *, error_correction: str = "M") -> int:
+    """The QR version (size: 17 + 4 x version modules) this text is drawn at."""
+    return int(_qr(text, 1, error_correction).version)
+
+
 def render_qr_png(text: str, *, box_size: int = 8, error_correction: str = "M") -> bytes:
     image = _qr(text, box_size, error_correction).make_image(image_factory=PilImage)
     out = io.BytesIO()

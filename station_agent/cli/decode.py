@@ -13,7 +13,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from protocol.credential import PREFIX
+from protocol.codes import is_ours
 from station_agent.ports import QrDecoder
 
 
@@ -33,7 +33,7 @@ def decode_files(
         line = {
             "file": str(path),
             "codes": codes,
-            "ours": [code.startswith(PREFIX) for code in codes],
+            "ours": [is_ours(code) for code in codes],
             "ms": round(took_ms, 2),
         }
         print(json.dumps(line, ensure_ascii=False), file=out, flush=True)

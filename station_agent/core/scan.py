@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from protocol.credential import (
-    DEFAULT_SKEW_S,
-    MAX_TOKEN_CHARS,
-    PREFIX,
-    Claims,
-    Rejected,
-    verify_token,
-)
+from protocol.codes import MAX_CODE_CHARS, is_ours, verify_code
+from protocol.credential import DEFAULT_SKEW_S, Claims, Rejected
 from protocol.reasons import Reason
 
 
@@ -32,19 +26,18 @@ class StationView:
 def check_scan(text: str, view: StationView | None, now: float) -> Claims | Rejected:
     """Claims of a genuine, unrevoked credential for this station, or why not. Never raises.
 
-    Order, cheapest and safest first: length, prefix, (configured), encoding, key id,
-    signature, claims, lifetime, time window, audience, denylist. The replay cache comes
-    after, in the service, as it needs storage.
+    A server token (``WS1:``) or a phone's device code (``WSD1:``, checked offline against its
+    certificate: ``protocol.device_cert``). Order, cheapest and safest first: length, prefix,
+    (configured), encoding, key id, signature(s), claims, lifetime, time window, audience,
+    denylist. The replay cache comes after, in the service, as it needs storage.
     """
-    if len(text) > MAX_TOKEN_CHARS:
+    if len(text) > MAX_CODE_CHARS:
         return Rejected(Reason.TOO_LONG)
-    if not text.startswith(PREFIX):
+    if not is_ours(text):
         return Rejected(Reason.NOT_OUR_CODE)
     if view is None:
         return Rejected(Reason.NOT_CONFIGURED)
-    verdict = verify_token(
-        text, keys=view.keys, audience=view.audience, now=now, skew_s=view.skew_s
-    )
+    verdict = verify_code(text, keys=view.keys, audience=view.audience, now=now, skew_s=view.skew_s)
     if isinstance(verdict, Claims):
         return check_denylist(verdict, view.denylist)
     return verdict

@@ -42,6 +42,7 @@ def test_code_on_the_page_scans_and_verifies(server: ServerHarness, phone: Page)
 
 def test_page_refreshes_and_warns_on_weak_network(server: ServerHarness, phone: Page) -> None:
     _, link = server.enrol()
+    phone.route("**/device-cert", lambda route: route.abort())  # a phone without a device code
     phone.clock.install()
     phone.goto(_url(server, link))
     expect(phone.locator("#qr svg")).to_be_visible()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from protocol import topics
+from protocol.codes import MAX_CODE_CHARS
 from protocol.payloads import (
     MAX_PAYLOAD_BYTES,
     AccessRequest,
@@ -91,7 +92,7 @@ def test_request_token_length_is_capped() -> None:
     request = {
         "request_id": uuid.uuid4().hex,
         "station_id": "station-01",
-        "token": "A" * 401,
+        "token": "A" * (MAX_CODE_CHARS + 1),  # the longer of a token and a device code
         "station_time": datetime.now(UTC).isoformat(),
     }
     with pytest.raises(PayloadError, match="token"):
