@@ -30,7 +30,7 @@ from server.reports.ranges import (
     ReportRangeError,
     parse_day,
     preset_days,
-    preset_of,
+    presets_of,
     report_days,
 )
 from server.reports.views import peak_hours_report, visits_report
@@ -146,8 +146,8 @@ def reports_page(
 def _preset_links(
     today: date, first: date | None, last: date | None, only: str | None
 ) -> list[PresetLink]:
-    chosen = preset_of(first, last, today) if first and last else None
-    return [PresetLink(p, _report_query(*preset_days(p, today), only), p is chosen) for p in Preset]
+    chosen = presets_of(first, last, today) if first and last else set()
+    return [PresetLink(p, _report_query(*preset_days(p, today), only), p in chosen) for p in Preset]
 
 
 def _report(

@@ -44,9 +44,10 @@ def preset_days(preset: Preset, today: date) -> tuple[date, date]:
     return today.replace(day=1), today
 
 
-def preset_of(first: date, last: date, today: date) -> Preset | None:
-    """The preset that is exactly these days, to show it as chosen (the first, if several)."""
-    return next((p for p in Preset if preset_days(p, today) == (first, last)), None)
+def presets_of(first: date, last: date, today: date) -> set[Preset]:
+    """The presets that are exactly these days, to show them as chosen (on the 1st, "today"
+    is "this month" too)."""
+    return {p for p in Preset if preset_days(p, today) == (first, last)}
 
 
 def parse_day(text: str, field: str) -> date | None:

@@ -106,7 +106,8 @@ def _points(plot: _Plot, tips: Sequence[str], bars: Sequence[str] = ()) -> list[
 
 
 def _x_labels(plot: _Plot, labels: Sequence[str], every: int) -> list[str]:
-    """Every ``every``-th non-empty label, centred under its slot."""
+    """Every ``every``-th non-empty label, centred under its slot; one too near the right end
+    to be centred (on the narrowest plot) ends there instead."""
     n = max(1, len(labels))
     out: list[str] = []
     shown = 0
@@ -114,9 +115,13 @@ def _x_labels(plot: _Plot, labels: Sequence[str], every: int) -> list[str]:
         if not label:
             continue
         if shown % every == 0:
+            x = 100 * (i + 0.5) / n
+            anchor = "middle"
+            if x + 100 * text_px(label) / 2 / NARROWEST_PLOT_PX > 100:
+                x, anchor = 100, "end"
             out.append(
-                f'<text class="axis" x="{_pct(100 * (i + 0.5) / n)}" y="{plot.bottom + 16}" '
-                f'text-anchor="middle">{escape(label)}</text>'
+                f'<text class="axis" x="{_pct(x)}" y="{plot.bottom + 16}" '
+                f'text-anchor="{anchor}">{escape(label)}</text>'
             )
         shown += 1
     return out

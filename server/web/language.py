@@ -45,11 +45,15 @@ class Texts:
 
     def error(self, code: str, values: Mapping[str, object] | None = None) -> str:
         """An error (``server.core.errors.ErrorCode``) in words; a value that has words of its
-        own (``page.<name>_<value>``: a role, say) in those."""
-        shown = {
-            name: self._words.get(f"page.{name}_{value}", value)
-            for name, value in (values or {}).items()
-        }
+        own (``page.<name>_<value>``: a role, say) in those, and the API's field names of an
+        invalid input (``page.field_<name>``) too. staff.js does the same."""
+        shown: dict[str, object] = {}
+        for name, value in (values or {}).items():
+            if name == "fields":
+                said = [self._words.get(f"page.field_{f}", f) for f in str(value).split(", ")]
+                shown[name] = self._words["page.list_sep"].join(said)
+            else:
+                shown[name] = self._words.get(f"page.{name}_{value}", value)
         return self._words[f"error.{code}"].format(**shown)
 
     def family(self, name: str) -> dict[str, str]:

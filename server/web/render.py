@@ -60,6 +60,20 @@ SCRIPT_WORDS = (
     "role_viewer",
     "role_operator",
     "role_admin",
+    "colon",
+    "list_sep",
+    # the API's field names, for its "invalid input" errors
+    "field_reason",
+    "field_target",
+    "field_capacity",
+    "field_mode",
+    "field_kind",
+    "field_display_name",
+    "field_platform",
+    "field_since",
+    "field_until",
+    "field_username",
+    "field_password",
 )
 
 

@@ -28,7 +28,9 @@ function apiErrorText(status, data) {
   if (code && WORDS[`error.${code}`]) {
     const values = {};
     for (const [name, value] of Object.entries(data.values || {})) {
-      values[name] = WORDS[`${name}_${value}`] || value;
+      values[name] = name === "fields"
+        ? String(value).split(", ").map((f) => WORDS[`field_${f}`] || f).join(word("list_sep"))
+        : WORDS[`${name}_${value}`] || value;
     }
     return word(`error.${code}`, values);
   }

@@ -15,7 +15,7 @@ from server.reports.ranges import (
     ReportRangeError,
     parse_day,
     preset_days,
-    preset_of,
+    presets_of,
     report_days,
 )
 
@@ -41,12 +41,17 @@ def test_the_first_of_the_month_is_today_and_this_month() -> None:
     first = date(2026, 12, 1)
     assert preset_days(Preset.THIS_MONTH, first) == preset_days(Preset.TODAY, first)
     assert preset_days(Preset.YESTERDAY, first) == (date(2026, 11, 30), date(2026, 11, 30))
-    assert preset_of(first, first, first) is Preset.TODAY
+    assert presets_of(first, first, first) == {Preset.TODAY, Preset.THIS_MONTH}
 
 
 def test_a_range_is_recognised_as_its_preset() -> None:
-    assert preset_of(date(2026, 11, 23), TODAY, TODAY) is Preset.LAST_7_DAYS
-    assert preset_of(date(2026, 11, 22), TODAY, TODAY) is None
+    assert presets_of(date(2026, 11, 23), TODAY, TODAY) == {Preset.LAST_7_DAYS}
+    assert presets_of(date(2026, 11, 22), TODAY, TODAY) == set()
+    end_of_june = date(2026, 6, 30)  # thirty days in June: the last 30 days are this month
+    assert presets_of(date(2026, 6, 1), end_of_june, end_of_june) == {
+        Preset.LAST_30_DAYS,
+        Preset.THIS_MONTH,
+    }
 
 
 def test_every_preset_has_words() -> None:
