@@ -154,6 +154,9 @@ MESSAGES: dict[str, str] = {
     "page.field_until": "end date",
     "page.field_username": "user name",
     "page.field_password": "password",
+    "page.not_found": "Not found",
+    "page.not_found_what": "Nothing found for “{what}”: removed, or a wrong id?",
+    "page.back_to_overview": "Back to the overview",
     # code.*
     "code.access_granted": "access granted",
     "code.access_denied": "access denied",
