@@ -117,7 +117,7 @@ def test_details_are_said_in_chinese(server: ServerHarness, desk: Page) -> None:
     events = desk.locator("#events tbody")
     expect(events).to_contain_text("封闭站点（admin）：演练")
     expect(events).to_contain_text("远程开门未执行：指令已过期")
-    expect(events).to_contain_text("告警：开门超时未关")
+    expect(events).to_contain_text("告警：门长时间未关")
     assert _english_words(desk) == []
 
     desk.goto(f"/stations/{station_id}?lang=en")
