@@ -57,6 +57,9 @@ VALUE_PATTERNS: dict[str, str] = {
     "refusal": _CODE,
 }
 _FIELD = re.compile(r"\{(\w+)\}")
+# An event's detail holds at most this much (``StationEvent.detail``); a command's reason may
+# be 200 characters by itself, so its line is cut to fit (the reason, last, loses its end).
+MAX_LINE = 200
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -78,13 +81,15 @@ def fields(shape: Shape) -> set[str]:
 
 
 def write(shape: Shape, **values: object) -> str:
-    """The line of ``shape``; numbers as ``%g`` (60.0 -> "60"). Raises ValueError unless the
-    values are the shape's. A value outside its pattern (a user name with a space, say) still
-    makes a line, which reads back as no shape and is shown as it is."""
+    """The line of ``shape``, at most ``MAX_LINE`` long; numbers as ``%g`` (60.0 -> "60").
+    Raises ValueError unless the values are the shape's. A value outside its pattern (a user
+    name with a space, say) still makes a line, which reads back as no shape and is shown as
+    it is."""
     if set(values) != fields(shape):
         raise ValueError(f"{shape.value} takes {sorted(fields(shape))}, not {sorted(values)}")
     shown = {k: f"{v:g}" if isinstance(v, float) else str(v) for k, v in values.items()}
-    return TEMPLATES[shape].format(**shown)
+    line = TEMPLATES[shape].format(**shown)
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
 def read(line: str) -> tuple[Shape, dict[str, str]] | None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.details import TEMPLATES, Shape, fields, read, write
-from protocol.payloads import Passage
+from protocol.details import MAX_LINE, TEMPLATES, Shape, fields, read, write
+from protocol.payloads import Passage, StationEvent
 from station_agent.core import door
 
 SAMPLES: dict[Shape, dict[str, object]] = {
@@ -80,6 +80,27 @@ def test_writing_wrong_values_is_refused() -> None:
         write(Shape.HELD_OPEN, minutes=3)
     with pytest.raises(ValueError, match="forced_open takes"):
         write(Shape.FORCED_OPEN, seconds=1)
+
+
+def test_a_long_reason_is_cut_to_fit_an_event() -> None:
+    reason = "很" * 200  # as long as a command's reason may be
+    line = write(Shape.COMMAND_DONE, command="lockdown_release", by="admin", reason=reason)
+    assert len(line) == MAX_LINE
+    found = read(line)
+    assert found is not None
+    assert found[0] is Shape.COMMAND_DONE
+    assert found[1]["reason"].endswith("很…")
+    StationEvent.model_validate(  # the station's event takes it (it did not, before)
+        {
+            "event_id": "0" * 32,
+            "station_id": "st-1",
+            "epoch": "0123456789abcdef",
+            "seq": 1,
+            "kind": "command_done",
+            "occurred_at": "2026-11-29T12:00:00Z",
+            "detail": line,
+        }
+    )
 
 
 def test_a_user_name_with_a_space_makes_a_line_shown_as_it_is() -> None:
