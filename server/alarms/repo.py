@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 from server.alarms.models import Alarm
 from server.alerts.repo import enqueue
 from server.audit.repo import audit
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 
 
 def list_alarms(
@@ -42,9 +42,11 @@ def active_alarm_counts(session: Session) -> dict[str, int]:
 def acknowledge_alarm(session: Session, *, alarm_id: int, by: str, now: datetime) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFoundError(f"no alarm {alarm_id}")
+        raise NotFoundError(ErrorCode.NO_ALARM, id=alarm_id)
     if alarm.acknowledged_at is not None:
-        raise ConflictError(f"alarm {alarm_id} was already acknowledged by {alarm.acknowledged_by}")
+        raise ConflictError(
+            ErrorCode.ALARM_ALREADY_ACKNOWLEDGED, id=alarm_id, by=alarm.acknowledged_by or ""
+        )
     alarm.acknowledged_at, alarm.acknowledged_by = now, by
     session.add(alarm)
     audit(

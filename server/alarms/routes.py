@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from server.alarms import repo
 from server.alarms.models import AlarmPublic
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, SessionDep
 from server.core.errors import ConflictError, NotFoundError
 from server.core.localtime import utcnow
@@ -35,7 +36,7 @@ def acknowledge_alarm(alarm_id: int, session: SessionDep, staff: OperatorDep) ->
             session, alarm_id=alarm_id, by=staff.user.username, now=utcnow()
         )
     except NotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise ApiError.of(404, exc) from None
     except ConflictError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise ApiError.of(409, exc) from None
     return AlarmPublic.model_validate(alarm)

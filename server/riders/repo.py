@@ -11,7 +11,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from protocol.trust import bucket_of
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.riders.models import Rider, RiderCreate
 from server.stations.repo import bump_config_version
 
@@ -60,9 +60,9 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
     rider = session.get(Rider, rider_id)
     if rider is None:
-        raise NotFoundError(f"no rider {rider_id!r}")
+        raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
     if rider.revoked_at is not None:
-        raise ConflictError(f"rider {rider_id} is already revoked")
+        raise ConflictError(ErrorCode.RIDER_ALREADY_REVOKED, id=rider_id)
     rider.revoked_at = now
     rider.credential_version += 1
     rider.credential_changed_at = now
@@ -81,7 +81,7 @@ def renew_rider_link(session: Session, *, rider_id: str, now: datetime) -> str:
     rider's denylist page after the commit."""
     rider = session.get(Rider, rider_id)
     if rider is None:
-        raise NotFoundError(f"no rider {rider_id!r}")
+        raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
     secret = secrets.token_urlsafe(24)
     rider.link_secret_hash = _hash_secret(secret)
     rider.credential_version += 1

@@ -17,7 +17,7 @@ from protocol.credential import public_key_to_text
 from protocol.payloads import ProvisioningBundle
 from protocol.signing import SigningKey
 from server.broker.accounts import hash_password, new_password
-from server.core.errors import AlreadyExistsError, NotFoundError
+from server.core.errors import AlreadyExistsError, ErrorCode, NotFoundError
 from server.core.settings import ServerSettings
 from server.keys.ring import ControlKeys
 from server.stations.models import Station, StationCreate
@@ -32,7 +32,7 @@ def create_station(
     now: datetime,
 ) -> tuple[Station, ProvisioningBundle]:
     if session.get(Station, station_in.id) is not None:
-        raise AlreadyExistsError(f"station {station_in.id} already exists")
+        raise AlreadyExistsError(ErrorCode.STATION_EXISTS, id=station_in.id)
     station = Station.model_validate(station_in)
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)
@@ -52,7 +52,7 @@ def reprovision(
     """A new identity for an existing station; the previous key and password stop working."""
     station = session.get(Station, station_id)
     if station is None:
-        raise NotFoundError(f"no station {station_id!r}")
+        raise NotFoundError(ErrorCode.NO_STATION, id=station_id)
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)
     session.commit()

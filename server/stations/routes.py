@@ -7,12 +7,13 @@ import json
 import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from protocol.payloads import CommandKind, StationCommand
 from server.audit.repo import audit
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
-from server.core.errors import AlreadyExistsError, NotFoundError
+from server.core.errors import AlreadyExistsError, ErrorCode, InvalidError, NotFoundError
 from server.core.localtime import utcnow
 from server.reports.listing import StationQueryDep, station_page
 from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
@@ -55,7 +56,7 @@ def create_station(
             now=utcnow(),
         )
     except AlreadyExistsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise ApiError.of(status.HTTP_409_CONFLICT, exc) from None
     services.broker.sync()
     services.publisher.publish_config(station.id)
     return StationProvisioned.model_validate(station, update={"bundle": bundle})
@@ -84,7 +85,7 @@ def reprovision_station(
             now=utcnow(),
         )
     except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     audit(
         session,
         actor=staff.user.username,
@@ -132,14 +133,14 @@ def update_rules(
 ) -> StationPublic:
     station = station_or_404(session, station_id)
     if change.opening_hours is not None and change.open_all_day:
-        raise HTTPException(422, "give opening_hours or open_all_day, not both")
+        raise ApiError(422, ErrorCode.HOURS_OR_ALL_DAY)
     if change.emergency is not None and change.end_emergency:
-        raise HTTPException(422, "give emergency or end_emergency, not both")
+        raise ApiError(422, ErrorCode.EMERGENCY_OR_END)
     if change.opening_hours is not None:
         try:
             parse_opening_hours(change.opening_hours)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except InvalidError as exc:
+            raise ApiError.of(422, exc) from None
         station.opening_hours = json.dumps(change.opening_hours)
     if change.open_all_day:
         station.opening_hours = None
@@ -194,7 +195,7 @@ def send_command(
     station's answer arrives as a command event in the audit trail."""
     station = station_or_404(session, station_id)
     if (request.mode is not None) != (request.kind is CommandKind.SET_MODE):
-        raise HTTPException(422, "mode is given with set_mode and only with it")
+        raise ApiError(422, ErrorCode.MODE_ONLY_WITH_SET_MODE)
     now = utcnow()
     command = StationCommand(
         command_id=uuid.uuid4().hex,

@@ -15,6 +15,7 @@ from server.access.policy import (
     Span,
     StationRules,
 )
+from server.core.errors import ErrorCode, InvalidError
 from server.stations.holidays import china_days
 from server.stations.models import Station
 
@@ -30,11 +31,11 @@ def _span(value: Any, where: str) -> Span | None:
     if value is None:
         return None  # closed all day
     if not (isinstance(value, list) and len(value) == 2):
-        raise ValueError(f'{where}: expected ["HH:MM", "HH:MM"] or null')
+        raise InvalidError(ErrorCode.HOURS_SPAN, where=where)
     try:
         opens, closes = (time.fromisoformat(str(part)) for part in value)
     except ValueError:
-        raise ValueError(f'{where}: times must look like "08:00"') from None
+        raise InvalidError(ErrorCode.HOURS_TIME, where=where) from None
     return Span(opens, closes)
 
 
@@ -44,23 +45,20 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
     (past midnight when it closes earlier than it opens) or null (closed). The last two are
     optional: with them the national calendar (``server.stations.holidays``) decides which
     days are public holidays and adjusted working days (调休); a date under ``holidays``
-    still wins. Raises ValueError naming what is wrong."""
+    still wins. Raises InvalidError (a ValueError) naming what is wrong."""
     weekly = raw.get("weekly")
     if not isinstance(weekly, list) or len(weekly) != DAYS:
-        raise ValueError("opening_hours.weekly: seven days, Monday first")
+        raise InvalidError(ErrorCode.HOURS_WEEKLY)
     holidays_raw = raw.get("holidays", {})
     if not isinstance(holidays_raw, dict):
-        raise ValueError("opening_hours.holidays: an object of dates")
+        raise InvalidError(ErrorCode.HOURS_HOLIDAYS)
     holidays: dict[date, Span | None] = {}
     for day, span in holidays_raw.items():
         try:
-            holidays[date.fromisoformat(day)] = _span(span, f"opening_hours.holidays.{day}")
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                str(exc)
-                if "opening_hours" in str(exc)
-                else f"opening_hours.holidays: {day!r} is not a date"
-            ) from None
+            when = date.fromisoformat(day)
+        except (TypeError, ValueError):
+            raise InvalidError(ErrorCode.HOURS_HOLIDAY_DATE, day=str(day)) from None
+        holidays[when] = _span(span, f"opening_hours.holidays.{day}")
     spans = tuple(_span(span, f"opening_hours.weekly[{i}]") for i, span in enumerate(weekly))
     by_kind = {
         kind: _span(raw[key], f"opening_hours.{key}")
@@ -69,7 +67,7 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
     }
     unknown = sorted(set(raw) - {"weekly", "holidays", *CALENDAR_KEYS})
     if unknown:
-        raise ValueError(f"opening_hours: unknown keys {unknown}")
+        raise InvalidError(ErrorCode.HOURS_UNKNOWN_KEYS, keys=", ".join(unknown))
     return OpeningHours(
         weekly=spans,
         holidays=holidays,
