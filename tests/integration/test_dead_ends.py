@@ -155,6 +155,10 @@ def test_a_disabled_pass_and_an_offline_dead_end_name_the_hotline(
     shown = enter(station.sim, code, random.Random(0), _no_pause)
     assert shown is not None
     assert (shown.reason, shown.text) == (Reason.REVOKED, "通行证已停用，请致电 12351")
+    page = server.client.get(link)  # the rider's own page says the same
+    assert page.status_code == 410
+    assert "通行证已停用，请致电 12351" in page.text
+    assert "此链接无效，请致电 12351 获取新链接" in server.client.get("/r/no-such-link").text
 
     _command(server, here, "lockdown")
     wait_for(lambda: station.agent.lockdown, what="lockdown at the door")
