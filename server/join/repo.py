@@ -22,6 +22,7 @@ from server.riders.models import Platform, Rider, RiderCreate
 from server.riders.repo import add_rider, hash_secret
 
 _CODE_TRIES = 5  # a new short code collides with a stored one about once in 10^7
+ATTEMPTS_KEPT = timedelta(days=1)  # the longest join_window_s allowed
 
 
 class RateLimitedError(ServerError):
@@ -71,6 +72,13 @@ def count_attempt(session: Session, *, client: str, now: datetime, limits: Limit
         session.commit()
         wait = (as_utc(earlier) + limits.window - now).total_seconds()
         raise RateLimitedError(max(1, math.ceil(wait)))
+
+
+def prune_attempts(session: Session, *, now: datetime) -> int:
+    """Tries older than the longest window the settings allow (a day) count for nothing."""
+    result = session.exec(delete(JoinAttempt).where(col(JoinAttempt.at) <= now - ATTEMPTS_KEPT))
+    session.commit()
+    return int(result.rowcount)
 
 
 def _new_request(
@@ -137,15 +145,12 @@ def request_by_token(session: Session, *, token: str) -> JoinRequest | None:
 
 def state_of(session: Session, request: JoinRequest, *, token: str, now: datetime) -> JoinStatus:
     """The request's status as its page sees it; an approved one whose rider has a new link
-    (staff renewed it) or was revoked no longer opens the pass from here."""
+    (staff renewed it) no longer opens the pass from here."""
     status = rules.status_at(request.status, expires_at=as_utc(request.expires_at), now=now)
     if status is JoinStatus.APPROVED:
+        # A revoked rider still gets the link: the pass page itself says it is disabled.
         rider = session.get(Rider, request.rider_id) if request.rider_id else None
-        if (
-            rider is None
-            or rider.revoked_at is not None
-            or rider.link_secret_hash != hash_secret(rules.link_secret(token))
-        ):
+        if rider is None or rider.link_secret_hash != hash_secret(rules.link_secret(token)):
             return JoinStatus.LINK_CHANGED
     return status
 

@@ -9,6 +9,7 @@ for this login only (``handout.py``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -36,6 +37,8 @@ router = APIRouter(include_in_schema=False)
 RIDERS_PER_PAGE = 50
 # What the answering page may say after a form (?done=...): fixed words, never echoed text.
 DONE = frozenset({"approved_request", "refused_request", "request_gone"})
+_SHOWN_CODE = re.compile(r"[A-Z0-9-]{0,9}")
+_RIDER_ID = re.compile(r"(r-[a-z0-9]{1,29})?")
 
 
 def public_url(request: Request, settings: ServerSettings, path: str) -> str:
@@ -114,7 +117,7 @@ def riders_page(
                 "qr": Markup(render_qr_svg(url)) if url else None,  # noqa: S704
             }
             no_store = True  # the link is the rider's key
-    if done in DONE:
+    if done in DONE and _SHOWN_CODE.fullmatch(code) and _RIDER_ID.fullmatch(rider):
         context["done"] = {"key": done, "code": code, "id": rider}
     return render_page(request, "riders.html", staff, context, no_store=no_store)
 

@@ -112,3 +112,12 @@ def test_simultaneous_tries_from_one_address_stop_at_the_limit(engine: Engine) -
         repo.count_attempt(session, client="10.0.0.10", now=NOW, limits=limits)
         later = NOW + timedelta(hours=1, seconds=1)
         repo.count_attempt(session, client="10.0.0.9", now=later, limits=limits)
+
+
+def test_attempts_older_than_any_window_are_pruned(engine: Engine) -> None:
+    limits = repo.Limits(per_window=5, window=timedelta(hours=1))
+    with Session(engine) as session:
+        for client, at in [("a", NOW - timedelta(days=2)), ("b", NOW - timedelta(hours=2))]:
+            repo.count_attempt(session, client=client, now=at, limits=limits)
+        assert repo.prune_attempts(session, now=NOW) == 1
+    assert _count(engine, JoinAttempt) == 1
