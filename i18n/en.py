@@ -228,6 +228,7 @@ MESSAGES: dict[str, str] = {
     "page.copied": "Copied",
     "page.copy_failed": "Could not copy: select the link and copy it by hand",
     "page.pending_requests": "Requests to join",
+    "page.rider_list": "Enrolled riders",
     "page.request_code": "Code",
     "page.requested_at": "Asked at",
     "page.expires": "Expires",

@@ -227,6 +227,7 @@ MESSAGES: dict[str, str] = {
     "page.copied": "已复制",
     "page.copy_failed": "无法自动复制，请长按或手动选中链接复制",
     "page.pending_requests": "待审核的加入申请",
+    "page.rider_list": "已登记的骑手",
     "page.request_code": "申请码",
     "page.requested_at": "申请时间",
     "page.expires": "有效期至",
