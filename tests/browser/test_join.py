@@ -28,6 +28,7 @@ from server.join.models import JoinRequest
 from server.riders.models import Rider
 from station_agent.adapters.decoder_pyzbar import PyzbarDecoder
 from tests.browser.conftest import save_screenshot
+from tests.browser.test_content_policy import WATCH_VIOLATIONS
 from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
 from tests.support.qr import qr_png
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
@@ -215,12 +216,14 @@ def test_an_invite_code_enrols_at_once(
 
 
 def test_english_join_page(server: ServerHarness, phone: Page) -> None:
+    phone.add_init_script(WATCH_VIOLATIONS)
     phone.goto("/join?lang=en")
     expect(phone.locator("header")).to_contain_text("Join Warm Station")
     phone.get_by_text("SF Express", exact=True).tap()
     phone.get_by_role("button", name="Ask to join").tap()
     expect(phone.locator("#wait h1")).to_have_text("Request sent")
     expect(phone.locator("#valid-until")).to_contain_text("valid until")
+    assert phone.evaluate("window.__violations") == []  # nothing blocked by the page's policy
 
 
 def test_a_reload_after_enrolling_enrols_nobody_and_copy_copies(
