@@ -53,7 +53,7 @@ from firmware_sim.door import SimDoor
 from firmware_sim.exit_button import SimExitButton
 from firmware_sim.lock import SimLock
 from protocol.payloads import AccessRequest, ProvisioningBundle
-from protocol.reasons import Reason
+from protocol.reasons import DoorHint, Reason
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount, Role
 from server.riders.tokens import render_qr_png
 from station_agent.adapters.hardware import default_decoder
@@ -123,8 +123,8 @@ class TimedDisplay(SimDisplay):
         super().__init__()
         self._marks = marks
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
-        super().show(allowed=allowed, reason=reason, nearby=nearby)
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
+        super().show(allowed=allowed, reason=reason, hint=hint)
         marks = self._marks()
         marks.shown = reason.value
         if not allowed:

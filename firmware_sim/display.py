@@ -5,21 +5,27 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from i18n import full_message, rider_message
-from protocol.reasons import Reason
+from i18n import door_message
+from protocol.reasons import DoorHint, Reason
 
 
 @dataclass(frozen=True, slots=True)
 class Shown:
     allowed: bool
     reason: Reason
-    nearby: str | None = None
+    hint: DoorHint | None = None
+
+    @property
+    def nearby(self) -> str | None:
+        return self.hint.nearby if self.hint else None
 
     @property
     def text(self) -> str:
-        if self.reason is Reason.STATION_FULL:
-            return full_message(self.nearby)
-        return rider_message(self.reason)
+        return door_message(self.reason, "zh", self.hint)
+
+    @property
+    def text_en(self) -> str:
+        return door_message(self.reason, "en", self.hint)
 
 
 class SimDisplay:
@@ -27,9 +33,9 @@ class SimDisplay:
         self.history: list[Shown] = []
         self._changed = threading.Condition()
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
         with self._changed:
-            self.history.append(Shown(allowed, reason, nearby))
+            self.history.append(Shown(allowed, reason, hint))
             self._changed.notify_all()
 
     @property

@@ -7,8 +7,10 @@ Keys are ``family.name``:
   staff read them;
 - ``rider.*``: the rider's pass page;
 - ``alert.*``: the lines of an alarm sent to staff's group chats and phones;
-- ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, plus
-  ``door.full_with_nearby`` and ``door.idle`` (the screen while nobody is at the door);
+- ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, the
+  pieces of a refusal's next step (``door_message``: nearby station, reopening time,
+  hotline) and ``door.idle`` (the screen while nobody is at the door);
+- ``join.*``: the public page where riders ask to join (``/join``).
 - ``error.*``: what a request got wrong, one per ``server.core.errors.ErrorCode`` (the JSON
   API sends the English one as ``detail``, with the code);
 - ``detail.*``: an alarm's or a command's detail line, one per ``protocol.details.Shape``
@@ -21,7 +23,7 @@ and the demo all share it. A test checks that both catalogues have the same keys
 
 from __future__ import annotations
 
-from i18n import en, zh
+from i18n import door, en, zh
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -54,8 +56,9 @@ def rider_message(reason: str, language: str = DEFAULT_LANGUAGE) -> str:
     return text(f"door.{reason}", language)
 
 
-def full_message(nearby: str | None, language: str = DEFAULT_LANGUAGE) -> str:
-    """What a rider refused at a full station sees: the nearest station with room, if any."""
-    if not nearby:
-        return rider_message("station_full", language)
-    return catalogue(language)["door.full_with_nearby"].replace("{station}", nearby)
+def door_message(
+    reason: str, language: str = DEFAULT_LANGUAGE, hint: door.Hint | None = None
+) -> str:
+    """What the station's display says for a refusal, with the rider's next step (the
+    nearest open station with room, when this one reopens, the hotline) when ``hint`` has it."""
+    return door.door_message(catalogue(language), reason, language, hint)

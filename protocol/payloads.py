@@ -13,7 +13,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.codes import MAX_CODE_CHARS
-from protocol.reasons import Reason
+from protocol.reasons import NEARBY_MAX_M, Reason
 from protocol.topics import DENYLIST_BUCKETS, STATION_ID_PATTERN
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -24,6 +24,9 @@ RequestId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 Epoch = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Seq = Annotated[int, Field(ge=1, le=2**53)]
 RiderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# A phone number as people write it: digits, spaces, dashes, parentheses, a leading plus.
+HOTLINE_PATTERN = r"^\+?[0-9][0-9 ()-]{1,18}[0-9]$"
+Hotline = Annotated[str, Field(max_length=21, pattern=HOTLINE_PATTERN)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -61,8 +64,12 @@ class AccessDecision(_Payload):
     rider_id: RiderId | None = None
     decided_at: Timestamp
     expires_at: Timestamp
-    # With station_full: the nearest open station with room, for the rider's display.
+    # With a dead end (station_full, closed_now, maintenance, lockdown): the nearest open
+    # station with room and how far it is, for the rider's display.
     nearby_station: Annotated[str, Field(max_length=80)] | None = None
+    nearby_distance_m: Annotated[int, Field(ge=0, le=NEARBY_MAX_M)] | None = None
+    # With closed_now: when this station opens again (local time, with its offset).
+    reopens_at: Timestamp | None = None
 
 
 class EventKind(StrEnum):
@@ -240,6 +247,9 @@ class TrustKeys(_Payload):
     audience: Annotated[str, Field(min_length=1, max_length=64)]
     keys: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_RIDER_KEYS)]
     control_keys: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_CONTROL_KEYS)]
+    # The union's phone number for riders, shown at the door where a refusal leaves them
+    # stuck (deployment-wide, so here rather than in every station's config).
+    hotline: Hotline | None = None
 
 
 class DenylistPage(_Payload):

@@ -7,6 +7,8 @@ texts say what to do, never why internally.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -43,3 +45,23 @@ class Reason(StrEnum):
     MAINTENANCE = "maintenance"
     LOCKDOWN = "lockdown"
     ANTI_PASSBACK = "anti_passback"
+
+
+# Refusals that leave a rider nowhere to go here: the door names the nearest open station
+# with room and, when its hours say, when this one reopens (``DoorHint``).
+DEAD_ENDS = frozenset({Reason.STATION_FULL, Reason.CLOSED_NOW, Reason.MAINTENANCE, Reason.LOCKDOWN})
+# A station farther than this (straight line) is no next step for someone on a bike.
+NEARBY_MAX_M = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class DoorHint:
+    """The next step shown with a refusal (words: ``i18n.door_message``). The server sends the
+    first three with a dead-end decision (``AccessDecision``); the hotline comes from the
+    keys page every station holds, so the station has it offline too."""
+
+    nearby: str | None = None  # the nearest open station with room
+    nearby_distance_m: int | None = None  # straight-line, from this station
+    reopens_at: datetime | None = None  # this station's next opening, local time
+    decided_at: datetime | None = None  # what "today" and "tomorrow" are relative to
+    hotline: str | None = None  # the union's phone number for riders

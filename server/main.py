@@ -34,6 +34,8 @@ from server.events import routes as event_routes
 from server.health import routes as health_routes
 from server.health.probes import probe_engine
 from server.jobs.scheduler import Scheduler
+from server.join import pages as join_pages
+from server.join import routes as join_routes
 from server.keys import routes as key_routes
 from server.keys.ring import KeyHolder, rider_key_grace
 from server.metrics import routes as metric_routes
@@ -74,6 +76,7 @@ API_ROUTERS = (
     report_routes.router,
     health_routes.router,
     metric_routes.router,
+    join_routes.router,
 )
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
@@ -105,6 +108,7 @@ PAGE_ROUTERS = (
     report_pages.router,
     station_pages.router,
     rider_pages.router,
+    join_pages.router,
 )
 
 

@@ -11,6 +11,7 @@ from server.alerts.models import AlertDelivery, Notifier
 from server.audit.models import AuditEntry
 from server.events.models import CountCorrection, EventRecord, EventStream, Stay
 from server.jobs.models import JobLease
+from server.join.models import InviteBatch, InviteCode, JoinAttempt, JoinRequest
 from server.keys.models import SigningKeyRecord
 from server.riders.models import DeviceCertRecord, Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
@@ -26,7 +27,11 @@ TABLES: tuple[type[SQLModel], ...] = (
     DeviceCertRecord,
     EventRecord,
     EventStream,
+    InviteBatch,
+    InviteCode,
     JobLease,
+    JoinAttempt,
+    JoinRequest,
     LoginFailure,
     Notifier,
     Rider,

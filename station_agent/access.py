@@ -6,6 +6,11 @@ station and not expired; each request actuates at most once. When the server is 
 ``decision_timeout_s``, or at once when the link is down, the station decides from what it
 verified itself, as long as its denylist and clock are fresh enough (else it refuses:
 fail-secure for entry). Retained decisions never get this far: the MQTT adapter drops them.
+
+A station closed to everyone (lockdown, maintenance) refuses every code itself, but while its
+link is up it still asks the server, only to show the rider's next step (the nearest open
+station with room, ``protocol.reasons.DoorHint``): the answer never opens the door, and no
+answer means the same refusal without the hint.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from protocol.payloads import (
     Passage,
     StationMode,
 )
-from protocol.reasons import Reason
+from protocol.reasons import DoorHint, Reason
 from station_agent.config import AgentSettings, OfflineEntry
 from station_agent.core import offline
 from station_agent.core.ratelimit import Bucket
@@ -64,6 +69,9 @@ class _Pending:
     claims: Claims
     sent_at: float
     deadline: float
+    # Closed to everyone here (lockdown, maintenance): the server is asked only for the
+    # rider's next step; whatever it answers, and if it does not, this is the refusal.
+    standing: Reason | None = None
 
 
 class AccessFlow:
@@ -113,7 +121,7 @@ class AccessFlow:
             self._deny(verdict.reason, now, decided_by=DecidedBy.STATION)
             return
         standing = self._state.standing_refusal()
-        if standing is not None:  # no need to ask: the station is closed to everyone
+        if standing is not None and not self._state.connected:
             self._deny(standing, now, DecidedBy.STATION, rider_id=verdict.rider_id)
             return
         if self._store.seen(verdict.nonce, now):
@@ -128,7 +136,7 @@ class AccessFlow:
             self._decide_offline(verdict, request_id, now)  # no point waiting for an answer
             return
         deadline = now + self._settings.decision_timeout_s
-        self._pending[request_id] = _Pending(verdict, now, deadline)
+        self._pending[request_id] = _Pending(verdict, now, deadline, standing)
         self._transport.request_access(
             AccessRequest(
                 request_id=request_id,
@@ -150,33 +158,35 @@ class AccessFlow:
         # The server's clock, seen halfway through the round trip.
         self._state.clock_offset_s = decision.decided_at.timestamp() - (pending.sent_at + now) / 2
         rider = decision.rider_id or pending.claims.rider_id
-        if decision.allowed:
+        if pending.standing is not None:  # never opened here now, whatever the server said
+            self._deny(
+                pending.standing, now, DecidedBy.STATION, decision.request_id, rider, decision
+            )
+        elif decision.allowed:
             self._grant(pending.claims, decision.request_id, now, DecidedBy.SERVER)
         else:
-            self._deny(
-                decision.reason,
-                now,
-                DecidedBy.SERVER,
-                decision.request_id,
-                rider,
-                nearby=decision.nearby_station,
-            )
+            self._deny(decision.reason, now, DecidedBy.SERVER, decision.request_id, rider, decision)
 
     def expire(self, now: float) -> None:
         """Requests the server left unanswered past their deadline: the station decides."""
         for request_id, pending in list(self._pending.items()):
             if now >= pending.deadline:
                 del self._pending[request_id]
-                self._decide_offline(pending.claims, request_id, now)
+                self._decide_offline(pending.claims, request_id, now, pending.standing)
 
     def link_lost(self, now: float) -> None:
         """No answer can come now: the station decides every pending request itself."""
         for request_id, pending in list(self._pending.items()):
             del self._pending[request_id]
-            self._decide_offline(pending.claims, request_id, now)
+            self._decide_offline(pending.claims, request_id, now, pending.standing)
 
-    def _decide_offline(self, claims: Claims, request_id: str, now: float) -> None:
+    def _decide_offline(
+        self, claims: Claims, request_id: str, now: float, standing: Reason | None = None
+    ) -> None:
         """The code passed every local check; only the server's part is missing."""
+        if standing is not None:
+            self._deny(standing, now, DecidedBy.STATION, request_id, claims.rider_id)
+            return
         refusal = offline_refusal(self._state, self._settings, now)
         self._metrics.decided_offline(refusal)
         if refusal is None:
@@ -213,9 +223,9 @@ class AccessFlow:
         decided_by: DecidedBy,
         request_id: str | None = None,
         rider_id: str | None = None,
-        nearby: str | None = None,
+        decision: AccessDecision | None = None,
     ) -> None:
-        self._display.show(allowed=False, reason=reason, nearby=nearby)
+        self._display.show(allowed=False, reason=reason, hint=self._hint(decision))
         # A flood of bad codes must not become a flood of events: excess is counted instead.
         self._denials, withheld = self._denials.take(now)
         if withheld is None:
@@ -228,4 +238,19 @@ class AccessFlow:
             reason=reason,
             decided_by=decided_by,
             suppressed=withheld or None,
+        )
+
+    def _hint(self, decision: AccessDecision | None) -> DoorHint | None:
+        """The rider's next step: the server's (nearest station with room, reopening) when it
+        decided, and the hotline, which the station has offline too (the keys page)."""
+        keys_page = self._state.trust_keys
+        hotline = keys_page.hotline if keys_page is not None else None
+        if decision is None or (decision.nearby_station is None and decision.reopens_at is None):
+            return DoorHint(hotline=hotline) if hotline else None
+        return DoorHint(
+            nearby=decision.nearby_station,
+            nearby_distance_m=decision.nearby_distance_m,
+            reopens_at=decision.reopens_at,
+            decided_at=decision.decided_at,
+            hotline=hotline,
         )

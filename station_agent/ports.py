@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol.payloads import AccessRequest, Heartbeat, StationEvent
-from protocol.reasons import Reason
+from protocol.reasons import DoorHint, Reason
 
 Frame = npt.NDArray[np.uint8]
 Clock = Callable[[], float]  # Unix time in seconds
@@ -59,8 +59,8 @@ class ExitButton(Protocol):
 class Display(Protocol):
     """The light and short message the rider sees at the door."""
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
-        """``nearby``: with station_full, the nearest station with room, to name."""
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
+        """``hint``: with a refusal, the rider's next step (``i18n.door_message``)."""
         ...
 
 

@@ -10,14 +10,14 @@ from sqlmodel import Session
 from protocol.codes import verify_code
 from protocol.credential import DEFAULT_SKEW_S, Claims, KeySet
 from protocol.payloads import AccessDecision, AccessRequest
-from protocol.reasons import Reason
+from protocol.reasons import DEAD_ENDS, Reason
 from server.access import repo
 from server.access.decide import RiderView, Verdict, decide
-from server.access.nearest import StationSpot, nearest_with_room
-from server.access.policy import AdmissionInput, accepting_riders, admit
+from server.access.next_step import NextStep, next_step
+from server.access.policy import AdmissionInput, admit
 from server.events.stays import inside_since
 from server.riders.repo import get_rider
-from server.stations.repo import get_station, list_stations
+from server.stations.repo import get_station
 from server.stations.rules import rules_of
 
 
@@ -55,7 +55,7 @@ def handle_access_request(
         nonce_used=nonce_used,
     )
     flags: tuple[str, ...] = ()
-    nearby: str | None = None
+    step = NextStep()
     if verdict.allowed and station is not None and verdict.rider_id is not None:
         # The credential is good; now the station's own rules.
         admission = admit(
@@ -72,8 +72,8 @@ def handle_access_request(
         flags = tuple(flag.value for flag in admission.flags)
         if not admission.allowed:
             verdict = Verdict(False, admission.reason, verdict.rider_id)
-            if admission.reason is Reason.STATION_FULL:
-                nearby = _nearest_with_room(session, station.id, now)
+            if admission.reason in DEAD_ENDS:
+                step = next_step(session, station=station, reason=admission.reason, now=now)
     nonce_expires_at = (
         datetime.fromtimestamp(credential.expires_at + DEFAULT_SKEW_S, UTC)
         if isinstance(credential, Claims)
@@ -93,8 +93,10 @@ def handle_access_request(
         nonce=nonce,
         nonce_expires_at=nonce_expires_at,
         flags=flags,
-        nearby_station=nearby,
+        nearby_station=step.nearby,
     )
+    # The next step as found now (a repeated request gets it again, if the answer is the same).
+    fresh = stored.reason == verdict.reason.value
     return AccessDecision(
         request_id=stored.request_id,
         station_id=stored.station_id,
@@ -104,21 +106,6 @@ def handle_access_request(
         decided_at=decided_at,
         expires_at=expires_at,
         nearby_station=stored.nearby_station,
+        nearby_distance_m=step.nearby_distance_m if fresh else None,
+        reopens_at=step.reopens_at if fresh else None,
     )
-
-
-def _nearest_with_room(session: Session, station_id: str, now: float) -> str | None:
-    spots = [
-        StationSpot(
-            station_id=s.id,
-            name=s.name,
-            lat=s.latitude,
-            lon=s.longitude,
-            occupancy=s.occupancy,
-            capacity=s.capacity,
-            accepting=accepting_riders(rules_of(s), now),
-        )
-        for s in list_stations(session)
-    ]
-    nearby = nearest_with_room(station_id, spots)
-    return nearby.station.name if nearby else None

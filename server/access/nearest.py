@@ -1,9 +1,10 @@
 """The nearest other station a rider turned away can go to. Pure.
 
-When ``admit`` refuses with ``STATION_FULL``, the server builds a ``StationSpot`` for each
-station from its table (coordinates, count, capacity) and ``policy.accepting_riders`` (open
-now, not in maintenance or lockdown), calls ``nearest_with_room(station_id, spots)`` and shows
-``protocol.reasons.full_message(nearby.station.name if nearby else None)``.
+When ``admit`` refuses with a dead end (full, closed, maintenance, lockdown), the server
+builds a ``StationSpot`` for each candidate station from its table (coordinates, count,
+capacity) and ``policy.accepting_riders`` (open now, not in maintenance or lockdown), calls
+``nearest_with_room(station_id, spots)`` (``next_step.py``) and the door names the station and
+its distance (``i18n.door_message``).
 
 Distances are great-circle (haversine) on a mean Earth radius: straight-line, not by road,
 which is close enough to rank stations a few kilometres apart in one city.

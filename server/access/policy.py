@@ -5,7 +5,7 @@ not revoked, nonce fresh): ``admit`` adds what the station's rules say. The call
 its database the station's ``StationRules`` (capacity, hours, modes, anti-passback setting),
 its current count, and when this rider entered it without an exit seen since (``Stay``); it
 stores the ``Admission`` with the decision and shows ``flags`` to staff. A refusal at capacity
-is shown with ``protocol.reasons.full_message`` and ``server.access.nearest``.
+(and closed, maintenance, lockdown) is shown with the rider's next step: ``next_step.py``.
 
 Precedence, first match wins (tested as a table):
 
@@ -173,6 +173,30 @@ def open_at(station: StationRules, now: float) -> bool:
         return True
     local = datetime.fromtimestamp(now, station.tz)
     return _within(station.hours, local.date(), local.time())
+
+
+# How far ahead ``reopens_at`` looks: past a Spring Festival closing, not forever.
+REOPEN_HORIZON_DAYS = 31
+
+
+def reopens_at(station: StationRules, now: float) -> datetime | None:
+    """When a station closed by its hours opens again (local time, aware), or None: open now,
+    no hours (24 hours), or closed for the whole horizon. Lockdown and maintenance have no
+    planned end, so they are not looked at here."""
+    if station.hours is None or open_at(station, now):
+        return None
+    today = datetime.fromtimestamp(now, station.tz).date()
+    for offset in range(REOPEN_HORIZON_DAYS + 1):
+        day = today + timedelta(days=offset)
+        span = station.hours.on(day)
+        if span is None:
+            continue
+        # A day open around the clock opens at midnight; any other at its opening time.
+        opens = time(0) if span.opens == span.closes else span.opens
+        candidate = datetime.combine(day, opens, station.tz)
+        if candidate.timestamp() > now and open_at(station, candidate.timestamp()):
+            return candidate
+    return None
 
 
 def _within(hours: OpeningHours, day: date, at: time) -> bool:

@@ -55,6 +55,15 @@ class ErrorCode(StrEnum):
     CORRECTION_NEGATIVE_TARGET = "correction_negative_target"
     CORRECTION_NO_STAFF = "correction_no_staff"
     CORRECTION_EMPTY_REASON = "correction_empty_reason"
+    # joining without a desk (``server.join``)
+    JOIN_RATE_LIMITED = "join_rate_limited"
+    INVITE_UNKNOWN = "invite_unknown"
+    INVITE_USED = "invite_used"
+    INVITE_EXPIRED = "invite_expired"
+    NO_JOIN_REQUEST = "no_join_request"
+    JOIN_REQUEST_DECIDED = "join_request_decided"
+    NO_FREE_REQUEST_CODE = "no_free_request_code"
+    NO_INVITE_BATCH = "no_invite_batch"
 
 
 def english(code: ErrorCode, values: dict[str, object]) -> str:

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.credential import DEFAULT_LIFETIME_S, DEFAULT_SKEW_S, MAX_LIFETIME_S
 from protocol.device_cert import DEFAULT_CERT_LIFETIME_S, MAX_CERT_LIFETIME_S
+from protocol.payloads import HOTLINE_PATTERN
 from server.staff.passwords import WEAK_PASSWORDS, check_password_strength
 
 DEMO_AUDIENCE = "ws-demo"
@@ -125,6 +126,19 @@ class ServerSettings(BaseSettings):
         default=DEFAULT_CERT_LIFETIME_S, ge=600, le=MAX_CERT_LIFETIME_S
     )
     device_certs_per_hour: int = Field(default=6, ge=1, le=1_000)
+    # The union's phone number for riders (e.g. 12351): on the door's display where a refusal
+    # leaves a rider stuck (it reaches stations on the keys page), the bad-link page, /join.
+    hotline: str = Field(default="", pattern=rf"^$|{HOTLINE_PATTERN}")
+    # Riders joining without a desk (/join, server/join): a request waits this long for staff;
+    # one client address may ask this many times in join_window_s (wrong invite codes count).
+    join_request_ttl_s: int = Field(default=7_200, ge=300, le=7 * 86_400)
+    join_requests_per_window: int = Field(default=5, ge=1, le=1_000)
+    join_window_s: int = Field(default=3_600, ge=60, le=86_400)
+    # Ask riders for a mobile number when they join. It is stored only as a keyed hash
+    # (HMAC-SHA256 with phone_hash_key, which never goes into the database): see
+    # docs/security.md, "Riders' phone numbers".
+    join_asks_phone: bool = False
+    phone_hash_key: SecretStr | None = Field(default=None, repr=False, min_length=16)
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:
@@ -139,6 +153,12 @@ class ServerSettings(BaseSettings):
             raise ValueError(
                 "denylist_retention_s must cover device_cert_lifetime_s (plus the clock skew)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _phone_needs_its_key(self) -> ServerSettings:
+        if self.join_asks_phone and self.phone_hash_key is None:
+            raise ValueError("join_asks_phone needs phone_hash_key (16 characters or more)")
         return self
 
     @field_validator("admin_password")

@@ -1,7 +1,8 @@
 """The server's periodic work, in one thread: stations gone silent (every second), minute jobs
-(quiet-hour reconciliation, welfare alerts, expired staff sessions and old login failures
-pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned and the trust
-pages re-published (denylist freshness; a few hundred messages, not one per station).
+(quiet-hour reconciliation, welfare alerts, expired staff sessions, old login failures and
+old join attempts pruned), and every ``config_refresh_s`` the keys re-read, used nonces pruned
+and the trust pages re-published (denylist freshness; a few hundred messages, not one per
+station).
 
 Every worker runs the thread, but only the holder of the ``scheduler`` lease (a database row,
 ``server.jobs.leases``) runs the jobs: once across workers, and another worker takes over
@@ -30,6 +31,7 @@ from server.core.settings import ServerSettings
 from server.homeassistant.bridge import HomeAssistantBridge
 from server.jobs.repo import release_lease, take_lease
 from server.jobs.station_jobs import run_station_jobs
+from server.join.repo import prune_attempts
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
 from server.riders.device_certs import prune_device_certs
@@ -53,6 +55,7 @@ def run_minute_jobs(
         prune_sessions(session, now=now)
     with session_scope(engine) as session:
         prune_device_certs(session, now=now)
+        prune_attempts(session, now=now)
 
 
 class Scheduler:

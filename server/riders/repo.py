@@ -18,7 +18,8 @@ from server.stations.repo import bump_config_version
 _RIDER_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0)
 
 
-def _hash_secret(secret: str) -> str:
+def hash_secret(secret: str) -> str:
+    """How a personal link's secret is stored (it is random: no key needed)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -28,21 +29,36 @@ def _new_rider_id() -> str:
 
 def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> tuple[Rider, str]:
     """A new rider and the secret of their personal link (stored only as a hash)."""
-    secret = secrets.token_urlsafe(24)
+    secret = new_link_secret()
+    rider = add_rider(session, rider_in=rider_in, link_secret_hash=hash_secret(secret), now=now)
+    session.commit()
+    session.refresh(rider)
+    return rider, secret
+
+
+def add_rider(
+    session: Session,
+    *,
+    rider_in: RiderCreate,
+    link_secret_hash: str,
+    now: datetime,
+    phone_hash: str | None = None,
+) -> Rider:
+    """A new rider added to the caller's transaction, whose link's secret someone else holds
+    (a rider who joined at /join: their page holds it)."""
     rider_id = _new_rider_id()
     rider = Rider.model_validate(
         rider_in,
         update={
             "id": rider_id,
-            "link_secret_hash": _hash_secret(secret),
+            "link_secret_hash": link_secret_hash,
             "created_at": now,
             "denylist_bucket": bucket_of(rider_id),
+            "phone_hash": phone_hash,
         },
     )
     session.add(rider)
-    session.commit()
-    session.refresh(rider)
-    return rider, secret
+    return rider
 
 
 def get_rider(session: Session, *, rider_id: str) -> Rider | None:
@@ -52,7 +68,7 @@ def get_rider(session: Session, *, rider_id: str) -> Rider | None:
 def get_rider_by_link(session: Session, *, secret: str) -> Rider | None:
     if not 0 < len(secret) <= 64:
         return None
-    statement = select(Rider).where(Rider.link_secret_hash == _hash_secret(secret))
+    statement = select(Rider).where(Rider.link_secret_hash == hash_secret(secret))
     return session.exec(statement).first()
 
 
@@ -74,22 +90,28 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     return rider
 
 
-def renew_rider_link(session: Session, *, rider_id: str, now: datetime) -> str:
+def new_link_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def renew_rider_link(session: Session, *, rider_id: str, now: datetime, commit: bool = True) -> str:
     """A new secret link for the rider; the old link stops working at once, and so does every
     code and device certificate issued through it: the credential version moves on, as on a
     revocation (a lost phone holds a device certificate for hours). The caller publishes the
-    rider's denylist page after the commit."""
+    rider's denylist page after the commit. ``commit=False``: the caller commits (with its
+    audit entry)."""
     rider = session.get(Rider, rider_id)
     if rider is None:
         raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
-    secret = secrets.token_urlsafe(24)
-    rider.link_secret_hash = _hash_secret(secret)
+    secret = new_link_secret()
+    rider.link_secret_hash = hash_secret(secret)
     rider.credential_version += 1
     rider.credential_changed_at = now
     rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
     bump_config_version(session)
-    session.commit()
+    if commit:
+        session.commit()
     return secret
 
 
@@ -128,12 +150,21 @@ def denylist_bucket(
 
 
 def search_riders(
-    session: Session, *, q: str = "", limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    q: str = "",
+    limit: int = 50,
+    offset: int = 0,
+    phone_hash: str | None = None,
 ) -> tuple[list[Rider], int]:
-    """Riders whose id or display name contains ``q`` (any case), newest first."""
+    """Riders whose id or display name contains ``q`` (any case), newest first; or, given
+    ``phone_hash`` (``q`` was a phone number), the riders who gave that number."""
     statement = select(Rider)
     counting = select(func.count()).select_from(Rider)
-    if q:
+    if phone_hash is not None:
+        match = col(Rider.phone_hash) == phone_hash
+        statement, counting = statement.where(match), counting.where(match)
+    elif q:
         pattern = (
             "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )

@@ -69,6 +69,7 @@ def rider_page(
     request: Request,
     secret: LinkSecret,
     session: SessionDep,
+    services: ServicesDep,
     lang: Annotated[str | None, Query(pattern="^(zh|en)$")] = None,
     accept_language: Annotated[str, Header()] = "",
 ) -> HTMLResponse:
@@ -78,7 +79,13 @@ def rider_page(
         problem = None
     except _LinkError as exc:
         problem = exc.status_code
-    return _render_rider_page(request, secret=secret, language=language, problem=problem)
+    return _render_rider_page(
+        request,
+        secret=secret,
+        language=language,
+        problem=problem,
+        hotline=services.settings.hotline,
+    )
 
 
 @router.get("/r/{secret}/code", response_model=RiderCode)
@@ -162,9 +169,12 @@ def rider_device_cert(
 
 
 def _render_rider_page(
-    request: Request, *, secret: str, language: str, problem: int | None
+    request: Request, *, secret: str, language: str, problem: int | None, hotline: str = ""
 ) -> HTMLResponse:
     texts = i18n.family("rider", language)
+    if hotline:  # a number to call instead of staff the rider may never meet
+        for key in ("disabled", "invalid"):
+            texts[key] = texts[f"{key}_call"].replace("{hotline}", hotline)
     message = None
     if problem == 410:
         message = texts["disabled"]

@@ -33,6 +33,7 @@ def keys_page(
         audience=settings.audience,
         keys={kid: public_key_to_text(key) for kid, key in ring.published(now).items()},
         control_keys={kid: public_key_to_text(key) for kid, key in control.published(now).items()},
+        hotline=settings.hotline or None,
     )
 
 

@@ -28,8 +28,9 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-# The rider's pass: the link's secret is in the address, which must never go anywhere.
-RIDER_PAGES = "/r/"
+# The rider's pass: the link's secret is in the address, which must never go anywhere; so may
+# an invite code be, in the join page's.
+RIDER_PAGES = ("/r/", "/join")
 HSTS = "max-age=31536000"
 
 _ALWAYS = (

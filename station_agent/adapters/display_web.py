@@ -19,8 +19,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from i18n import full_message, rider_message, text
-from protocol.reasons import Reason
+from i18n import door_message, text
+from protocol.reasons import DoorHint, Reason
 from station_agent.adapters import display_assets
 
 LOOPBACK = "127.0.0.1"
@@ -59,11 +59,8 @@ class WebDisplay:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}/"
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
-        if reason is Reason.STATION_FULL:
-            words = (full_message(nearby), full_message(nearby, "en"))
-        else:
-            words = (rider_message(reason), rider_message(reason, "en"))
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
+        words = (door_message(reason, "zh", hint), door_message(reason, "en", hint))
         with self._guard:
             self._seq += 1
             self._shown = ("welcome" if allowed else "refusal", *words)

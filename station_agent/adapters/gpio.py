@@ -17,7 +17,7 @@ from typing import Any
 from gpiozero import DigitalInputDevice, DigitalOutputDevice  # type: ignore[import-untyped]
 
 from protocol.payloads import LockType
-from protocol.reasons import Reason
+from protocol.reasons import DoorHint, Reason
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class GpioSignal:
             pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
         )
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
         self._output.blink(on_time=self.ON_S, off_time=self.OFF_S, n=1 if allowed else 2)
 
     def close(self) -> None:

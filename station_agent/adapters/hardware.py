@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from protocol.reasons import Reason
+from protocol.reasons import DoorHint, Reason
 from station_agent.adapters.camera_opencv import OpenCvCamera
 from station_agent.adapters.display_web import WebDisplay
 from station_agent.adapters.gpio import (
@@ -34,10 +34,10 @@ class Displays:
     def __init__(self, displays: Sequence[Display]) -> None:
         self.displays = tuple(displays)
 
-    def show(self, *, allowed: bool, reason: Reason, nearby: str | None = None) -> None:
+    def show(self, *, allowed: bool, reason: Reason, hint: DoorHint | None = None) -> None:
         for display in self.displays:
             try:
-                display.show(allowed=allowed, reason=reason, nearby=nearby)
+                display.show(allowed=allowed, reason=reason, hint=hint)
             except Exception:  # a broken buzzer must not keep the words off the screen
                 log.exception("display %r failed", display)
 

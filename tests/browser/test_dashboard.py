@@ -216,10 +216,11 @@ def test_enrol_and_revoke_then_refused_at_the_door(
     _log_in(desk)
     desk.goto("/riders")
     desk.get_by_label("姓名（仅工作人员可见）").fill(name)
-    desk.get_by_label("平台").select_option("courier")
-    desk.get_by_role("button", name="登记骑手/司机").click()
+    desk.get_by_label("平台").first.select_option("sf_express")
+    desk.get_by_role("button", name="登记骑手").click()
 
     card = desk.locator("#new-link")
+    expect(card.locator("h2")).to_contain_text(name)  # the card names the rider
     expect(card.locator(".qr svg")).to_be_visible()
     url = desk.locator("#new-link-url").inner_text()
     assert url.startswith(f"{server.client.base_url}/r/")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from i18n import full_message, rider_message, text
-from protocol.reasons import Reason
+from i18n import rider_message, text
+from protocol.reasons import DoorHint, Reason
 from station_agent.adapters.display_web import WebDisplay
 from tests.unit.station_agent.rig import FakeClock
 
@@ -78,10 +78,11 @@ def test_a_refusal_says_what_to_do_and_a_repeat_is_a_new_message(
 
 
 def test_a_full_station_names_the_nearby_one(screen: WebDisplay, http: httpx.Client) -> None:
-    screen.show(allowed=False, reason=Reason.STATION_FULL, nearby="虹口站")
+    hint = DoorHint(nearby="虹口站", nearby_distance_m=1_460, hotline="12351")
+    screen.show(allowed=False, reason=Reason.STATION_FULL, hint=hint)
     state = _state(http)
-    assert state["zh"] == full_message("虹口站")
-    assert state["en"] == full_message("虹口站", "en")
+    assert state["zh"] == "本站已满。虹口站有空位，距此1.5公里"
+    assert state["en"] == "Station full. 虹口站 has room, 1.5 km away"
 
 
 def test_the_page_is_self_contained_under_a_strict_policy(

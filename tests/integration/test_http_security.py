@@ -47,12 +47,14 @@ def _pages(server: ServerHarness) -> dict[str, httpx.Response]:
     server.add_station(station_id)
     _, link = server.enrol()
     client = server.client
-    enrolled = client.post("/riders/enrol", data={"display_name": "王", "platform": "courier"})
-    assert enrolled.status_code == 200
+    posted = client.post("/riders/enrol", data={"display_name": "王", "platform": "meituan"})
+    assert posted.status_code == 303  # post/redirect/get
+    enrolled = client.get(posted.headers["location"])
     assert "new-link" in enrolled.text
     return {
         "overview": client.get("/"),
         "riders (new link)": enrolled,
+        "join": client.get("/join?invite=ACEF-HJKM"),
         "reports": client.get("/reports"),
         "station": client.get(f"/stations/{station_id}"),
         "login": client.get("/login"),
@@ -64,7 +66,7 @@ def _pages(server: ServerHarness) -> dict[str, httpx.Response]:
 def test_every_page_is_hardened_and_runs_no_inline_code(server: ServerHarness) -> None:
     for name, reply in _pages(server).items():
         assert reply.headers["content-type"].startswith("text/html"), name
-        referrer = "no-referrer" if name == "rider pass" else "same-origin"
+        referrer = "no-referrer" if name in ("rider pass", "join") else "same-origin"
         _assert_hardened(reply, referrer=referrer)
         for what, pattern in INLINE.items():
             assert pattern.search(reply.text) is None, f"{name}: {what}"

@@ -61,7 +61,7 @@ def test_full_station_names_the_nearest_with_room(
     assert _show(station, first)[0] is True
     wait_for(lambda: server.station(here).occupancy == 1, what="one inside")
     assert _show(station, second) == (False, Reason.STATION_FULL, "北山驿站")
-    assert station.sim.display.history[-1].text == "本站已满，附近的北山驿站有空位"
+    assert station.sim.display.history[-1].text == "本站已满。北山驿站有空位，距此800米"
 
 
 def test_soft_limit_and_anti_passback_are_flagged_not_refused(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import i18n
-from i18n import en, full_message, rider_message, zh
+from i18n import en, rider_message, zh
 from protocol.reasons import Reason
 from server.web.language import Texts
 from server.web.render import SCRIPT_WORDS
@@ -39,6 +39,7 @@ def test_every_key_is_in_a_known_family() -> None:
         "alert",
         "error",
         "detail",
+        "join",
     }
 
 
@@ -47,14 +48,6 @@ def test_every_reason_has_rider_words_in_both_languages() -> None:
         assert rider_message(reason) == zh.MESSAGES[f"door.{reason.value}"]
         assert rider_message(reason, "en") == en.MESSAGES[f"door.{reason.value}"]
     assert rider_message(Reason.EXPIRED) != rider_message(Reason.EXPIRED, "en")
-
-
-def test_full_message_names_the_nearby_station() -> None:
-    assert full_message("虹口站") == "本站已满，附近的虹口站有空位"
-    assert full_message("Hongkou", "en") == "Station full. Hongkou nearby has room"
-    assert full_message(None) == rider_message(Reason.STATION_FULL)
-    assert full_message("", "en") == rider_message(Reason.STATION_FULL, "en")
-    assert full_message("{x}") == "本站已满，附近的{x}有空位"  # a name is text, not a template
 
 
 def test_unknown_language_falls_back_to_chinese() -> None:

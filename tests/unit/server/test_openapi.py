@@ -13,8 +13,9 @@ from server.core.settings import ServerSettings
 from server.main import API_ROUTERS, create_app
 from server.staff.deps import SESSION_COOKIE, authenticated
 
-# Reachable without a session by design (the rider's pass is under /r/, not /api).
-OPEN_API_ROUTES = {"/api/auth/login"}
+# Reachable without a session by design (the rider's pass is under /r/, not /api; a rider
+# asking to join holds the request's token instead).
+OPEN_API_ROUTES = {"/api/auth/login", "/api/join", "/api/join/status"}
 
 
 def _app_and_schema(tmp_path: Path) -> tuple[list[APIRoute], dict[str, Any]]:

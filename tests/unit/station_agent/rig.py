@@ -270,6 +270,7 @@ def keys_page(
     issued_at: float = NOW,
     keys: dict[str, str] | None = None,
     control_keys: dict[str, str] | None = None,
+    hotline: str | None = None,
 ) -> TrustKeys:
     return TrustKeys(
         version=version,
@@ -277,6 +278,7 @@ def keys_page(
         audience=AUDIENCE,
         keys=keys if keys is not None else {KID: public_key_to_text(raw_public_key(KEY))},
         control_keys=control_keys or {CONTROL.kid: CONTROL.public_key_text},
+        hotline=hotline,
     )
 
 
@@ -328,6 +330,8 @@ def decision(
     decided_at: float = NOW,
     expires_at: float = NOW + 5,
     nearby: str | None = None,
+    nearby_distance_m: int | None = None,
+    reopens_at: float | None = None,
 ) -> DecisionArrived:
     return DecisionArrived(
         AccessDecision(
@@ -338,6 +342,8 @@ def decision(
             decided_at=at(decided_at),
             expires_at=at(expires_at),
             nearby_station=nearby,
+            nearby_distance_m=nearby_distance_m,
+            reopens_at=None if reopens_at is None else at(reopens_at),
         )
     )
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+import i18n
 from firmware_sim.display import Shown
-from protocol.payloads import DecidedBy, EventKind, StationMode
-from protocol.reasons import Reason
+from protocol.payloads import DecidedBy, EventKind, StationConfig, StationMode
+from protocol.reasons import DoorHint, Reason
 from station_agent.inbox import AgentInput, ConfigArrived, LinkChanged, TrustArrived
 from tests.unit.station_agent.rig import (
     NOW,
@@ -21,6 +22,7 @@ from tests.unit.station_agent.rig import (
     configure,
     decision,
     denylist_pages,
+    keys_page,
     token,
 )
 
@@ -80,11 +82,19 @@ def test_a_refusal_from_the_server_is_shown_with_the_nearest_station() -> None:
     rig.scan(text)
 
     rig.send(
-        decision(rig.last_request_id, allowed=False, reason=Reason.STATION_FULL, nearby="北山驿站")
+        decision(
+            rig.last_request_id,
+            allowed=False,
+            reason=Reason.STATION_FULL,
+            nearby="北山驿站",
+            nearby_distance_m=820,
+        )
     )
 
     assert rig.lock.unlock_count == 0
-    assert rig.shown == [Shown(allowed=False, reason=Reason.STATION_FULL, nearby="北山驿站")]
+    [shown] = rig.shown
+    assert (shown.allowed, shown.reason, shown.nearby) == (False, Reason.STATION_FULL, "北山驿站")
+    assert shown.text == "本站已满。北山驿站有空位，距此800米"
     [denied] = rig.events(EventKind.ACCESS_DENIED)
     assert (denied.reason, denied.decided_by, denied.rider_id) == (
         Reason.STATION_FULL,
@@ -202,14 +212,8 @@ def test_requests_pending_when_the_link_drops_are_decided_at_once() -> None:
             configure(2, denylist={"r-1": 2}),
             Reason.REVOKED,
         ),
-        (lambda: token()[0], [ConfigArrived(config(2, lockdown=True))], Reason.LOCKDOWN),
-        (
-            lambda: token()[0],
-            [ConfigArrived(config(2, mode=StationMode.MAINTENANCE))],
-            Reason.MAINTENANCE,
-        ),
     ],
-    ids=["not ours", "expired", "revoked", "lockdown", "maintenance"],
+    ids=["not ours", "expired", "revoked"],
 )
 def test_the_station_refuses_without_asking_when_it_can(
     code: Callable[[], str], update: list[AgentInput] | None, expected: Reason
@@ -267,3 +271,52 @@ def test_a_flood_of_bad_codes_becomes_a_few_events_and_a_count() -> None:
     rig.scan("junk-5")
     last = rig.events(EventKind.ACCESS_DENIED)[-1]
     assert last.suppressed == 3
+
+
+CLOSED_TO_EVERYONE = [
+    pytest.param(config(2, lockdown=True), Reason.LOCKDOWN, id="lockdown"),
+    pytest.param(config(2, mode=StationMode.MAINTENANCE), Reason.MAINTENANCE, id="maintenance"),
+]
+
+
+@pytest.mark.parametrize(("standing", "reason"), CLOSED_TO_EVERYONE)
+def test_a_closed_station_asks_the_server_only_for_the_next_step(
+    standing: StationConfig, reason: Reason
+) -> None:
+    rig = Rig.build()
+    rig.send(ConfigArrived(standing), TrustArrived(keys_page(2, hotline="12351")))
+    text, _ = token()
+    rig.scan(text)
+    [request] = rig.transport.requests
+    assert rig.shown == []  # waiting for the next step
+
+    # Even a grant (the server not yet told, say) does not open a closed station.
+    rig.send(decision(request.request_id, nearby="北山驿站", nearby_distance_m=1_240))
+
+    assert rig.lock.unlock_count == 0
+    [shown] = rig.shown
+    assert (shown.allowed, shown.reason) == (False, reason)
+    assert shown.text.endswith("北山驿站有空位，距此1.2公里")
+    [denied] = rig.events(EventKind.ACCESS_DENIED)
+    assert (denied.reason, denied.decided_by) == (reason, DecidedBy.STATION)
+    assert rig.events(EventKind.ACCESS_GRANTED) == []
+
+
+@pytest.mark.parametrize(("standing", "reason"), CLOSED_TO_EVERYONE)
+def test_a_closed_station_refuses_without_the_server_and_names_the_hotline(
+    standing: StationConfig, reason: Reason
+) -> None:
+    rig = Rig.build()
+    rig.send(ConfigArrived(standing), TrustArrived(keys_page(2, hotline="12351")))
+    rig.scan(token("r-1")[0])
+    rig.turn(rig.settings.decision_timeout_s + 0.1)  # no answer: no offline grant either
+    rig.send(LinkChanged(connected=False))
+    rig.scan(token("r-2")[0])  # no link: refused at once, nothing asked
+
+    assert len(rig.transport.requests) == 1
+    assert rig.lock.unlock_count == 0
+    assert [(s.reason, s.text) for s in rig.shown] == [
+        (reason, f"{i18n.door_message(reason, 'zh', DoorHint(hotline='12351'))}")
+    ] * 2
+    assert rig.shown[0].text.endswith("求助热线 12351")
+    assert [e.reason for e in rig.events(EventKind.ACCESS_DENIED)] == [reason, reason]
