@@ -31,11 +31,18 @@ class RateLimitedError(ServerError):
         self.retry_after_s = retry_after_s
 
 
+_INVITE_CODES = {
+    "unknown": ErrorCode.INVITE_UNKNOWN,
+    "used": ErrorCode.INVITE_USED,
+    "expired": ErrorCode.INVITE_EXPIRED,
+}
+
+
 class InviteError(ServerError):
     """An invite code that does not enrol: ``why`` is unknown, used or expired."""
 
     def __init__(self, why: str) -> None:
-        super().__init__(ErrorCode(f"invite_{why}"))
+        super().__init__(_INVITE_CODES[why])
         self.why = why
 
 
