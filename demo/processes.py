@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import random
 import signal
 import socket
 import subprocess
@@ -51,11 +53,24 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> int:
     return process.returncode
 
 
+# Ports handed out for listeners: below Linux's ephemeral range (32768-60999), so a port picked
+# here is never the one the kernel just gave an outgoing connection, and split into shards so
+# that parallel test workers (WS_PORT_SHARD="i/n") never pick the same one.
+_LISTEN_PORTS = range(20_000, 32_768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nobody listens on now, for a listener started a moment later."""
+    shard, shards = (int(n) for n in os.environ.get("WS_PORT_SHARD", "0/1").split("/"))
+    ports = _LISTEN_PORTS[shard::shards]
+    for port in random.sample(ports, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port found")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,14 @@ def broker(request: pytest.FixtureRequest) -> Iterator[PrivateBroker]:
     )
     with PrivateBroker(accounts=[server_account]) as running:
         yield running
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Parallel workers (pytest-xdist) take ports from shards of their own (demo.processes)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and count:
+        os.environ["WS_PORT_SHARD"] = f"{int(worker[2:])}/{int(count)}"
 
 
 ADMIN_PASSWORD = "test-admin-password"

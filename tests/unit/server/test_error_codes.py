@@ -9,10 +9,10 @@ import re
 import string
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 from fastapi import FastAPI, Query
+from fastapi.testclient import TestClient
 
 import i18n
 from server.core.api_errors import ApiError, install
@@ -111,12 +111,10 @@ def _app() -> FastAPI:
 
 
 def _get(path: str, **params: object) -> httpx.Response:
-    async def get() -> httpx.Response:
-        transport = httpx.ASGITransport(app=_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get(path, params=params)  # type: ignore[arg-type]
-
-    return anyio.run(get)
+    # TestClient runs the app on a loop of its own thread: safe in a worker where a browser
+    # test's Playwright already holds this thread's event loop.
+    with TestClient(_app()) as client:
+        return client.get(path, params=params)  # type: ignore[arg-type]
 
 
 def test_the_json_answer_keeps_the_english_detail_and_adds_the_code() -> None:
