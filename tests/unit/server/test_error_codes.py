@@ -7,12 +7,13 @@ from __future__ import annotations
 import ast
 import re
 import string
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from fastapi import FastAPI, Query
-from fastapi.testclient import TestClient
 
 import i18n
 from server.core.api_errors import ApiError, install
@@ -111,10 +112,15 @@ def _app() -> FastAPI:
 
 
 def _get(path: str, **params: object) -> httpx.Response:
-    # TestClient runs the app on a loop of its own thread: safe in a worker where a browser
-    # test's Playwright already holds this thread's event loop.
-    with TestClient(_app()) as client:
-        return client.get(path, params=params)  # type: ignore[arg-type]
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(path, params=params)  # type: ignore[arg-type]
+
+    # On a thread of its own: in a worker where a browser test ran, Playwright holds this
+    # thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, get).result()
 
 
 def test_the_json_answer_keeps_the_english_detail_and_adds_the_code() -> None:
