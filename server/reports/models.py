@@ -69,6 +69,13 @@ class StationRow(SQLModel):
     last_entry_at: datetime | None
     config_error: str | None = None  # a config or trust page the station dropped
     not_ready: str | None = None  # the station's reason codes, comma-joined
+    # server.reports.station_state: the badge, how urgent (lower first), when it last said
+    # anything and, offline, why.
+    state: str = "open"
+    problem: int = 5
+    last_report_at: datetime | None = None
+    offline_reason: str | None = None
+    closed_by_hours: bool = False
 
 
 class StationCounts(SQLModel):
@@ -84,6 +91,7 @@ class StationCounts(SQLModel):
     stations_lockdown: int
     stations_maintenance: int
     occupancy: int  # people inside, all stations together
+    stations_closed_by_hours: int = 0  # refused by their opening hours now
 
 
 class Summary(StationCounts):

@@ -3,7 +3,8 @@ hours, with charts and CSV links)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,12 +17,13 @@ from server.core.localtime import local_date, utcnow
 from server.reports import figures
 from server.reports.aggregates import station_names
 from server.reports.listing import (
+    OverviewQueryDep,
     StationOrder,
-    StationQueryDep,
     StationState,
     station_counts,
 )
 from server.reports.overview import overview_page
+from server.reports.station_state import UNSEEN, age
 from server.reports.views import (
     ReportRangeError,
     peak_hours_report,
@@ -42,15 +44,43 @@ OVERVIEW_PAGE = 200  # rows a page draws and its live stream follows (MAX_STREAM
 PageNumber = Annotated[int, Query(ge=0, le=10_000)]
 
 
+# The overview's tiles, problems first: (filter, count in StationCounts).
+TILES = (
+    (StationState.ALARMS, "stations_with_alarms"),
+    (StationState.OFFLINE, "stations_offline"),
+    (StationState.FULL, "stations_full"),
+    (StationState.NEARLY_FULL, "stations_nearly_full"),
+    (StationState.LOCKDOWN, "stations_lockdown"),
+    (StationState.MAINTENANCE, "stations_maintenance"),
+    (StationState.CLOSED_BY_HOURS, "stations_closed_by_hours"),
+    (StationState.ONLINE, "stations_online"),
+    (StationState.ALL, "stations"),
+)
+
+
+def _reported(t: Texts) -> Callable[[datetime | None], str]:
+    """「最后上报 N 分钟前」 for a station staff cannot see live (staff.js keeps it current)."""
+    now = utcnow()
+
+    def reported(at: datetime | None) -> str:
+        if at is None:
+            return t("reported_never")
+        unit, n = age(at, now)
+        return t(f"reported_{unit.value}", n=n)
+
+    return reported
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,
     session: SessionDep,
     staff: PageStaff,
-    query: StationQueryDep,
+    query: OverviewQueryDep,
     page: PageNumber = 0,
 ) -> HTMLResponse:
-    """One page of stations, filtered and sorted in the database, and the counts of all."""
+    """One page of stations (problems first unless asked otherwise), filtered and sorted in
+    the database, and the counts of all as tiles that filter."""
     rows, total = overview_page(
         session, query=query, limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE
     )
@@ -67,6 +97,9 @@ def overview(
             "query": query,
             "states": list(StationState),
             "orders": list(StationOrder),
+            "tiles": TILES,
+            "unseen": {badge.value for badge in UNSEEN},
+            "reported": _reported(Texts(language_of(request))),
             "page": page,
             "per_page": OVERVIEW_PAGE,
             # Every station is on this page: the script filters and sorts it in place.
@@ -74,6 +107,7 @@ def overview(
             "pager_query": urlencode(
                 {"state": query.state.value, "q": query.text, "sort": query.order.value}
             ),
+            "tile_query": urlencode({"q": query.text, "sort": query.order.value}),
         },
     )
 

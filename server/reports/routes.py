@@ -19,7 +19,7 @@ from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures, repo
 from server.reports.aggregates import station_names
-from server.reports.listing import StationQuery, station_page
+from server.reports.listing import StationOrder, StationQuery, station_page
 from server.reports.live import MAX_STREAM_STATIONS, LiveFeed
 from server.reports.models import (
     OccupancyHistory,
@@ -212,7 +212,10 @@ async def stream(
             if ids is not None:
                 return _stream_stations(ids)
             rows, _ = station_page(
-                session, query=StationQuery(), limit=MAX_STREAM_STATIONS, offset=0
+                session,
+                query=StationQuery(order=StationOrder.PROBLEMS),
+                limit=MAX_STREAM_STATIONS,
+                offset=0,
             )
             return [station.id for station, _ in rows]
 
