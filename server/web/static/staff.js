@@ -194,7 +194,8 @@ function fillCell(td, row) {
   bar.append(element("span"));
   td.replaceChildren(bar, " ", element("span", "occupancy", String(row.occupancy)), " / ",
     element("span", "capacity", String(row.capacity)));
-  if (full || nearlyFull(row)) {
+  // In words when the badge says something else (a full station in lockdown, say).
+  if ((full || nearlyFull(row)) && !["full", "nearly_full"].includes(row.state)) {
     td.append(" ", element("strong", "fill-word", word(full ? "state_full" : "state_nearly_full")));
   }
 }
