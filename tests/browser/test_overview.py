@@ -252,10 +252,12 @@ def _goes_offline(browser: Browser, server: ServerHarness, planted: list[Planted
         offline_tile = page.locator('#station-counts [data-count="stations_offline"]')
         expect(offline_tile).to_have_text(str(len(offline_now)), timeout=15_000)
         if count > PAGE_ROWS:  # a station on another page: the counts say so, with a reload
-            beyond = order[PAGE_ROWS:]
-            _go_offline(server, next(sid for sid in beyond if sid.startswith("ov-")))
             notice = page.locator("#problems-changed")
-            expect(notice).to_be_visible(timeout=15_000)
+            expect(notice).to_have_attribute("data-watching", "1", timeout=20_000)
+            expect(notice).to_be_hidden()  # the change on this page explains itself
+            _go_offline(server, order[-1])
+            expect(notice).to_be_visible(timeout=20_000)
+            expect(page.locator("#announce")).to_have_text(notice.inner_text())
             notice.get_by_role("link").click()
             expect(page.locator("#problems-changed")).to_be_hidden()
         save_screenshot(page, f"overview-live-offline-{count}")

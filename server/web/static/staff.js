@@ -391,10 +391,35 @@ function wireOverview() {
     filter();
     sort();
   });
-  // Problems on other pages show in the counts; this page is re-sorted only by a reload.
+  // Problems on other pages show only in the counts: when the problems counted outside this
+  // page change, offer a reload (which sorts them in). Counts are recounted every few seconds
+  // and may lag this page's rows, so each comparison waits for the next recount.
   const PROBLEM_COUNTS = ["stations_with_alarms", "stations_offline", "stations_full"];
-  const firstCounts = Object.fromEntries([...document.querySelectorAll("#station-counts [data-count]")]
-    .map((cell) => [cell.dataset.count, Number(cell.textContent)]));
+  const notice = document.getElementById("problems-changed");
+  let latest = null;
+  let outside = null; // the problems counted on other pages when watching began
+  let pending = null;
+  function onOtherPages(counts) {
+    const here = rows();
+    const shown = {
+      stations_with_alarms: here.filter((tr) => Number(tr.dataset.alarms) > 0).length,
+      stations_offline: here.filter((tr) => tr.dataset.online === "0").length,
+      stations_full: here.filter((tr) => Number(tr.dataset.fill) >= 1).length,
+    };
+    return PROBLEM_COUNTS.map((key) => counts[key] - shown[key]).join(",");
+  }
+  function compare() {
+    pending = null;
+    const now = onOtherPages(latest);
+    if (outside === null) {
+      outside = now;
+      notice.dataset.watching = "1";
+    } else if (now !== outside && notice.hidden) {
+      notice.querySelector("a").href = location.href;
+      notice.hidden = false;
+      announce.textContent = notice.textContent;
+    }
+  }
   source.addEventListener("summary", (event) => {
     const counts = JSON.parse(event.data);
     for (const cell of document.querySelectorAll("#station-counts [data-count]")) {
@@ -405,14 +430,8 @@ function wireOverview() {
     }
     // A station added while every station is on the page: draw the page afresh.
     if (complete && counts.stations > rows().length) location.reload();
-    if (!complete && PROBLEM_COUNTS.some((key) => counts[key] !== firstCounts[key])) {
-      const notice = document.getElementById("problems-changed");
-      if (notice.hidden) {
-        notice.querySelector("a").href = location.href;
-        notice.hidden = false;
-        announce.textContent = notice.textContent;
-      }
-    }
+    latest = counts;
+    if (!complete && pending === null) pending = setTimeout(compare, 6000);
   });
 }
 
