@@ -100,3 +100,24 @@ class Summary(StationCounts):
     exits: int
     denials: int
     decisions: int
+
+
+class MapMarker(SQLModel):
+    """A station on the map: what ``server/web/static/station_map.js`` draws (a rider-facing
+    map can give it the same shape without the staff's fields)."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    state: str  # server.reports.station_state.Badge
+    free: int | None  # places left; None while the station cannot be seen
+    capacity: int
+    problem: int  # lower is more urgent (station_state.Problem)
+    alarms: int  # unacknowledged
+    door: str | None  # the door's phase; None while the station cannot be seen
+
+
+class MapStations(SQLModel):
+    markers: list[MapMarker]
+    unplaced: int  # stations without coordinates, not on the map

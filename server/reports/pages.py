@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from server.core.deps import SessionDep
+from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures
 from server.reports.aggregates import station_names
@@ -23,7 +23,7 @@ from server.reports.listing import (
     station_counts,
 )
 from server.reports.overview import overview_page
-from server.reports.station_state import UNSEEN, age
+from server.reports.station_state import UNSEEN, Badge, age
 from server.reports.views import (
     ReportRangeError,
     peak_hours_report,
@@ -43,6 +43,9 @@ REPORT_PICKER_MAX = 500
 OVERVIEW_PAGE = 200  # rows a page draws and its live stream follows (MAX_STREAM_STATIONS)
 PageNumber = Annotated[int, Query(ge=0, le=10_000)]
 
+
+# What the map module (static/station_map.js) says, besides the state badges.
+MAP_WORDS = ("map_legend", "free_places", "unknown", "map_unplaced", "map_grid")
 
 # The overview's tiles, problems first: (filter, count in StationCounts).
 TILES = (
@@ -109,6 +112,34 @@ def overview(
             ),
             "tile_query": urlencode({"q": query.text, "sort": query.order.value}),
         },
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, services: ServicesDep, staff: PageStaff) -> HTMLResponse:
+    """Every station with coordinates on a map, coloured by state, live. The markers come
+    from ``/api/map/stations``; the tiles from the deployment's settings, or none (a grid)."""
+    settings = services.settings
+    t = Texts(language_of(request))
+    tiles = (
+        {
+            "url": settings.map_tile_url,
+            "labels": settings.map_label_url or None,
+            "subdomains": settings.map_tile_subdomains or "abc",
+            "attribution": settings.map_tile_attribution,
+            "maxZoom": settings.map_tile_max_zoom,
+            "gcj02": settings.map_tile_gcj02,
+        }
+        if settings.map_tile_url
+        else None
+    )
+    words = {f"badge_{b.value}": t(f"badge_{b.value}") for b in Badge}
+    words |= {key: t(key) for key in MAP_WORDS}
+    return render_page(
+        request,
+        "map.html",
+        staff,
+        {"nav": "map", "map_settings": {"tiles": tiles, "words": words}},
     )
 
 

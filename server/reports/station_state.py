@@ -14,14 +14,15 @@ from enum import IntEnum, StrEnum
 
 
 class Badge(StrEnum):
-    """One word per station, first match wins (``badge``)."""
+    """One word per station, first match wins (``badge``); listed in the legend's order
+    (``STATES`` in static/station_map.js)."""
 
     OPEN = "open"
+    NEARLY_FULL = "nearly_full"
+    FULL = "full"
     CLOSED_BY_HOURS = "closed_by_hours"
     LOCKDOWN = "lockdown"
     MAINTENANCE = "maintenance"
-    FULL = "full"
-    NEARLY_FULL = "nearly_full"
     OFFLINE = "offline"
     NEVER_CONNECTED = "never_connected"
 
