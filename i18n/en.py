@@ -240,7 +240,7 @@ MESSAGES: dict[str, str] = {
     "page.refresh": "Refresh",
     "page.map": "Map",
     "page.map_title": "Station map",
-    "page.map_unplaced": "Not on the map, for want of coordinates: {n} stations",
+    "page.map_unplaced": "Stations not on the map (no coordinates): {n}",
     "page.map_grid": "No map tiles configured: stations are drawn on a latitude/longitude grid",
     "page.map_legend": "Legend",
     "page.map_station_list": "Station markers",

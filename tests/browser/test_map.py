@@ -55,6 +55,7 @@ def test_markers_drawn_without_a_tile_server_and_their_cards(
     with staff_page(browser, planted_server.harness, viewport, language) as page:
         _open_map(page)
         expect(page.locator(".station-marker")).to_have_count(len(placed))
+        save_screenshot(page, f"map-{len(planted_stations)}-{viewport}-{language}-whole")
         expect(page.locator("#map-unplaced")).to_have_text(
             word(language, "map_unplaced", n=len(planted_stations) - len(placed))
         )

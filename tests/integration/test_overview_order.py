@@ -22,6 +22,7 @@ from server.reports.overview import overview_page
 from server.reports.station_state import Badge
 from server.stations.models import Station
 from server.stations.opening import refresh_closed_by_hours
+from tests.support.stack import ServerHarness, unique_station_id
 from tests.support.station_states import (
     CLOSED_ALL_WEEK,
     Planted,
@@ -156,3 +157,28 @@ def test_hours_that_no_longer_read_count_as_open_and_do_not_stop_the_job(
         session.commit()
         assert session.get(Station, "ov-000").closed_by_hours is True  # type: ignore[union-attr]
         assert session.get(Station, "ov-006").closed_by_hours is False  # type: ignore[union-attr]
+
+
+def test_a_rules_change_sets_closed_by_hours_at_once(server: ServerHarness) -> None:
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    url = f"/api/stations/{station_id}/rules"
+
+    def closed() -> tuple[bool, int]:
+        summary = server.client.get("/api/summary").json()
+        return server.station(station_id).closed_by_hours, summary["stations_closed_by_hours"]
+
+    change = {"reason": "winter hours", "opening_hours": {"weekly": [None] * 7}}
+    server.client.patch(url, json=change).raise_for_status()
+    assert closed() == (True, 1)
+    typhoon = {"reason": "typhoon shelter", "emergency": "typhoon"}
+    server.client.patch(url, json=typhoon).raise_for_status()
+    assert closed() == (False, 0)  # free entry: the hours close nothing
+    back = {"reason": "typhoon over", "end_emergency": True}
+    server.client.patch(url, json=back).raise_for_status()
+    assert closed() == (True, 1)
+    server.client.patch(url, json={"reason": "24 hours", "open_all_day": True}).raise_for_status()
+    assert closed() == (False, 0)
+    bad = {"reason": "typo", "opening_hours": {"weekly": [["8:00", "25:00"]] * 7}}
+    assert server.client.patch(url, json=bad).status_code == 422
+    assert closed() == (False, 0)  # a refused change changes nothing

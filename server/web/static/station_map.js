@@ -32,6 +32,7 @@ const SIGNS = {
 // keyboard: the overview's table is); below it each is a focusable element.
 export const DOM_MARKERS_UP_TO = 2000;
 const CHINA = [35, 105];
+const DENSE_FROM = 150;
 
 function fill(text, values) {
   let out = text;
@@ -111,7 +112,7 @@ export function createStationMap(container, options = {}) {
   const tiles = options.tiles || null;
   const card = options.card || ((marker, base) => base(marker, words));
   const map = L.map(container, {
-    center: CHINA, zoom: 4, minZoom: 3, maxZoom: tiles ? tiles.maxZoom || 18 : 19,
+    center: CHINA, zoom: 4, minZoom: 3, maxZoom: tiles ? tiles.maxZoom || 18 : 19, zoomSnap: 0.5,
     attributionControl: Boolean(tiles && tiles.attribution),
     preferCanvas: false,
   });
@@ -226,6 +227,7 @@ export function createStationMap(container, options = {}) {
       shown.clear();
       canvas = list.length > (options.domMarkersUpTo ?? DOM_MARKERS_UP_TO) ? canvas || L.canvas({ padding: 0.2 }) : null;
       container.classList.toggle("station-map-canvas", Boolean(canvas));
+      container.classList.toggle("station-map-dense", list.length > DENSE_FROM); // smaller pins
       for (const m of list) add(m);
       legend();
       if (!fitted && list.length) {
