@@ -81,21 +81,23 @@ class PlantedServer:
 
 
 @contextmanager
-def planted(data_dir: Path, count: int) -> Iterator[PlantedServer]:
+def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedServer]:
     """A server (SQLite, a secure broker) holding ``count`` stations in every state. Offline
-    stations raise no alarm while it runs (that would change what the tests look at)."""
+    stations raise no alarm while it runs (that would change what the tests look at);
+    ``settings`` are more of its ServerSettings."""
     account = BrokerAccount.with_password(
         DEFAULT_SERVER_USERNAME, SERVER_BROKER_PASSWORD, BrokerRole.SERVER
     )
     with PrivateBroker(accounts=[account]) as broker:
-        settings = ServerSettings(
+        chosen = ServerSettings(
             data_dir=data_dir,
             audience="ws-test",
             admin_password=ADMIN_PASSWORD,
             offline_alarm_after_s=7 * 86_400,
             **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
+            **settings,  # type: ignore[arg-type]
         )
-        with logged_in_server(settings, broker, {}) as harness:
+        with logged_in_server(chosen, broker, {}) as harness:
             yield PlantedServer(harness, plant(harness.services.engine, count))
 
 

@@ -6,10 +6,16 @@ Content-Security-Policy. And the map module on its own, as a rider's page would 
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
+import cv2
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 from sqlmodel import Session
@@ -194,3 +200,101 @@ def test_the_module_alone_draws_plain_markers_without_staff_data(
     expect(page.locator(".map-legend .legend-word")).to_have_text(["开放中", "已满"])
     assert page.evaluate("window.__violations") == []
     save_screenshot(page, f"map-module-{drawn}")
+
+
+class _Tiles(BaseHTTPRequestHandler):
+    """A tile server on loopback: every /z/x/y.png is one light 256-pixel square."""
+
+    asked: ClassVar[list[str]] = []
+    png = bytes(cv2.imencode(".png", np.full((256, 256, 3), 235, np.uint8))[1])
+
+    def do_GET(self) -> None:
+        if not re.fullmatch(r"/\d+/\d+/\d+\.png", self.path):
+            self.send_error(404)
+            return
+        type(self).asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.png)))
+        self.end_headers()
+        self.wfile.write(self.png)
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture
+def tile_server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Tiles)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Tiles.asked.clear()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def _gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """WGS-84 to GCJ-02, the published formula written out independently of the page's
+    library (so a swapped latitude and longitude there would show)."""
+    a, ee = 6378245.0, 0.00669342162296594323
+    x, y = lon - 105.0, lat - 35.0
+    d_lat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    d_lon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    shared = (20 * math.sin(6 * x * math.pi) + 20 * math.sin(2 * x * math.pi)) * 2 / 3
+    d_lat += shared + (20 * math.sin(y * math.pi) + 40 * math.sin(y / 3 * math.pi)) * 2 / 3
+    d_lat += (160 * math.sin(y / 12 * math.pi) + 320 * math.sin(y * math.pi / 30)) * 2 / 3
+    d_lon += shared + (20 * math.sin(x * math.pi) + 40 * math.sin(x / 3 * math.pi)) * 2 / 3
+    d_lon += (150 * math.sin(x / 12 * math.pi) + 300 * math.sin(x / 30 * math.pi)) * 2 / 3
+    rad = lat / 180 * math.pi
+    magic = 1 - ee * math.sin(rad) ** 2
+    d_lat = d_lat * 180 / ((a * (1 - ee)) / (magic * math.sqrt(magic)) * math.pi)
+    d_lon = d_lon * 180 / (a / math.sqrt(magic) * math.cos(rad) * math.pi)
+    return lat + d_lat, lon + d_lon
+
+
+def test_a_configured_tile_server_is_drawn_and_allowed_by_the_policy(
+    browser: Browser, tmp_path: Path, tile_server: str
+) -> None:
+    """An AMap-like deployment: tiles from its own host (added to img-src, nothing else),
+    the attribution shown as text, markers shifted onto GCJ-02."""
+    settings = {
+        "map_tile_url": f"{tile_server}/{{z}}/{{x}}/{{y}}.png",
+        "map_tile_attribution": "<b>工会地图</b> © 测绘",
+        "map_tile_gcj02": True,
+    }
+    with (
+        planted(tmp_path / "server", 8, **settings) as running,
+        staff_page(browser, running.harness) as page,
+    ):
+        _open_map(page)
+        tile = page.locator(".leaflet-tile-loaded").first
+        expect(tile).to_be_visible()
+        assert _Tiles.asked, "no tile was asked for"
+        assert page.evaluate("window.__violations") == []
+        expect(page.locator("#map-grid-note")).to_have_count(0)
+        expect(page.locator(".grid-label")).to_have_count(0)
+        expect(page.locator(".leaflet-control-attribution")).to_have_text("<b>工会地图</b> © 测绘")
+        station = next(p for p in running.planted if p.kind == "open")
+        assert station.latitude is not None
+        assert station.longitude is not None
+        page.evaluate(
+            "([lat, lon]) => stationMap.map.setView([lat, lon], 17, { animate: false })",
+            [station.latitude, station.longitude],
+        )
+        box = _marker(page, station.id).bounding_box()
+        assert box is not None
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        where = """([lat, lon]) => {
+          const p = stationMap.map.latLngToContainerPoint([lat, lon]);
+          const box = document.getElementById('station-map').getBoundingClientRect();
+          return [box.left + p.x, box.top + p.y];
+        }"""
+        shifted = page.evaluate(where, list(_gcj02(station.latitude, station.longitude)))
+        plain = page.evaluate(where, [station.latitude, station.longitude])
+        assert math.dist(centre, shifted) < 2
+        assert math.dist(centre, plain) > 50  # hundreds of metres at this zoom
+        save_screenshot(page, "map-tiles-gcj02")

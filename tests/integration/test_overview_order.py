@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from server.reports.listing import (
     station_page,
 )
 from server.reports.overview import overview_page
-from server.reports.station_state import Badge
+from server.reports.station_state import UNSEEN, Badge
 from server.stations.models import Station
 from server.stations.opening import refresh_closed_by_hours
 from tests.support.stack import ServerHarness, unique_station_id
@@ -182,3 +183,28 @@ def test_a_rules_change_sets_closed_by_hours_at_once(server: ServerHarness) -> N
     bad = {"reason": "typo", "opening_hours": {"weekly": [["8:00", "25:00"]] * 7}}
     assert server.client.patch(url, json=bad).status_code == 422
     assert closed() == (False, 0)  # a refused change changes nothing
+
+
+def test_map_markers_over_http(server: ServerHarness) -> None:
+    planted = {p.id: p for p in plant(server.services.engine, 12)}
+    reply = server.client.get("/api/map/stations")
+    assert reply.status_code == 200
+    body = reply.json()
+    placed = sorted(sid for sid, p in planted.items() if p.latitude is not None)
+    assert [m["id"] for m in body["markers"]] == placed
+    assert body["unplaced"] == len(planted) - len(placed) == 1
+    for marker in body["markers"]:
+        p = planted[marker["id"]]
+        assert (marker["lat"], marker["lon"], marker["state"]) == (
+            p.latitude,
+            p.longitude,
+            p.badge.value,
+        )
+        assert marker["alarms"] == p.facts.alarms
+        if p.badge in UNSEEN:  # nothing made up for a station nobody can see
+            assert (marker["free"], marker["door"]) == (None, None)
+        else:
+            assert marker["free"] == max(0, p.facts.capacity - p.facts.occupancy)
+            assert marker["door"] == "locked"
+    anonymous = httpx.get(f"{server.client.base_url}/api/map/stations")
+    assert anonymous.status_code == 401
