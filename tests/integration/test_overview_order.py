@@ -19,6 +19,7 @@ from server.reports.listing import (
     station_counts,
     station_page,
 )
+from server.reports.models import MapStations
 from server.reports.overview import overview_page
 from server.reports.station_state import UNSEEN, Badge
 from server.stations.models import Station
@@ -190,6 +191,7 @@ def test_map_markers_over_http(server: ServerHarness) -> None:
     reply = server.client.get("/api/map/stations")
     assert reply.status_code == 200
     body = reply.json()
+    MapStations.model_validate(body)  # the documented shape
     placed = sorted(sid for sid, p in planted.items() if p.latitude is not None)
     assert [m["id"] for m in body["markers"]] == placed
     assert body["unplaced"] == len(planted) - len(placed) == 1

@@ -55,9 +55,15 @@ async function start() {
     location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
     return;
   }
+  const unplaced = document.getElementById("map-unplaced");
+  if (!reply.ok) { // the server is away or refused: say so rather than show an empty map
+    unplaced.textContent = `${say("error")}: ${reply.status}`;
+    unplaced.className = "form-error";
+    unplaced.hidden = false;
+    return;
+  }
   const data = await reply.json();
   stations.setMarkers(data.markers);
-  const unplaced = document.getElementById("map-unplaced");
   unplaced.textContent = say("map_unplaced", { n: data.unplaced });
   unplaced.hidden = data.unplaced === 0;
   container.dataset.ready = String(data.markers.length);
