@@ -181,22 +181,22 @@ export function createStationMap(container, options = {}) {
     pin.setAttribute("aria-hidden", "true"); // the marker's label says it
     return L.divIcon({ className: "station-marker", html: pin, iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12] });
   }
+  // A canvas marker's colours (station_map.css names them once, for both kinds of marker).
+  const fills = {};
+  function dot(m) {
+    fills[m.state] = fills[m.state] || getComputedStyle(document.documentElement)
+      .getPropertyValue(`--state-${m.state}`).trim() || "#666";
+    return { weight: m.alarms ? 3 : 1, color: m.alarms ? "#b00020" : "#333", fillColor: fills[m.state] };
+  }
   function draw(m) {
-    if (canvas) {
-      return L.circleMarker(place(m), {
-        renderer: canvas, radius: 6, weight: m.alarms ? 3 : 1, color: m.alarms ? "#b00020" : "#333",
-        fillOpacity: 0.9, className: `state-${m.state}`, fillColor: getComputedStyle(document.documentElement)
-          .getPropertyValue(`--state-${m.state}`).trim() || "#666",
-      });
-    }
-    const marker = L.marker(place(m), {
+    if (canvas) return L.circleMarker(place(m), { renderer: canvas, radius: 6, fillOpacity: 0.9, ...dot(m) });
+    return L.marker(place(m), {
       icon: icon(m), title: title(m), keyboard: true, riseOnHover: true, zIndexOffset: urgency(m),
     });
-    marker.on("add", () => name(marker, m));
-    return marker;
   }
   function add(m) {
     const entry = { marker: draw(m), data: m };
+    if (!canvas) entry.marker.on("add", () => name(entry.marker, entry.data));
     entry.marker.bindPopup(() => card(entry.data, baseCard), {
       maxWidth: 280, autoPanPaddingTopLeft: [50, 20], autoPanPaddingBottomRight: [20, 20],
     });
@@ -207,8 +207,7 @@ export function createStationMap(container, options = {}) {
     const m = entry.data;
     entry.marker.setLatLng(place(m));
     if (canvas) {
-      entry.marker.setStyle({ weight: m.alarms ? 3 : 1, color: m.alarms ? "#b00020" : "#333",
-        fillColor: getComputedStyle(document.documentElement).getPropertyValue(`--state-${m.state}`).trim() || "#666" });
+      entry.marker.setStyle(dot(m));
     } else {
       const open = entry.marker.isPopupOpen();
       entry.marker.setIcon(icon(m));
