@@ -68,6 +68,10 @@ def fill(url: str, stations: int) -> None:
                     "door_phase": "forced_open" if i % 997 == 0 else "locked",
                     "lockdown": i % 500 == 0,
                     "maintenance": i % 300 == 0,
+                    "closed_by_hours": i % 50 == 0,
+                    # Spread over China, for the map; one in forty without coordinates.
+                    "latitude": 18 + (i * 7919 % 2200) / 100 if i % 40 else None,
+                    "longitude": 98 + (i * 104_729 % 2400) / 100 if i % 40 else None,
                 }
                 for i, sid in enumerate(ids)
             ],
@@ -253,6 +257,8 @@ def measure(url: str, repeat: int, workdir: Path) -> dict[str, Any]:
             results["overview"] = timed(repeat, get("/"))
             results["stream_first"] = timed(repeat, first_snapshot)
             results["report"] = timed(repeat, get("/api/reports/visits"))
+            if client.get("/api/map/stations").status_code == 200:  # not in older trees
+                results["map"] = timed(repeat, get("/api/map/stations"))
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             started = time.perf_counter()
             text = client.get("/api/events.csv").raise_for_status().text
@@ -271,7 +277,7 @@ def measure(url: str, repeat: int, workdir: Path) -> dict[str, Any]:
     return results
 
 
-OPERATIONS = ("summary", "stations", "overview", "stream_first", "report")
+OPERATIONS = ("summary", "stations", "overview", "stream_first", "report", "map")
 
 
 def main() -> None:
@@ -316,8 +322,8 @@ def main() -> None:
                     "main": before,
                 }
                 report.append(row)
-                for op in (*OPERATIONS, "csv"):
-                    now_, then = new[op], before[op] if before else None
+                for op in (*(o for o in OPERATIONS if o in new), "csv"):
+                    now_, then = new[op], before.get(op) if before else None
                     if op == "csv":
                         cells = [
                             f"{then['rows_per_s']:>10,.0f}" if then else f"{'':>10}",

@@ -37,6 +37,7 @@ from server.mqtt.publisher import Publisher
 from server.riders.device_certs import prune_device_certs
 from server.staff.repo import prune_sessions
 from server.stations.liveness import mark_silent_stations
+from server.stations.opening import refresh_closed_by_hours
 from telemetry.edges import Watch
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def run_minute_jobs(
     with session_scope(engine) as session:
         prune_device_certs(session, now=now)
         prune_attempts(session, now=now)
+        refresh_closed_by_hours(session, now=now)  # the overview's "closed by hours"
+        session.commit()
 
 
 class Scheduler:

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from sqlmodel import Session
 
+from server.stations.models import Station
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -47,7 +49,12 @@ def test_staff_pages_and_the_rider_pass_run_under_the_policy(
 ) -> None:
     page, console = watched
     station_id = unique_station_id()
-    server.add_station(station_id, capacity=4)
+    server.add_station(station_id, capacity=4, latitude=22.54, longitude=114.05)
+    with Session(server.services.engine) as session:  # online: its row has a fill bar
+        station = session.get_one(Station, station_id)
+        station.online = True
+        session.add(station)
+        session.commit()
     _, link = server.enrol()
 
     page.goto("/login")
@@ -59,9 +66,11 @@ def test_staff_pages_and_the_rider_pass_run_under_the_policy(
     bar = page.locator(f'tr[data-station="{station_id}"] .bar > span')
     expect(bar).to_have_attribute("style", re.compile(r"width: 0%"))  # painted by staff.js
 
-    for path in (f"/stations/{station_id}", "/reports", "/riders"):
+    for path in (f"/stations/{station_id}", "/reports", "/map", "/riders"):  # riders: below
         page.goto(path)
         expect(page.locator("main h1").first).to_be_visible()
+        if path == "/map":  # Leaflet and the markers drawn, nothing blocked
+            expect(page.locator(f'.station-marker[data-station="{station_id}"]')).to_be_visible()
         _assert_nothing_blocked(page, console)
 
     page.get_by_role("button", name="登记").click()

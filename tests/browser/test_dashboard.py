@@ -109,7 +109,7 @@ def test_overview_shows_an_entry_live(
     _log_in(desk)
     row = desk.locator(f'tr[data-station="{station_id}"]')
     expect(row.locator(".occupancy")).to_have_text("0")
-    expect(row.locator(".state")).to_contain_text("在线")
+    expect(row.locator(".state")).to_contain_text("开放中")  # online, open, room left
     expect(desk.locator("#live")).to_have_text("实时")
     desk.evaluate("window.stillTheSamePage = true")
 

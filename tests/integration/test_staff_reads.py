@@ -24,6 +24,8 @@ from server.reports.listing import (
     station_counts,
     station_page,
 )
+from server.reports.overview import station_facts
+from server.reports.station_state import problem_key
 from server.reports.views import report_window
 from server.stations.models import Station
 
@@ -193,6 +195,7 @@ def test_counts_and_pages_in_sql_match_the_rows(engine: Engine) -> None:
         "stations_lockdown": sum(s.lockdown for s in stations),
         "stations_maintenance": sum(s.maintenance for s in stations),
         "occupancy": sum(s.occupancy for s in stations),
+        "stations_closed_by_hours": sum(s.closed_by_hours for s in stations),
     }
     expected = {
         StationState.ONLINE: [s.id for s in stations if s.online],
@@ -223,5 +226,6 @@ def test_counts_and_pages_in_sql_match_the_rows(engine: Engine) -> None:
         problems, _ = station_page(
             session, query=StationQuery(order=StationOrder.PROBLEMS), limit=200, offset=0
         )
-    ranked = [(-n, s.online) for s, n in problems]
-    assert ranked == sorted(ranked)  # alarms first, then offline before online
+    # Alarms first, then offline, full, ... (server.reports.station_state, the pure rule).
+    ranked = sorted(stations, key=lambda s: problem_key(station_facts(s, alarms[s.id]), s.id))
+    assert [s.id for s, _ in problems] == [s.id for s in ranked]
