@@ -14,7 +14,7 @@ from server.jobs.models import JobLease
 from server.keys.models import SigningKeyRecord
 from server.riders.models import Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
-from server.stations.models import ConfigState, Station
+from server.stations.models import ConfigState, Station, StationPhoto
 
 TABLES: tuple[type[SQLModel], ...] = (
     Alarm,
@@ -33,6 +33,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     StaffSession,
     StaffUser,
     Station,
+    StationPhoto,
     Stay,
     UsedNonce,
 )

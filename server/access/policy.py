@@ -192,3 +192,23 @@ def _within(hours: OpeningHours, day: date, at: time) -> bool:
 def _already_inside(request: AdmissionInput, station: StationRules, now: float) -> bool:
     since = request.inside_since
     return since is not None and now - since < station.passback_window_s
+
+
+def reopens_at(station: StationRules, now: float, *, horizon_days: int = 14) -> float | None:
+    """When a station closed by its opening hours opens again (a timestamp), for riders told
+    it is closed. None when it accepts riders now, when it is shut for lockdown or maintenance
+    (no time can be promised), or when its hours open nowhere within ``horizon_days``."""
+    if accepting_riders(station, now) or station.lockdown or station.maintenance:
+        return None
+    assert station.hours is not None  # closed by hours alone
+    today = datetime.fromtimestamp(now, station.tz).date()
+    for ahead in range(horizon_days + 1):
+        day = today + timedelta(days=ahead)
+        span = station.hours.on(day)
+        if span is None:
+            continue
+        start = time(0) if span.opens == span.closes else span.opens  # equal: the whole day
+        opens = datetime.combine(day, start, station.tz).timestamp()
+        if opens > now and open_at(station, opens):
+            return opens
+    return None

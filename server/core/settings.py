@@ -118,6 +118,17 @@ class ServerSettings(BaseSettings):
     # Home Assistant MQTT discovery (server/homeassistant): each station as a lock, a door
     # sensor and an occupancy sensor, for Home Assistant logged in as the monitor account.
     homeassistant_discovery: bool = False
+    # The union's hotline, shown to riders on the finder (server/finder) and wherever they
+    # are stuck; empty: none shown. Digits, spaces and dashes, a leading + allowed.
+    hotline: str = Field(default="", pattern=r"^(\+?[0-9][0-9 -]{2,30})?$")
+    # The public station list (/api/public/stations): computed at most once per this many
+    # seconds for every caller, and a budget per client address (a burst, then a rate; a
+    # finder polls every few seconds, many riders may share one carrier-grade NAT address).
+    public_cache_s: float = Field(default=3.0, gt=0, le=300)
+    public_burst: int = Field(default=60, ge=1, le=100_000)
+    public_requests_per_s: float = Field(default=2.0, gt=0, le=10_000)
+    # A station photo staff upload may be at most this large (it is re-encoded smaller).
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 import i18n
 from server.core.deps import ServicesDep, SessionDep
+from server.finder.pages import finder_words
 from server.riders import repo
 from server.riders.models import Rider, RiderCode, TokenPublic
 from server.riders.tokens import issue_token, render_qr_png, render_qr_svg
@@ -116,6 +117,7 @@ def _render_rider_page(
             "texts": texts,
             "code_url": f"/r/{secret}/code",
             "message": message,
+            "finder_words": finder_words(language),
         },
         status_code=problem or 200,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},

@@ -41,6 +41,7 @@ SERVER_CAPABILITIES = (
     "broker",
     "homeassistant",
     "migrations",
+    "finder",
 )
 
 
