@@ -9,11 +9,6 @@
   var data = JSON.parse(document.getElementById("finder-data").textContent);
   var words = data.words;
   var POLL_MS = 5000;
-  var AMENITY_ICONS = {
-    // Emoji old enough for every phone's font; the word beside each says what it is.
-    seats: "💺", water: "💧", microwave: "🍱", fridge: "❄️", charging: "🔌",
-    medicine_box: "💊", umbrellas: "☂️", toilet: "🚻", wifi: "📶",
-  };
   var listNode = document.getElementById("stations");
   var freshness = document.getElementById("freshness");
   var where = document.getElementById("where");
@@ -23,6 +18,18 @@
 
   function embedded() {
     try { return JSON.parse(document.getElementById("stations-data").textContent); } catch (e) { return null; }
+  }
+
+  // The amenity's icon from the page's sprite (templates/amenity_icons.html).
+  function icon(amenity) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    var use = document.createElementNS(ns, "use");
+    use.setAttribute("href", "#amenity-" + amenity);
+    svg.appendChild(use);
+    return svg;
   }
 
   function stateLine(station) {
@@ -63,7 +70,7 @@
       s.amenities.forEach(function (a) {
         var item = F.element("li", "amenity");
         item.dataset.amenity = a;
-        item.appendChild(F.element("span", "icon", AMENITY_ICONS[a] || "•")).setAttribute("aria-hidden", "true");
+        item.appendChild(icon(a));
         item.appendChild(document.createTextNode(words["amenity_" + a] || a));
         amenities.appendChild(item);
       });

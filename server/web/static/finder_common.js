@@ -127,7 +127,9 @@
   function load() {
     var got;
     if (window.fetch) {
-      got = window.fetch(API, { credentials: "omit" }).then(function (reply) {
+      // Revalidated every time (a 304 costs a few bytes): never a copy older than the poll,
+      // and a lost network is seen at once.
+      got = window.fetch(API, { credentials: "omit", cache: "no-cache" }).then(function (reply) {
         if (!reply.ok) throw new Error(String(reply.status));
         var fromCopy = reply.headers.get("X-WS-Offline") === "1";
         return reply.json().then(function (list) { return { list: list, offline: fromCopy }; });
@@ -136,6 +138,7 @@
       got = new Promise(function (resolve, reject) {
         var xhr = new XMLHttpRequest();
         xhr.open("GET", API);
+        xhr.setRequestHeader("Cache-Control", "no-cache");
         xhr.onload = function () {
           if (xhr.status !== 200) { reject(new Error(String(xhr.status))); return; }
           resolve({ list: JSON.parse(xhr.responseText), offline: xhr.getResponseHeader("X-WS-Offline") === "1" });
