@@ -8,13 +8,16 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from firmware_sim.rider import enter
 from tests.browser.conftest import save_screenshot
+from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 
 MakeStation = Callable[..., StationHarness]
@@ -229,3 +232,51 @@ def test_finder_and_code_page_open_offline_after_one_visit(
     save_screenshot(code_page, "rider-page-offline")
     code_page.goto("/find")  # the finder too, never visited on this phone
     expect(code_page.locator("#stations > li")).to_have_count(3)
+
+
+def test_staff_edit_what_riders_see(
+    server: ServerHarness,
+    browser: Browser,
+    phone_context: Callable[..., BrowserContext],
+    tmp_path: Path,
+) -> None:
+    station_id = unique_station_id()
+    server.add_station(station_id, name="文三路驿站", latitude=30.28, longitude=120.13)
+    desk_context = browser.new_context(
+        viewport={"width": 1180, "height": 820},
+        locale="zh-CN",
+        base_url=str(server.client.base_url),
+    )
+    try:
+        desk = desk_context.new_page()
+        desk.goto(f"/login?next=/stations/{station_id}")
+        desk.get_by_label("用户名").fill("admin")
+        desk.get_by_label("密码").fill(ADMIN_PASSWORD)
+        desk.get_by_role("button", name="登录").click()
+        form = desk.locator("#details-form")
+        form.get_by_label("地址").fill("西湖区文三路 90 号")
+        form.get_by_label("饮用水").check()
+        form.get_by_label("无线网络").check()
+        form.get_by_label("原因（必填）").fill("开站")
+        form.get_by_role("button", name="保存站点信息").click()
+        expect(desk.locator("#audit .action").first).to_have_text("修改站点信息")
+        expect(desk.locator("#details-form").get_by_label("无线网络")).to_be_checked()
+
+        photo = tmp_path / "door.jpg"
+        Image.new("RGB", (1600, 1200), (200, 120, 40)).save(photo, "JPEG")
+        upload = desk.locator("#photo-form")
+        upload.get_by_label("照片").set_input_files(str(photo))
+        upload.get_by_label("原因（必填）").fill("门口照片")
+        upload.get_by_role("button", name="上传照片").click()
+        expect(desk.locator("#station-photo")).to_be_visible()
+        expect(desk.locator("#audit .action").first).to_have_text("更换站点照片")
+        save_screenshot(desk, "station-rider-details")
+    finally:
+        desk_context.close()
+
+    page = phone_context().new_page()
+    page.goto("/find")
+    card = page.locator(f'li[data-station="{station_id}"]')
+    expect(card.locator(".address")).to_have_text("西湖区文三路 90 号", timeout=10_000)
+    expect(card.locator(".amenity")).to_have_text(["饮用水", "无线网络"])
+    expect(card.locator("img.photo")).to_have_js_property("naturalWidth", 1280)
