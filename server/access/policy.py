@@ -175,6 +175,30 @@ def open_at(station: StationRules, now: float) -> bool:
     return _within(station.hours, local.date(), local.time())
 
 
+# How far ahead ``reopens_at`` looks: past a Spring Festival closing, not forever.
+REOPEN_HORIZON_DAYS = 31
+
+
+def reopens_at(station: StationRules, now: float) -> datetime | None:
+    """When a station closed by its hours opens again (local time, aware), or None: open now,
+    no hours (24 hours), or closed for the whole horizon. Lockdown and maintenance have no
+    planned end, so they are not looked at here."""
+    if station.hours is None or open_at(station, now):
+        return None
+    today = datetime.fromtimestamp(now, station.tz).date()
+    for offset in range(REOPEN_HORIZON_DAYS + 1):
+        day = today + timedelta(days=offset)
+        span = station.hours.on(day)
+        if span is None:
+            continue
+        # A day open around the clock opens at midnight; any other at its opening time.
+        opens = time(0) if span.opens == span.closes else span.opens
+        candidate = datetime.combine(day, opens, station.tz)
+        if candidate.timestamp() > now and open_at(station, candidate.timestamp()):
+            return candidate
+    return None
+
+
 def _within(hours: OpeningHours, day: date, at: time) -> bool:
     today = hours.on(day)
     if today is not None:
@@ -192,23 +216,3 @@ def _within(hours: OpeningHours, day: date, at: time) -> bool:
 def _already_inside(request: AdmissionInput, station: StationRules, now: float) -> bool:
     since = request.inside_since
     return since is not None and now - since < station.passback_window_s
-
-
-def reopens_at(station: StationRules, now: float, *, horizon_days: int = 14) -> float | None:
-    """When a station closed by its opening hours opens again (a timestamp), for riders told
-    it is closed. None when it accepts riders now, when it is shut for lockdown or maintenance
-    (no time can be promised), or when its hours open nowhere within ``horizon_days``."""
-    if accepting_riders(station, now) or station.lockdown or station.maintenance:
-        return None
-    assert station.hours is not None  # closed by hours alone
-    today = datetime.fromtimestamp(now, station.tz).date()
-    for ahead in range(horizon_days + 1):
-        day = today + timedelta(days=ahead)
-        span = station.hours.on(day)
-        if span is None:
-            continue
-        start = time(0) if span.opens == span.closes else span.opens  # equal: the whole day
-        opens = datetime.combine(day, start, station.tz).timestamp()
-        if opens > now and open_at(station, opens):
-            return opens
-    return None

@@ -28,15 +28,17 @@ def _last_heard(station: Station) -> datetime | None:
 
 def public_station(station: Station, photo_digest: str | None, now: float) -> PublicStation:
     rules = rules_of(station)
-    reopens = reopens_at(rules, now)
+    open_now = accepting_riders(rules, now)
+    # Lockdown and maintenance promise no time; emergency free entry is open whatever the hours.
+    reopens = None if open_now or rules.lockdown or rules.maintenance else reopens_at(rules, now)
     return PublicStation(
         id=station.id,
         name=station.name,
         address=station.address,
         lat=station.latitude,
         lon=station.longitude,
-        open_now=accepting_riders(rules, now),
-        reopens_at=None if reopens is None else datetime.fromtimestamp(reopens, UTC),
+        open_now=open_now,
+        reopens_at=None if reopens is None else reopens.astimezone(UTC),
         free_places=max(0, station.capacity - station.occupancy),
         capacity=station.capacity,
         amenities=[Amenity(a) for a in station.amenities or [] if a in KNOWN_AMENITIES],

@@ -88,3 +88,12 @@ def test_idle_addresses_are_forgotten() -> None:
     budget.allow("10.0.0.0", 4.5)  # still draining at 5 s
     assert budget.forget_full(5.0) == 3
     assert len(budget) == 1
+
+
+def test_closed_without_a_promised_time_and_open_in_an_emergency() -> None:
+    evening = json.dumps({"weekly": [["13:00", "18:00"]] * 7})
+    for shut in ({"lockdown": True}, {"maintenance": True}):
+        row = public_station(_station(opening_hours=evening, **shut), None, NOON)
+        assert (row.open_now, row.reopens_at) == (False, None)
+    typhoon = public_station(_station(opening_hours=evening, emergency="typhoon"), None, NOON)
+    assert (typhoon.open_now, typhoon.reopens_at) == (True, None)
