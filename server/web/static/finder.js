@@ -14,7 +14,7 @@
   var where = document.getElementById("where");
   var locateButton = document.getElementById("locate");
   var cards = {};  // station id -> its <li>
-  var current = null, offline = false, here = null;
+  var current = null, offline = false, here = null, drawn = "";
 
   function embedded() {
     try { return JSON.parse(document.getElementById("stations-data").textContent); } catch (e) { return null; }
@@ -93,6 +93,11 @@
 
   function render() {
     if (!current) return;
+    showFreshness();
+    // Cards are rebuilt only when something on them changed: a link being tapped stays put.
+    var key = JSON.stringify([current.stations, here]);
+    if (key === drawn) return;
+    drawn = key;
     var ranked = F.rank(current.stations, here);
     var seen = {};
     ranked.forEach(function (entry) {
@@ -107,11 +112,14 @@
       if (!seen[id]) { cards[id].remove(); delete cards[id]; }
     });
     document.getElementById("empty").hidden = ranked.length > 0;
+    if (window.WarmStationMap && current.stations.length) window.WarmStationMap.show(current.stations);
+  }
+
+  function showFreshness() {
     var fresh = F.freshnessText(current, offline, words);
     freshness.textContent = fresh.text;
     freshness.className = "freshness" + (fresh.stale ? " stale" : "");
     document.body.classList.toggle("offline", fresh.stale);
-    if (window.WarmStationMap && current.stations.length) window.WarmStationMap.show(current.stations);
   }
 
   function refresh() {
