@@ -190,7 +190,9 @@ def test_a_client_past_its_budget_gets_429(strict: ServerHarness) -> None:
         assert "too many requests" in refused.json()["detail"]
         # The staff's own API and the finder page are not behind the public budget.
         assert strict.client.get("/api/stations").status_code == 200
-        assert public.get("/find").status_code == 200
+        finder = public.get("/find")
+        assert finder.status_code == 200
+        assert 'href="tel:12351"' in finder.text  # the union's hotline on the finder
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@
   }
 
   function startOffline() {
-    if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+    if (!("serviceWorker" in navigator) || window.isSecureContext === false) return;
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* stays online-only */ });
   }
 
