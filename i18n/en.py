@@ -228,6 +228,8 @@ MESSAGES: dict[str, str] = {
     "page.remove_photo": "Remove photo",
     "page.details_saved": "Saved",
     "page.open_finder": "Open the station finder",
+    "page.details_reason": "Why the change (required)",
+    "page.photo_reason": "Why this photo (required)",
     "code.station_details_changed": "station details changed",
     "code.station_photo_changed": "station photo changed",
     "code.station_photo_removed": "station photo removed",

@@ -228,6 +228,8 @@ MESSAGES: dict[str, str] = {
     "page.remove_photo": "删除照片",
     "page.details_saved": "已保存",
     "page.open_finder": "查看“找驿站”页面",
+    "page.details_reason": "修改理由（必填）",
+    "page.photo_reason": "更换理由（必填）",
     "code.station_details_changed": "修改站点信息",
     "code.station_photo_changed": "更换站点照片",
     "code.station_photo_removed": "删除站点照片",
