@@ -191,7 +191,11 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    app.add_middleware(SecurityHeaders, https=settings.served_over_https)
+    app.add_middleware(
+        SecurityHeaders,
+        https=settings.served_over_https,
+        image_sources=settings.map_image_sources,  # the map's tile servers, if any
+    )
     app.add_middleware(RequestIds)  # outermost: the id covers the whole request
     for router in API_ROUTERS:
         app.include_router(router)

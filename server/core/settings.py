@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,34 @@ from server.staff.passwords import WEAK_PASSWORDS, check_password_strength
 DEMO_AUDIENCE = "ws-demo"
 # Passwords that ship in examples and compose files: never good enough for a real deployment.
 _DEFAULT_PASSWORDS = WEAK_PASSWORDS | {"postgres", "mosquitto", "secret"}
+
+
+_TILE_PLACES = ("{z}", "{x}", "{y}")
+
+
+def tile_source(url: str) -> str:
+    """The Content-Security-Policy source of an XYZ tile address: its scheme and host, with
+    a ``{s}`` label as ``*`` (``https://t{s}.tianditu.gov.cn/...`` -> ``https://*.tianditu.gov.cn``).
+    Raises ValueError saying what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError("a map tile address starts with https:// and names a host")
+    missing = [place for place in _TILE_PLACES if place not in url]
+    if missing:
+        raise ValueError(f"a map tile address needs {', '.join(missing)} in it")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("a map tile address carries no user name or password")
+    labels = (parts.hostname or "").split(".")
+    if "{s}" in labels[0]:
+        labels[0] = "*"  # CSP allows a wildcard only as the leftmost label
+        if len(labels) < 3:
+            raise ValueError("a map tile host with {s} needs a domain of its own after it")
+    if not all(
+        re.fullmatch(r"[a-z0-9-]+", label) for label in labels[1 if labels[0] == "*" else 0 :]
+    ):
+        raise ValueError("a map tile host may hold {s} only in its first label")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{'.'.join(labels)}{port}"
 
 
 class ServerSettings(BaseSettings):
@@ -129,12 +158,32 @@ class ServerSettings(BaseSettings):
     public_requests_per_s: float = Field(default=2.0, gt=0, le=10_000)
     # A station photo staff upload may be at most this large (it is re-encoded smaller).
     photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    # The staff map's background (docs/operations.md, "Map tiles"): an XYZ tile address with
+    # {z}, {x} and {y} (and {s} for a subdomain), e.g. Tianditu, AMap or a tile server of the
+    # deployment's own; its host is added to the pages' img-src. Empty: stations are drawn on
+    # a plain latitude/longitude grid with a scale bar, which needs no network.
+    map_tile_url: str = Field(default="", max_length=500)
+    # A second layer drawn over the first (Tianditu's place names: cva_w), same rules.
+    map_label_url: str = Field(default="", max_length=500)
+    map_tile_subdomains: str = Field(default="", pattern=r"^[A-Za-z0-9]*$", max_length=16)
+    map_tile_attribution: str = Field(default="", max_length=200)  # shown on the map, as text
+    map_tile_max_zoom: int = Field(default=18, ge=1, le=22)
+    # The tiles are in GCJ-02 (AMap, Tencent): stations' WGS-84 coordinates are shifted onto
+    # them. Tianditu (CGCS2000) and OpenStreetMap-style servers need no shift.
+    map_tile_gcj02: bool = False
 
     @model_validator(mode="after")
     def _keys_known_before_they_sign(self) -> ServerSettings:
         if self.key_propagation_s < 2 * self.key_check_s:
             raise ValueError("key_propagation_s must be at least twice key_check_s")
         return self
+
+    @field_validator("map_tile_url", "map_label_url")
+    @classmethod
+    def _tile_address(cls, value: str) -> str:
+        if value:
+            tile_source(value)  # raises naming what is wrong
+        return value
 
     @field_validator("admin_password")
     @classmethod
@@ -160,6 +209,13 @@ class ServerSettings(BaseSettings):
             return "ws-server"  # an open broker (tests): nothing to hide from
         secret = self.broker_password.get_secret_value().encode()
         return "ws-" + hashlib.sha256(b"ws-share-group|" + secret).hexdigest()[:24]
+
+    @property
+    def map_image_sources(self) -> list[str]:
+        """The map's tile servers as Content-Security-Policy sources (none without tiles)."""
+        found = [tile_source(url) for url in (self.map_tile_url, self.map_label_url) if url]
+        # Leaflet cancels a tile it no longer needs by pointing it at a data: image.
+        return [*dict.fromkeys(found), "data:"] if found else []
 
     @property
     def sqlalchemy_url(self) -> str:

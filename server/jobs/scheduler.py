@@ -34,6 +34,7 @@ from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
 from server.staff.repo import prune_sessions
 from server.stations.liveness import mark_silent_stations
+from server.stations.opening import refresh_closed_by_hours
 from telemetry.edges import Watch
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ def run_minute_jobs(
         run_station_jobs(session, now=now, offline_after=offline_after)
     with session_scope(engine) as session:
         prune_sessions(session, now=now)
+    with session_scope(engine) as session:
+        refresh_closed_by_hours(session, now=now)  # the overview's "closed by hours"
+        session.commit()
 
 
 class Scheduler:

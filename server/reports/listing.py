@@ -4,7 +4,7 @@ overview page and the live stream."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from server.alarms.models import Alarm
 from server.reports.models import StationCounts
+from server.reports.station_state import Problem
 from server.stations.models import Station
 
 
@@ -28,12 +29,13 @@ class StationState(StrEnum):
     NEARLY_FULL = "nearly_full"  # at or past the soft limit, not yet full
     LOCKDOWN = "lockdown"
     MAINTENANCE = "maintenance"
+    CLOSED_BY_HOURS = "closed_by_hours"  # its opening hours refuse riders now
 
 
 class StationOrder(StrEnum):
     ID = "id"
     NAME = "name"
-    PROBLEMS = "problems"  # alarms, then offline, lockdown, full, maintenance; then by id
+    PROBLEMS = "problems"  # server.reports.station_state.problem_key, in SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ def _state_filter(state: StationState, alarms: Any) -> ColumnElement[bool] | Non
             return col(Station.lockdown).is_(True)
         case StationState.MAINTENANCE:
             return col(Station.maintenance).is_(True)
+        case StationState.CLOSED_BY_HOURS:
+            return col(Station.closed_by_hours).is_(True)
     return false()  # pragma: no cover - every state is matched above
 
 
@@ -106,15 +110,25 @@ def _ordering(order: StationOrder, alarms: Any) -> list[ColumnElement[Any]]:
     if order is StationOrder.NAME:
         return [col(Station.name).asc(), col(Station.id).asc()]
     if order is StationOrder.PROBLEMS:
-        return [
-            _alarm_count(alarms).desc(),
-            col(Station.online).asc(),  # offline (false) first
-            col(Station.lockdown).desc(),
-            case((_is_full(), 1), else_=0).desc(),
-            col(Station.maintenance).desc(),
-            col(Station.id).asc(),
-        ]
+        return [problem_rank(alarms).asc(), _alarm_count(alarms).desc(), col(Station.id).asc()]
     return [col(Station.id).asc()]
+
+
+def problem_rank(alarms: Any) -> ColumnElement[int]:
+    """``station_state.problem`` in SQL (tests/integration/test_overview_order.py keeps them
+    the same): evaluated by the database for every station, so the first page is the most
+    urgent one whatever the number of stations."""
+    return case(
+        (_alarm_count(alarms) > 0, int(Problem.ALARM)),
+        (col(Station.online).is_(False), int(Problem.OFFLINE)),
+        (_is_full(), int(Problem.FULL)),
+        (
+            or_(col(Station.lockdown).is_(True), col(Station.maintenance).is_(True)),
+            int(Problem.CLOSED_BY_STAFF),
+        ),
+        (_is_nearly_full(), int(Problem.NEARLY_FULL)),
+        else_=int(Problem.NONE),
+    )
 
 
 def _conditions(query: StationQuery, alarms: Any) -> list[ColumnElement[bool]]:
@@ -176,12 +190,22 @@ def station_counts(session: Session) -> StationCounts:
         count_where(col(Station.lockdown).is_(True)),
         count_where(col(Station.maintenance).is_(True)),
         func.coalesce(func.sum(Station.occupancy), 0),
+        count_where(col(Station.closed_by_hours).is_(True)),
     ).select_from(Station)
     statement = statement.outerjoin(alarms, alarms.c.station_id == Station.id)
     row = session.connection().execute(statement).one()
-    stations, online, with_alarms, alarms_open, full, nearly, lockdown, maintenance, people = (
-        int(value) for value in row
-    )
+    (
+        stations,
+        online,
+        with_alarms,
+        alarms_open,
+        full,
+        nearly,
+        lockdown,
+        maintenance,
+        people,
+        closed,
+    ) = (int(value) for value in row)
     return StationCounts(
         stations=stations,
         stations_online=online,
@@ -193,17 +217,23 @@ def station_counts(session: Session) -> StationCounts:
         stations_lockdown=lockdown,
         stations_maintenance=maintenance,
         occupancy=people,
+        stations_closed_by_hours=closed,
     )
 
 
-def station_query(
-    state: Annotated[StationState, Query(description="which stations")] = StationState.ALL,
-    q: Annotated[str, Query(max_length=80, description="part of the name or id")] = "",
-    sort: Annotated[StationOrder, Query(description="id, name, or problems first")] = (
-        StationOrder.ID
-    ),
-) -> StationQuery:
-    return StationQuery(state=state, text=q, order=sort)
+def station_query_ordered(default: StationOrder) -> Callable[..., StationQuery]:
+    """The query parameters of a station list whose order defaults to ``default``."""
+
+    def station_query(
+        state: Annotated[StationState, Query(description="which stations")] = StationState.ALL,
+        q: Annotated[str, Query(max_length=80, description="part of the name or id")] = "",
+        sort: Annotated[StationOrder, Query(description="id, name, or problems first")] = default,
+    ) -> StationQuery:
+        return StationQuery(state=state, text=q, order=sort)
+
+    return station_query
 
 
-StationQueryDep = Annotated[StationQuery, Depends(station_query)]
+StationQueryDep = Annotated[StationQuery, Depends(station_query_ordered(StationOrder.ID))]
+# The overview puts problems first unless asked otherwise.
+OverviewQueryDep = Annotated[StationQuery, Depends(station_query_ordered(StationOrder.PROBLEMS))]

@@ -69,6 +69,13 @@ class StationRow(SQLModel):
     last_entry_at: datetime | None
     config_error: str | None = None  # a config or trust page the station dropped
     not_ready: str | None = None  # the station's reason codes, comma-joined
+    # server.reports.station_state: the badge, how urgent (lower first), when it last said
+    # anything and, offline, why.
+    state: str = "open"
+    problem: int = 5
+    last_report_at: datetime | None = None
+    offline_reason: str | None = None
+    closed_by_hours: bool = False
 
 
 class StationCounts(SQLModel):
@@ -84,6 +91,7 @@ class StationCounts(SQLModel):
     stations_lockdown: int
     stations_maintenance: int
     occupancy: int  # people inside, all stations together
+    stations_closed_by_hours: int = 0  # refused by their opening hours now
 
 
 class Summary(StationCounts):
@@ -92,3 +100,24 @@ class Summary(StationCounts):
     exits: int
     denials: int
     decisions: int
+
+
+class MapMarker(SQLModel):
+    """A station on the map: what ``server/web/static/station_map.js`` draws (a rider-facing
+    map can give it the same shape without the staff's fields)."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    state: str  # server.reports.station_state.Badge
+    free: int | None  # places left; None while the station cannot be seen
+    capacity: int
+    problem: int  # lower is more urgent (station_state.Problem)
+    alarms: int  # unacknowledged
+    door: str | None  # the door's phase; None while the station cannot be seen
+
+
+class MapStations(SQLModel):
+    markers: list[MapMarker]
+    unplaced: int  # stations without coordinates, not on the map

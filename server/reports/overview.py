@@ -13,6 +13,7 @@ from server.core.localtime import as_utc
 from server.reports.listing import StationQuery, station_counts, station_page, stations_by_id
 from server.reports.models import StationCounts, StationRow
 from server.reports.repo import last_entries
+from server.reports.station_state import StationFacts, badge, last_report, problem
 from server.stations.models import Station
 
 # How much older than a station's newest stored event a newly stored one may be and still be
@@ -20,7 +21,26 @@ from server.stations.models import Station
 LATE_EVENT_MARGIN = timedelta(hours=1)
 
 
+def station_facts(station: Station, alarms: int) -> StationFacts:
+    return StationFacts(
+        online=station.online,
+        ever_online=station.online or station.online_changed_at is not None,
+        lockdown=station.lockdown,
+        maintenance=station.maintenance,
+        closed_by_hours=station.closed_by_hours,
+        occupancy=station.occupancy,
+        capacity=station.capacity,
+        soft_limit=station.soft_limit,
+        alarms=alarms,
+    )
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return as_utc(at) if at is not None else None
+
+
 def overview_row(station: Station, alarms: int, last_entry: datetime | None) -> StationRow:
+    facts = station_facts(station, alarms)
     return StationRow(
         id=station.id,
         name=station.name,
@@ -28,7 +48,7 @@ def overview_row(station: Station, alarms: int, last_entry: datetime | None) -> 
         soft_limit=station.soft_limit,
         occupancy=station.occupancy,
         online=station.online,
-        online_changed_at=as_utc(station.online_changed_at) if station.online_changed_at else None,
+        online_changed_at=_utc(station.online_changed_at),
         door_phase=station.door_phase,
         lockdown=station.lockdown,
         maintenance=station.maintenance,
@@ -36,6 +56,19 @@ def overview_row(station: Station, alarms: int, last_entry: datetime | None) -> 
         last_entry_at=last_entry,
         config_error=station.config_error,
         not_ready=station.not_ready,
+        state=badge(facts).value,
+        problem=int(problem(facts)),
+        # Only where staff read it: an online station's heartbeats would change its row (and
+        # send it down every live stream) once a minute for nothing.
+        last_report_at=None
+        if station.online
+        else last_report(
+            _utc(station.last_heartbeat_at),
+            _utc(station.last_event_at),
+            _utc(station.online_changed_at),
+        ),
+        offline_reason=None if station.online else station.offline_reason,
+        closed_by_hours=station.closed_by_hours,
     )
 
 

@@ -3,7 +3,8 @@ hours, with charts and CSV links)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -11,17 +12,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from server.core.deps import SessionDep
+from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures
 from server.reports.aggregates import station_names
 from server.reports.listing import (
+    OverviewQueryDep,
     StationOrder,
-    StationQueryDep,
     StationState,
     station_counts,
 )
 from server.reports.overview import overview_page
+from server.reports.station_state import UNSEEN, Badge, age
 from server.reports.views import (
     ReportRangeError,
     peak_hours_report,
@@ -42,15 +44,46 @@ OVERVIEW_PAGE = 200  # rows a page draws and its live stream follows (MAX_STREAM
 PageNumber = Annotated[int, Query(ge=0, le=10_000)]
 
 
+# What the map module (static/station_map.js) says, besides the state badges.
+MAP_WORDS = ("map_legend", "free_places", "unknown", "map_unplaced", "map_grid")
+
+# The overview's tiles, problems first: (filter, count in StationCounts).
+TILES = (
+    (StationState.ALARMS, "stations_with_alarms"),
+    (StationState.OFFLINE, "stations_offline"),
+    (StationState.FULL, "stations_full"),
+    (StationState.NEARLY_FULL, "stations_nearly_full"),
+    (StationState.LOCKDOWN, "stations_lockdown"),
+    (StationState.MAINTENANCE, "stations_maintenance"),
+    (StationState.CLOSED_BY_HOURS, "stations_closed_by_hours"),
+    (StationState.ONLINE, "stations_online"),
+    (StationState.ALL, "stations"),
+)
+
+
+def _reported(t: Texts) -> Callable[[datetime | None], str]:
+    """「最后上报 N 分钟前」 for a station staff cannot see live (staff.js keeps it current)."""
+    now = utcnow()
+
+    def reported(at: datetime | None) -> str:
+        if at is None:
+            return t("reported_never")
+        unit, n = age(at, now)
+        return t(f"reported_{unit.value}", n=n)
+
+    return reported
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,
     session: SessionDep,
     staff: PageStaff,
-    query: StationQueryDep,
+    query: OverviewQueryDep,
     page: PageNumber = 0,
 ) -> HTMLResponse:
-    """One page of stations, filtered and sorted in the database, and the counts of all."""
+    """One page of stations (problems first unless asked otherwise), filtered and sorted in
+    the database, and the counts of all as tiles that filter."""
     rows, total = overview_page(
         session, query=query, limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE
     )
@@ -67,6 +100,9 @@ def overview(
             "query": query,
             "states": list(StationState),
             "orders": list(StationOrder),
+            "tiles": TILES,
+            "unseen": {badge.value for badge in UNSEEN},
+            "reported": _reported(Texts(language_of(request))),
             "page": page,
             "per_page": OVERVIEW_PAGE,
             # Every station is on this page: the script filters and sorts it in place.
@@ -74,7 +110,36 @@ def overview(
             "pager_query": urlencode(
                 {"state": query.state.value, "q": query.text, "sort": query.order.value}
             ),
+            "tile_query": urlencode({"q": query.text, "sort": query.order.value}),
         },
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, services: ServicesDep, staff: PageStaff) -> HTMLResponse:
+    """Every station with coordinates on a map, coloured by state, live. The markers come
+    from ``/api/map/stations``; the tiles from the deployment's settings, or none (a grid)."""
+    settings = services.settings
+    t = Texts(language_of(request))
+    tiles = (
+        {
+            "url": settings.map_tile_url,
+            "labels": settings.map_label_url or None,
+            "subdomains": settings.map_tile_subdomains or "abc",
+            "attribution": settings.map_tile_attribution,
+            "maxZoom": settings.map_tile_max_zoom,
+            "gcj02": settings.map_tile_gcj02,
+        }
+        if settings.map_tile_url
+        else None
+    )
+    words = {f"badge_{b.value}": t(f"badge_{b.value}") for b in Badge}
+    words |= {key: t(key) for key in MAP_WORDS}
+    return render_page(
+        request,
+        "map.html",
+        staff,
+        {"nav": "map", "map_settings": {"tiles": tiles, "words": words}},
     )
 
 

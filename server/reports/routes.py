@@ -19,9 +19,11 @@ from server.core.deps import ServicesDep, SessionDep
 from server.core.localtime import local_date, utcnow
 from server.reports import figures, repo
 from server.reports.aggregates import station_names
-from server.reports.listing import StationQuery, station_page
+from server.reports.listing import StationOrder, StationQuery, station_page
 from server.reports.live import MAX_STREAM_STATIONS, LiveFeed
+from server.reports.markers import map_stations
 from server.reports.models import (
+    MapStations,
     OccupancyHistory,
     PeakHoursReport,
     Summary,
@@ -47,6 +49,12 @@ Day = Annotated[date | None, Query(description="a local (China) date, e.g. 2026-
 @router.get("/summary", response_model=Summary, dependencies=AS_VIEWER)
 def read_summary(session: SessionDep) -> Summary:
     return repo.summary(session)
+
+
+@router.get("/map/stations", response_model=MapStations, dependencies=AS_VIEWER)
+def read_map_stations(session: SessionDep) -> MapStations:
+    """Every station with coordinates as a map marker (WGS-84), and how many have none."""
+    return map_stations(session)
 
 
 # -- occupancy history ------------------------------------------------------------------------
@@ -212,7 +220,10 @@ async def stream(
             if ids is not None:
                 return _stream_stations(ids)
             rows, _ = station_page(
-                session, query=StationQuery(), limit=MAX_STREAM_STATIONS, offset=0
+                session,
+                query=StationQuery(order=StationOrder.PROBLEMS),
+                limit=MAX_STREAM_STATIONS,
+                offset=0,
             )
             return [station.id for station, _ in rows]
 

@@ -85,6 +85,9 @@ class Station(StationBase, table=True):
     emergency: str | None = Field(default=None, max_length=16)
     passback: str = Field(default="alert", max_length=8)
     opening_hours: str | None = None  # JSON, see StationRulesUpdate; None: 24 hours
+    # Refused by its opening hours right now (not in free entry): kept by the minute job and
+    # by a rules change (server.stations.opening), so the overview counts it in SQL.
+    closed_by_hours: bool = False
     outdoor_temp_c: float | None = None
     last_reconciled_on: str | None = Field(default=None, max_length=10)  # local date
     door_phase: str = Field(default="locked", max_length=16)

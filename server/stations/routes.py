@@ -32,6 +32,7 @@ from server.stations.models import (
     StationPublic,
     StationRulesUpdate,
 )
+from server.stations.opening import closed_now
 from server.stations.rules import parse_opening_hours
 
 router = APIRouter(prefix="/api", tags=["stations"])
@@ -164,6 +165,7 @@ def update_rules(
         station.emergency = None
     if change.passback is not None:
         station.passback = change.passback.value
+    station.closed_by_hours = closed_now(station, utcnow())  # hours or free entry changed
     changed = change.model_dump(exclude_unset=True, exclude={"reason"})
     audit(
         session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, time
+from functools import lru_cache
 from typing import Any
 
 from protocol.payloads import StationMode
@@ -14,6 +15,7 @@ from server.access.policy import (
     PassbackMode,
     Span,
     StationRules,
+    open_at,
 )
 from server.stations.holidays import china_days
 from server.stations.models import Station
@@ -99,3 +101,18 @@ def mode_of(station: Station) -> StationMode:
     if station.emergency:
         return StationMode.FREE_ENTRY
     return StationMode.NORMAL
+
+
+@lru_cache(maxsize=1024)
+def _hours_of(opening_hours: str) -> OpeningHours:
+    """Parsed once per distinct text: most stations share a few timetables, and the minute
+    job asks for every station with hours."""
+    return parse_opening_hours(json.loads(opening_hours))
+
+
+def closed_by_hours(opening_hours: str | None, emergency: str | None, now: float) -> bool:
+    """Whether the station's hours refuse riders at ``now`` (free entry in an emergency
+    ignores the hours; None is open 24 hours)."""
+    if opening_hours is None or emergency:
+        return False
+    return not open_at(StationRules(capacity=1, hours=_hours_of(opening_hours)), now)

@@ -12,22 +12,30 @@ from __future__ import annotations
 import hashlib
 import re
 from base64 import b64encode
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PAGE_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",  # fetch and the live EventSource
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
+
+def page_policy(image_sources: Sequence[str] = ()) -> str:
+    """The pages' policy; ``image_sources`` are the map tile servers a deployment configured
+    (``ServerSettings.map_image_sources``), the only other hosts a page may load from."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            " ".join(("img-src 'self'", *image_sources)),
+            "connect-src 'self'",  # fetch and the live EventSource
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+PAGE_POLICY = page_policy()  # with no map tile server
 # The rider's pass: the link's secret is in the address, which must never go anywhere.
 RIDER_PAGES = "/r/"
 HSTS = "max-age=31536000"
@@ -39,9 +47,11 @@ _ALWAYS = (
 )
 
 
-def headers_for(path: str, *, https: bool) -> list[tuple[str, str]]:
+def headers_for(
+    path: str, *, https: bool, image_sources: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     headers = [
-        ("Content-Security-Policy", PAGE_POLICY),
+        ("Content-Security-Policy", page_policy(image_sources) if image_sources else PAGE_POLICY),
         *_ALWAYS,
         (
             "Referrer-Policy",
@@ -57,15 +67,16 @@ class SecurityHeaders:
     """Adds ``headers_for`` the path to every response. A response that brings its own
     Content-Security-Policy keeps it (only the API docs page, see ``docs_policy``)."""
 
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, image_sources: Sequence[str] = ()) -> None:
         self.app = app
         self.https = https
+        self.image_sources = tuple(image_sources)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"], https=self.https)
+        extra = headers_for(scope["path"], https=self.https, image_sources=self.image_sources)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

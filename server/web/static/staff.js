@@ -130,10 +130,42 @@ function wireLogin() {
 }
 
 // -- overview ---------------------------------------------------------------------------------
+// The station page (wireStation) still shows lockdown and maintenance in place of the door.
 function doorText(row) {
   if (row.lockdown) return word("lockdown");
   if (row.maintenance) return word("maintenance");
   return WORDS[`door_${row.door_phase}`] || row.door_phase;
+}
+
+// Offline or never connected: the door and the count are not known now (badges of
+// server/reports/station_state.py).
+const UNSEEN = new Set(["offline", "never_connected"]);
+
+// 「最后上报 N 分钟前」: the units of station_state.age.
+function reportedText(iso, now) {
+  if (!iso) return word("reported_never");
+  const seconds = (now - Date.parse(iso)) / 1000;
+  if (seconds < 60) return word("reported_just_now");
+  if (seconds < 3600) return word("reported_minutes", { n: Math.floor(seconds / 60) });
+  if (seconds < 86400) return word("reported_hours", { n: Math.floor(seconds / 3600) });
+  return word("reported_days", { n: Math.floor(seconds / 86400) });
+}
+
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+function badge(state) {
+  return element("span", `badge badge-${state}`, word(`badge_${state}`));
+}
+
+function unknown() {
+  const dash = element("span", "unknown", "—");
+  dash.title = word("unknown");
+  return dash;
 }
 
 // The bar's width is set here, not in a style attribute: the pages' Content-Security-Policy
@@ -147,9 +179,33 @@ function nearlyFull(row) {
   return row.occupancy >= row.soft_limit * row.capacity && row.occupancy < row.capacity;
 }
 
+// The occupancy cell as the template draws it: a bar, the count and "full" in words, or "—"
+// (and the last known count) when the station cannot be seen.
+function fillCell(td, row) {
+  if (UNSEEN.has(row.state)) {
+    td.replaceChildren(unknown());
+    if (row.state === "offline") {
+      td.append(" ", element("small", "last-known muted", word("last_known", { n: row.occupancy })));
+    }
+    return;
+  }
+  const full = row.occupancy >= row.capacity;
+  const bar = element("span", `bar${full ? " full" : nearlyFull(row) ? " nearly" : ""}`);
+  bar.append(element("span"));
+  td.replaceChildren(bar, " ", element("span", "occupancy", String(row.occupancy)), " / ",
+    element("span", "capacity", String(row.capacity)));
+  // In words when the badge says something else (a full station in lockdown, say).
+  if ((full || nearlyFull(row)) && !["full", "nearly_full"].includes(row.state)) {
+    td.append(" ", element("strong", "fill-word", word(full ? "state_full" : "state_nearly_full")));
+  }
+}
+
 function applyRow(tr, row, highlight) {
+  const unseen = UNSEEN.has(row.state);
   tr.dataset.name = row.name;
   tr.dataset.online = row.online ? "1" : "0";
+  tr.dataset.state = row.state;
+  tr.dataset.problem = String(row.problem);
   tr.dataset.fill = String(row.occupancy / row.capacity);
   tr.dataset.door = row.door_phase;
   tr.dataset.alarms = String(row.active_alarms);
@@ -157,19 +213,24 @@ function applyRow(tr, row, highlight) {
   tr.dataset.lockdown = row.lockdown ? "1" : "0";
   tr.dataset.maintenance = row.maintenance ? "1" : "0";
   tr.dataset.nearly = nearlyFull(row) ? "1" : "0";
-  const state = tr.querySelector(".state span");
-  state.className = row.online ? "online" : "offline";
-  state.textContent = word(row.online ? "online" : "offline");
-  tr.querySelector(".state .changed").textContent =
-    row.online_changed_at ? `${word("since")} ${localTime(row.online_changed_at)}` : "";
-  tr.querySelector(".occupancy").textContent = String(row.occupancy);
-  tr.querySelector(".capacity").textContent = String(row.capacity);
-  const bar = tr.querySelector(".bar");
-  bar.classList.toggle("full", row.occupancy >= row.capacity);
+  tr.dataset.hours = row.closed_by_hours ? "1" : "0";
+  tr.classList.toggle("unseen", unseen);
+  const badges = tr.querySelector(".state .badges");
+  badges.replaceChildren(badge(row.state));
+  if (unseen && row.lockdown) badges.append(" ", badge("lockdown"));
+  if (unseen && row.maintenance) badges.append(" ", badge("maintenance"));
+  const ago = tr.querySelector(".state .ago");
+  ago.dataset.since = row.last_report_at || "";
+  ago.textContent = unseen ? reportedText(row.last_report_at, Date.now()) : "";
+  const reason = row.offline_reason;
+  tr.querySelector(".state .reason").textContent =
+    reason ? WORDS[`offline_reason_${reason}`] || reason : "";
+  fillCell(tr.querySelector("td.fill"), row);
   paintBar(tr);
   const door = tr.querySelector(".door");
   door.className = `door door-${row.door_phase}`;
-  door.textContent = doorText(row);
+  if (unseen) door.replaceChildren(unknown());
+  else door.textContent = WORDS[`door_${row.door_phase}`] || row.door_phase;
   const alarms = tr.querySelector(".alarms span");
   alarms.className = row.active_alarms ? "alarm-count" : "muted";
   alarms.textContent = String(row.active_alarms);
@@ -190,8 +251,25 @@ function matchesState(tr, state) {
     case "nearly_full": return tr.dataset.nearly === "1";
     case "lockdown": return tr.dataset.lockdown === "1";
     case "maintenance": return tr.dataset.maintenance === "1";
+    case "closed_by_hours": return tr.dataset.hours === "1";
     default: return true;
   }
+}
+
+// Problems first, as the server orders them (station_state.problem_key): the most urgent, then
+// more alarms, then by id.
+function byProblem(a, b) {
+  return Number(a.dataset.problem) - Number(b.dataset.problem)
+    || Number(b.dataset.alarms) - Number(a.dataset.alarms)
+    || (a.dataset.station < b.dataset.station ? -1 : a.dataset.station > b.dataset.station ? 1 : 0);
+}
+
+// What changed that staff should hear (a screen reader's polite region), not every count.
+function newsOf(tr, row) {
+  const name = row.name;
+  if (tr.dataset.state !== row.state) return word("announce_state", { station: name, state: word(`badge_${row.state}`) });
+  if (row.active_alarms > Number(tr.dataset.alarms)) return word("announce_alarm", { station: name });
+  return null;
 }
 
 function wireOverview() {
@@ -203,6 +281,8 @@ function wireOverview() {
   const state = document.getElementById("filter-state");
   const order = document.getElementById("sort-order");
   const count = document.getElementById("shown-count");
+  const announce = document.getElementById("announce");
+  const tiles = [...document.querySelectorAll("#station-counts a.tile")];
   // Every station is on the page: filter it in place. Otherwise the server filters and pages.
   const complete = form.dataset.complete === "1";
   const rows = () => [...body.querySelectorAll("tr[data-station]")];
@@ -219,33 +299,61 @@ function wireOverview() {
       if (matches) shown += 1;
     }
     count.textContent = word("shown", { n: shown, total: complete ? rows().length : count.dataset.total });
+    for (const tile of tiles) {
+      if (tile.dataset.state === state.value) tile.setAttribute("aria-current", "true");
+      else tile.removeAttribute("aria-current");
+    }
   }
   text.addEventListener("input", filter);
   state.addEventListener("change", () => (complete ? filter() : form.submit()));
   order.addEventListener("change", () => form.submit());
+  for (const tile of tiles) {
+    tile.addEventListener("click", (event) => {
+      if (!complete) return; // the link asks the server
+      event.preventDefault();
+      state.value = tile.dataset.state;
+      history.replaceState(null, "", tile.href);
+      filter();
+    });
+  }
 
+  // Sorting by a column: buttons in the headers (keyboard and screen readers reach them), the
+  // order said with aria-sort. Without one, a problems-first page stays problems first.
   let sortKey = null;
   let ascending = true;
   function sort() {
-    if (!sortKey) return;
-    const numeric = ["online", "fill", "alarms"].includes(sortKey);
-    const sorted = rows().sort((a, b) => {
-      const x = a.dataset[sortKey];
-      const y = b.dataset[sortKey];
-      const order = numeric ? Number(x) - Number(y) : x.localeCompare(y, "zh-CN");
-      return ascending ? order : -order;
-    });
+    let compare = null;
+    if (sortKey === "problem") compare = byProblem;
+    else if (sortKey) {
+      const numeric = ["fill", "alarms"].includes(sortKey);
+      compare = (a, b) => {
+        const x = a.dataset[sortKey];
+        const y = b.dataset[sortKey];
+        return numeric ? Number(x) - Number(y) : x.localeCompare(y, "zh-CN");
+      };
+    } else if (form.dataset.order === "problems") compare = byProblem;
+    if (!compare) return;
+    const sorted = rows().sort((a, b) => (ascending || !sortKey ? compare(a, b) : -compare(a, b)));
     body.append(...sorted);
   }
-  for (const th of table.querySelectorAll("th[data-sort]")) {
-    th.addEventListener("click", () => {
-      ascending = sortKey === th.dataset.sort ? !ascending : true;
-      sortKey = th.dataset.sort;
-      for (const other of table.querySelectorAll("th[data-sort]")) other.removeAttribute("aria-sort");
-      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+  for (const button of table.querySelectorAll("th button[data-sort]")) {
+    button.addEventListener("click", () => {
+      ascending = sortKey === button.dataset.sort ? !ascending : true;
+      sortKey = button.dataset.sort;
+      for (const th of table.querySelectorAll("th[aria-sort]")) th.removeAttribute("aria-sort");
+      button.parentElement.setAttribute("aria-sort", ascending ? "ascending" : "descending");
       sort();
     });
   }
+
+  // "Last report N min ago" grows older without any message.
+  setInterval(() => {
+    const now = Date.now();
+    for (const tr of body.querySelectorAll("tr.unseen")) {
+      const ago = tr.querySelector(".ago");
+      ago.textContent = reportedText(ago.dataset.since, now);
+    }
+  }, 30000);
 
   const live = document.getElementById("live");
   // The stream follows this page's stations and the counts of all of them.
@@ -270,21 +378,60 @@ function wireOverview() {
     } catch (_) { /* the server is away: keep retrying */ }
   });
   source.addEventListener("stations", (event) => {
+    const news = [];
     for (const row of JSON.parse(event.data)) {
       const tr = body.querySelector(`tr[data-station="${CSS.escape(row.id)}"]`);
-      if (tr) applyRow(tr, row, !snapshot);
+      if (!tr) continue;
+      const said = snapshot ? null : newsOf(tr, row);
+      if (said) news.push(said);
+      applyRow(tr, row, !snapshot);
     }
     snapshot = false;
+    if (news.length) announce.textContent = news.slice(0, 5).join("；") + (news.length > 5 ? " …" : "");
     filter();
     sort();
   });
+  // Problems on other pages show only in the counts: when the problems counted outside this
+  // page change, offer a reload (which sorts them in). Counts are recounted every few seconds
+  // and may lag this page's rows, so each comparison waits for the next recount.
+  const PROBLEM_COUNTS = ["stations_with_alarms", "stations_offline", "stations_full"];
+  const notice = document.getElementById("problems-changed");
+  let latest = null;
+  let outside = null; // the problems counted on other pages when watching began
+  let pending = null;
+  function onOtherPages(counts) {
+    const here = rows();
+    const shown = {
+      stations_with_alarms: here.filter((tr) => Number(tr.dataset.alarms) > 0).length,
+      stations_offline: here.filter((tr) => tr.dataset.online === "0").length,
+      stations_full: here.filter((tr) => Number(tr.dataset.fill) >= 1).length,
+    };
+    return PROBLEM_COUNTS.map((key) => counts[key] - shown[key]).join(",");
+  }
+  function compare() {
+    pending = null;
+    const now = onOtherPages(latest);
+    if (outside === null) {
+      outside = now;
+      notice.dataset.watching = "1";
+    } else if (now !== outside && notice.hidden) {
+      notice.querySelector("a").href = location.href;
+      notice.hidden = false;
+      announce.textContent = notice.textContent;
+    }
+  }
   source.addEventListener("summary", (event) => {
     const counts = JSON.parse(event.data);
     for (const cell of document.querySelectorAll("#station-counts [data-count]")) {
       cell.textContent = String(counts[cell.dataset.count]);
+      if (PROBLEM_COUNTS.includes(cell.dataset.count)) {
+        cell.parentElement.classList.toggle("alert", counts[cell.dataset.count] > 0);
+      }
     }
     // A station added while every station is on the page: draw the page afresh.
     if (complete && counts.stations > rows().length) location.reload();
+    latest = counts;
+    if (!complete && pending === null) pending = setTimeout(compare, 6000);
   });
 }
 
