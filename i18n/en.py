@@ -272,6 +272,9 @@ MESSAGES: dict[str, str] = {
     "finder.none_with_room": "No open station has room right now",
     "finder.all": "All stations",
     "finder.map": "Station map",
+    "finder.show_map": "Show on a map",
+    "finder.hide_map": "Hide the map",
+    "finder.map_legend": "Legend",
     # page.* (issue 14: overview states and the map)
     "page.state_closed_by_hours": "Closed by hours",
     "page.tiles": "Filter stations by state",

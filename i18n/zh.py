@@ -272,6 +272,9 @@ MESSAGES: dict[str, str] = {
     "finder.none_with_room": "暂时没有开放且有空位的驿站",
     "finder.all": "查看全部驿站",
     "finder.map": "驿站地图",
+    "finder.show_map": "在地图上看",
+    "finder.hide_map": "收起地图",
+    "finder.map_legend": "图例",
     # page.* (issue 14: overview states and the map)
     "page.state_closed_by_hours": "非开放时间",
     "page.tiles": "按状态筛选站点",

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 import i18n
 from server.core.deps import ServicesDep
+from server.core.settings import ServerSettings
 from server.finder.routes import Finder
 from server.stations.models import Amenity
 from server.web.language import language_of
@@ -28,17 +29,27 @@ OFFLINE_FILES = (
     "rider.css",
     "rider.js",
 )
+# The map (issue 14's station_map.js over Leaflet): loaded only when a rider asks for it (about
+# 50 KB gzipped, too much for every visit on a weak network), kept once it has been.
+MAP_FILES = (
+    "vendor/leaflet/leaflet.css",
+    "station_map.css",
+    "vendor/leaflet/leaflet.js",
+    "vendor/gcoord/gcoord.esm-browser.prod.js",
+    "station_map.js",
+    "finder_map.js",
+)
 _WORKER_SOURCE = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
 
 
 def _worker_script() -> bytes:
     digest = hashlib.sha256(_WORKER_SOURCE.encode())
-    for name in OFFLINE_FILES:
+    for name in (*OFFLINE_FILES, *MAP_FILES):
         digest.update((STATIC_DIR / name).read_bytes())
-    files = ", ".join(f'"/static/{name}"' for name in OFFLINE_FILES)
     return (
         _WORKER_SOURCE.replace("__VERSION__", digest.hexdigest()[:12])
-        .replace('"__FILES__"', files)
+        .replace('"__FILES__"', ", ".join(f'"/static/{name}"' for name in OFFLINE_FILES))
+        .replace('"__MAP_FILES__"', ", ".join(f'"/static/{name}"' for name in MAP_FILES))
         .encode()
     )
 
@@ -52,6 +63,24 @@ def finder_words(language: str) -> dict[str, str]:
     for amenity in Amenity:
         words[f"amenity_{amenity.value}"] = i18n.text(f"code.amenity_{amenity.value}", language)
     return words
+
+
+def map_settings(settings: ServerSettings) -> dict[str, object]:
+    """The map's tiles as the staff map gets them (issue 14: none, a grid, unless configured),
+    and the files to load when the rider asks for the map."""
+    tiles = (
+        {
+            "url": settings.map_tile_url,
+            "labels": settings.map_label_url or None,
+            "subdomains": settings.map_tile_subdomains or "abc",
+            "attribution": settings.map_tile_attribution,
+            "maxZoom": settings.map_tile_max_zoom,
+            "gcj02": settings.map_tile_gcj02,
+        }
+        if settings.map_tile_url
+        else None
+    )
+    return {"tiles": tiles, "files": [f"/static/{name}" for name in MAP_FILES]}
 
 
 def _script_json(body: bytes) -> Markup:
@@ -74,6 +103,7 @@ def find_page(request: Request, services: ServicesDep) -> HTMLResponse:
             "words": finder_words(language),
             "hotline": services.settings.hotline,
             "stations_json": _script_json(finder.stations.get().body),
+            "map_settings": map_settings(services.settings),
         },
     )
     response.headers["Cache-Control"] = "no-cache"

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from firmware_sim.rider import enter
 from tests.browser.conftest import save_screenshot
+from tests.browser.test_content_policy import WATCH_VIOLATIONS
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
 
@@ -280,3 +281,44 @@ def test_staff_edit_what_riders_see(
     expect(card.locator(".address")).to_have_text("西湖区文三路 90 号", timeout=10_000)
     expect(card.locator(".amenity")).to_have_text(["饮用水", "无线网络"])
     expect(card.locator("img.photo")).to_have_js_property("naturalWidth", 1280)
+
+
+def test_the_map_shows_the_public_list_when_asked(
+    server: ServerHarness, make_station: MakeStation, phone_context: Callable[..., BrowserContext]
+) -> None:
+    ids = [_add(server, name, lat, lon, address, capacity=4) for name, lat, lon, address in PLACES]
+    server.add_station(unique_station_id(), name="无坐标驿站")  # listed, not on the map
+    server.client.post(
+        f"/api/stations/{ids[2]}/occupancy", json={"target": 4, "reason": "test"}
+    ).raise_for_status()
+    live = make_station(ids[1])
+    _, link = server.enrol()
+    page = phone_context().new_page()
+    page.add_init_script(WATCH_VIOLATIONS)
+    loaded: list[str] = []
+    page.on("request", lambda request: loaded.append(request.url))
+    page.goto("/find")
+    expect(page.locator("#stations > li")).to_have_count(4)
+    assert not [url for url in loaded if "leaflet" in url]  # not fetched until asked for
+    page.get_by_role("button", name="在地图上看").tap()
+    expect(page.locator("#map")).to_have_attribute("data-ready", "3")
+    pins = page.locator("#map .station-marker")
+    expect(pins).to_have_count(3)
+    expect(page.locator(f'#map [data-station="{ids[1]}"]')).to_have_attribute("data-state", "open")
+    expect(page.locator(f'#map [data-station="{ids[2]}"]')).to_have_attribute("data-state", "full")
+    page.locator(f'#map [data-station="{ids[1]}"]').tap()
+    popup = page.locator(".leaflet-popup .station-card")
+    expect(popup).to_contain_text("武林驿站")
+    expect(popup).to_contain_text("空位 4 / 4")
+    expect(popup).to_contain_text("拱墅区武林广场 1 号")
+    expect(popup.locator("a.amap")).to_have_text("高德地图")
+    assert "/api/map" not in " ".join(loaded)  # the staff's map API is not asked
+    save_screenshot(page, "finder-map")
+
+    shown = enter(live.sim, server.qr_png(link), random.Random(7), _no_pause)
+    assert shown is not None
+    assert shown.allowed
+    expect(popup).to_contain_text("空位 3 / 4", timeout=15_000)  # the card follows the list
+    page.get_by_role("button", name="收起地图").tap()
+    expect(page.locator("#map")).to_be_hidden()
+    assert page.evaluate("window.__violations") == []  # loaded under the page policy

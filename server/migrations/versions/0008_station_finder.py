@@ -1,7 +1,7 @@
 """station finder: each station's address, amenities and photo, for riders
 
 Revision ID: 0008_station_finder
-Revises: 0003_station_readiness
+Revises: 0004_closed_by_hours
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoSt
 from alembic import op
 
 revision: str = "0008_station_finder"
-down_revision: str | None = "0003_station_readiness"
+down_revision: str | None = "0004_closed_by_hours"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

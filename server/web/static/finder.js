@@ -112,7 +112,51 @@
       if (!seen[id]) { cards[id].remove(); delete cards[id]; }
     });
     document.getElementById("empty").hidden = ranked.length > 0;
-    if (window.WarmStationMap && current.stations.length) window.WarmStationMap.show(current.stations);
+    publish();
+  }
+
+  // The map (finder_map.js) reads the list from here, and hears of each new one.
+  function publish() {
+    window.WarmFinderStations = { stations: current.stations, here: here };
+    if (typeof CustomEvent === "function") document.dispatchEvent(new CustomEvent("ws-stations"));
+  }
+
+  // The map's files are fetched only when the rider first asks for it (a weak network pays
+  // for the list, not for a map nobody opened); module scripts are what it needs.
+  var mapButton = document.getElementById("show-map"), mapBox = document.getElementById("map");
+  var mapLoaded = false;
+  function loadMap() {
+    data.map.files.forEach(function (file) {
+      var node;
+      if (/\.css$/.test(file)) {
+        node = document.createElement("link");
+        node.rel = "stylesheet";
+        node.href = file;
+        document.head.appendChild(node);
+      } else if (/finder_map\.js$/.test(file)) {
+        node = document.createElement("script");
+        node.type = "module";
+        node.src = file;
+        document.body.appendChild(node);
+      } else if (/leaflet\.js$/.test(file)) {
+        node = document.createElement("script");
+        node.src = file;
+        node.async = false;  // before the module that uses window.L
+        document.body.appendChild(node);
+      }
+    });
+  }
+  if ("noModule" in document.createElement("script")) {
+    mapButton.addEventListener("click", function () {
+      var show = mapBox.hidden;
+      mapBox.hidden = !show;
+      mapButton.textContent = show ? words.hide_map : words.show_map;
+      mapButton.setAttribute("aria-expanded", String(show));
+      if (show && !mapLoaded) { mapLoaded = true; loadMap(); }
+      if (show && window.WarmFinderMap) window.WarmFinderMap.resize();
+    });
+  } else {
+    mapButton.hidden = true;  // a browser without modules keeps the list
   }
 
   function showFreshness() {

@@ -10,6 +10,7 @@ var VERSION = "__VERSION__";
 var SHELL = "ws-shell-" + VERSION;  // this version's scripts and styles, and /find
 var KEPT = "ws-kept";  // pages seen, the last station list, photos: across versions
 var FILES = ["__FILES__"];
+var MAP_FILES = ["__MAP_FILES__"];  // kept once a rider has opened the map
 var LIST = "/api/public/stations";
 var PHOTOS = /^\/api\/public\/stations\/[^/]+\/photo\//;
 
@@ -110,7 +111,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(page(request));
   } else if (url.pathname === LIST) {
     event.respondWith(stationList(request));
-  } else if (FILES.indexOf(url.pathname) >= 0) {
+  } else if (FILES.indexOf(url.pathname) >= 0 || MAP_FILES.indexOf(url.pathname) >= 0) {
     event.respondWith(cacheFirst(request, SHELL));
   } else if (PHOTOS.test(url.pathname)) {
     event.respondWith(cacheFirst(request, KEPT));
