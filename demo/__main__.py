@@ -1,5 +1,10 @@
 """``python -m demo``: broker, server, simulated stations and riders, and a staff page.
 
+By default the city as the union runs it (``demo/city.py``): Hangzhou's 16 stations open 24
+hours, 13 in the main districts and 3 in the county town of Tonglu, riders of several
+platforms who keep to their part of town, and a day compressed into ``--day-seconds`` with its
+lunch and dinner rushes. ``--stations N`` takes fewer, or adds more on the main roads.
+
 Prints every entry, exit and denial as it happens; on exit (after ``--duration`` seconds or
 Ctrl-C) stops everything in order and prints one JSON summary as its last line.
 
@@ -21,9 +26,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 
+from demo import city
 from demo.broker import PrivateBroker
 from demo.processes import free_port, port_open
 from demo.server_process import ServerProcess, staff_client
@@ -46,22 +53,21 @@ from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
 from telemetry.logs import configure
 
-STATION_NAMES = (
-    "人民路暖心驿站",
-    "解放路暖心驿站",
-    "滨江暖心驿站",
-    "火车站暖心驿站",
-    "科技园暖心驿站",
-    "老城暖心驿站",
-)
+# The union's hotline (全国总工会职工服务热线), shown to riders on the finder.
+HOTLINE = "12351"
+MAX_STATIONS = 200
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./scripts/demo", description=__doc__)
     parser.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
-    parser.add_argument("--stations", type=int, default=3, choices=range(1, 7))
-    parser.add_argument("--riders", type=int, default=8)
-    parser.add_argument("--capacity", type=int, default=6)
+    parser.add_argument(
+        "--stations", type=int, default=len(city.PLACES), help="default: the city's 16"
+    )
+    parser.add_argument("--riders", type=int, default=None, help="default: 1.5 per station")
+    parser.add_argument("--capacity", type=int, default=None, help="default: each station's own")
+    parser.add_argument("--day-seconds", type=float, default=300.0, help="one day passes in this")
+    parser.add_argument("--start-hour", type=float, default=10.5, help="the demo's first hour")
     parser.add_argument("--http-port", type=int, default=8080, help="0: any free port")
     parser.add_argument("--broker-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"))
@@ -74,6 +80,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if (args.attach_broker is None) != (args.attach_server is None):
         parser.error("--attach-broker and --attach-server go together")
+    if not 1 <= args.stations <= MAX_STATIONS:
+        parser.error(f"--stations: from 1 to {MAX_STATIONS}")
+    if args.riders is None:
+        args.riders = max(4, args.stations * 3 // 2)
+    if args.day_seconds <= 0 or not 0 <= args.start_hour < 24:
+        parser.error("--day-seconds must be positive and --start-hour within 0-24")
     return args
 
 
@@ -120,12 +132,39 @@ class Stations:
 def _enrol(http: httpx.Client, count: int) -> list[str]:
     """Riders enrolled through the staff API; their personal links."""
     links = []
-    for i in range(count):
-        platform = ("food_delivery", "courier", "ride_hailing")[i % 3]
-        reply = http.post("/api/riders", json={"platform": platform})
+    for platform, name in city.riders(count):
+        reply = http.post("/api/riders", json={"platform": platform, "display_name": name})
         reply.raise_for_status()
         links.append(reply.json()["link"])
     return links
+
+
+def _provision(
+    http: httpx.Client, station_id: str, place: city.Place, capacity: int
+) -> dict[str, Any]:
+    """The station at the server (again, with a new identity, if it knows it already), with
+    what riders read about it on the finder."""
+    reply = http.post(
+        "/api/stations",
+        json={
+            "id": station_id,
+            "name": place.name,
+            "capacity": capacity,
+            "latitude": place.lat,
+            "longitude": place.lon,
+        },
+    )
+    if reply.status_code == 409:  # attached to a server that knows it already
+        reply = http.post(
+            f"/api/stations/{station_id}/provision", json={"reason": "demo restarted"}
+        )
+    reply.raise_for_status()
+    http.patch(
+        f"/api/stations/{station_id}/details",
+        json={"address": place.address, "amenities": list(place.amenities), "reason": "demo"},
+    ).raise_for_status()
+    provisioned: dict[str, Any] = reply.json()
+    return provisioned
 
 
 def _wait_stored(http: httpx.Client, produced: int, timeout_s: float) -> dict[str, int]:
@@ -193,6 +232,7 @@ def run(argv: list[str] | None = None) -> int:
                 extra_env={
                     **broker.server_env(server_password),
                     "WS_SERVER_BROKER_MONITOR_PASSWORD": monitor_password,
+                    "WS_SERVER_HOTLINE": HOTLINE,
                 },
             )
             tap_settings = broker.client_settings(
@@ -205,18 +245,11 @@ def run(argv: list[str] | None = None) -> int:
             stack.callback(http.close)
             login_hint = f"{server.admin_user} / {server.admin_password}"
         stack.callback(stations.stop)
-        for i in range(args.stations):
+        places = city.stations(args.stations, args.seed)
+        for i, place in enumerate(places):
             station_id = f"station-{i + 1:02d}"
-            reply = http.post(
-                "/api/stations",
-                json={"id": station_id, "name": STATION_NAMES[i], "capacity": args.capacity},
-            )
-            if reply.status_code == 409:  # attached to a server that knows it already
-                reply = http.post(
-                    f"/api/stations/{station_id}/provision", json={"reason": "demo restarted"}
-                )
-            reply.raise_for_status()
-            bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
+            provisioned = _provision(http, station_id, place, args.capacity or place.capacity)
+            bundle = ProvisioningBundle.model_validate(provisioned["bundle"])
             # Attached: the broker as this machine reaches it, whatever the server tells boxes.
             where = {"broker_host": broker_host, "broker_port": broker_port}
             stations.start(
@@ -231,8 +264,21 @@ def run(argv: list[str] | None = None) -> int:
             stack.callback(tap.stop)
         else:
             print("(attached: events are not printed; the staff pages show them)", flush=True)
+        day_started = time.monotonic()
+
+        def pace() -> float:
+            elapsed = time.monotonic() - day_started
+            hour = city.clock_hour(elapsed, day_s=args.day_seconds, start_hour=args.start_hour)
+            return city.activity(hour)
+
         crowd = RiderCrowd(
-            base_url=base_url, stations=stations.sims, seed=args.seed, rest_s=(3.0, 8.0)
+            base_url=base_url,
+            stations=stations.sims,
+            seed=args.seed,
+            rest_s=(3.0, 8.0),
+            pace=pace,
+            # Each rider works around one station: it and its two nearest.
+            haunts=lambda i: city.nearest(places, i % len(places), min(3, len(places))),
         )
         crowd.add(_enrol(http, args.riders), pranksters=1)
         print(
@@ -240,8 +286,16 @@ def run(argv: list[str] | None = None) -> int:
             flush=True,
         )
         print(f"Staff   : {base_url}/   (API docs {base_url}/docs)", flush=True)
+        print(f"Riders  : {base_url}/find   (the station finder, no login)", flush=True)
         if login_hint:
             print(f"Log in  : {login_hint}", flush=True)
+        in_town = sum(1 for p in places if p.district.startswith(city.TOWN))
+        print(
+            f"City    : {city.CITY}, {len(places) - in_town} stations in the city and {in_town}"
+            f" in {city.TOWN}; a day every {args.day_seconds:g} s from"
+            f" {int(args.start_hour):02d}:{int(args.start_hour % 1 * 60):02d}",
+            flush=True,
+        )
         print(f"Stations: {args.stations}, riders: {args.riders}; Ctrl-C stops.", flush=True)
         crowd.start()
         if stop_requested.wait(args.duration):

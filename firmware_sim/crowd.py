@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -35,13 +36,25 @@ def tampered(token: str, rng: random.Random) -> str:
 
 
 class RiderCrowd:
+    """``pace()`` says how busy the day is now (1: a rush; less: riders come less often);
+    ``haunts(i)`` the indices of the stations rider ``i`` works around (default: all)."""
+
     def __init__(
-        self, *, base_url: str, stations: list[SimStation], seed: int, rest_s: tuple[float, float]
+        self,
+        *,
+        base_url: str,
+        stations: list[SimStation],
+        seed: int,
+        rest_s: tuple[float, float],
+        pace: Callable[[], float] = lambda: 1.0,
+        haunts: Callable[[int], Sequence[int]] | None = None,
     ) -> None:
         self._base_url = base_url
         self._stations = stations
         self._seed = seed
         self._rest_s = rest_s
+        self._pace = pace
+        self._haunts = haunts
         self.stop = threading.Event()
         self.riders: list[SimRider] = []
 
@@ -52,9 +65,14 @@ class RiderCrowd:
 
     def start(self) -> None:
         for i, rider in enumerate(self.riders):
+            haunts = self._haunts(i) if self._haunts else range(len(self._stations))
             rider.thread = threading.Thread(
                 target=self._live,
-                args=(rider, random.Random(self._seed * 1000 + i)),
+                args=(
+                    rider,
+                    random.Random(self._seed * 1000 + i),
+                    [self._stations[j] for j in haunts],
+                ),
                 name=f"rider-{i}",
                 daemon=True,
             )
@@ -78,12 +96,12 @@ class RiderCrowd:
     def visits(self) -> int:
         return sum(rider.visits for rider in self.riders)
 
-    def _live(self, rider: SimRider, rng: random.Random) -> None:
+    def _live(self, rider: SimRider, rng: random.Random, haunts: list[SimStation]) -> None:
         pause = self.stop.wait
         pause(rng.uniform(0, 3))  # riders do not all arrive in the same second
         with httpx.Client(base_url=self._base_url, timeout=10) as http:
             while not self.stop.is_set():
-                station = rng.choice(self._stations)
+                station = rng.choice(haunts)
                 try:
                     screen = self._screen(http, rider, rng)
                 except httpx.HTTPError:
@@ -98,4 +116,4 @@ class RiderCrowd:
                     leave(station, rng, lambda s: None)  # everyone inside leaves, even at the end
                 else:
                     rider.refused += 1
-                pause(rng.uniform(1.0, 4.0))
+                pause(rng.uniform(1.0, 4.0) / max(0.05, self._pace()))  # busy hours: sooner

@@ -6,6 +6,7 @@ Keys are ``family.name``:
 - ``code.*``: codes stored in events, alarms and the audit trail (kinds, reasons, actions) as
   staff read them;
 - ``rider.*``: the rider's pass page;
+- ``finder.*``: the public station finder (``/find``) and the code page's nearby stations;
 - ``alert.*``: the lines of an alarm sent to staff's group chats and phones;
 - ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, the
   pieces of a refusal's next step (``door_message``: nearby station, reopening time,

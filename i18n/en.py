@@ -4,9 +4,11 @@ One entry per message key; the key families are described in ``i18n/__init__.py`
 """
 
 from i18n.en_problems import PROBLEMS
+from i18n.en_riders import RIDERS
 
 MESSAGES: dict[str, str] = {
     **PROBLEMS,  # error.* and detail.*
+    **RIDERS,  # rider.*, join.* and finder.*
     # page.*
     "page.app": "Warm Station",
     "page.overview": "Overview",
@@ -216,16 +218,6 @@ MESSAGES: dict[str, str] = {
     "code.camera_stalled": "camera stalled",
     "code.camera_blind": "camera sees no picture",
     "code.outbox_backlog": "events not reaching the server",
-    # rider.*
-    "rider.title": "Warm Station pass",
-    "rider.hint": "Hold this code up to the door camera",
-    "rider.left": "{s} s left",
-    "rider.weak": "Weak network, retrying. This code still works for {s} s",
-    "rider.expired": "Code expired. Connect to the internet and reload this page",
-    "rider.disabled": "This pass has been disabled. Please ask staff",
-    "rider.invalid": "This link is not valid. Please ask staff for a new one",
-    "rider.loading": "Getting your code…",
-    "rider.other": "中文",
     # door.*
     "door.granted": "Welcome, please come in",
     "door.too_long": "This code is not a Warm Station pass",
@@ -254,8 +246,6 @@ MESSAGES: dict[str, str] = {
     "door.anti_passback": "You are shown inside, ask staff",
     "door.idle": "Hold your QR code up to the camera",
     # device codes (issue 15: a code that works without signal)
-    "rider.offline": "No signal: this is your offline code, the door accepts it",
-    "rider.offline_ready": "Works without signal too (until {time})",
     "door.device_cert_expired": "Offline code expired, go online and open your pass",
     "door.device_cert_not_yet_valid": "Check your phone's clock, then refresh",
     "code.device_cert_expired": "offline code certificate expired",
@@ -308,8 +298,6 @@ MESSAGES: dict[str, str] = {
     "code.join_refused": "Request to join refused",
     "code.invites_created": "Invite codes made",
     "code.invite_used": "Joined with an invite code",
-    "rider.disabled_call": "This pass has been disabled. Please call {hotline}",
-    "rider.invalid_call": "This link is not valid. Please call {hotline} for a new one",
     "door.closed_now_short": "Closed now",
     "door.station_full_short": "Station full",
     "door.maintenance_short": "Closed for maintenance",
@@ -327,44 +315,40 @@ MESSAGES: dict[str, str] = {
     "door.revoked_call": "Pass disabled, please call {hotline}",
     "door.unknown_station_call": "Station not registered, call {hotline}",
     "door.anti_passback_call": "You are shown inside, call {hotline}",
-    "join.title": "Join Warm Station",
-    "join.intro": (
         "Delivery riders, couriers and ride-hailing drivers can rest at Warm Station for free: a "
         "seat, water, a charger. Join once, then open the door with the code on your phone."
     ),
-    "join.no_id": "No ID number needed.",
-    "join.platform": "Which platform do you work for?",
-    "join.name": "Name (optional, only staff see it)",
-    "join.phone": "Mobile number (only to confirm it is you; stored scrambled)",
-    "join.invite": "Invite code (leave empty if you have none)",
-    "join.submit": "Ask to join",
-    "join.pending_title": "Request sent",
-    "join.pending_code": "Your request code",
-    "join.pending_hint": (
         "Tell the staff this code, or wait for approval. This page turns into your pass when "
         "approved: keep it open."
     ),
-    "join.valid_until": "valid until {time}",
-    "join.approved": "Approved. Opening your pass…",
-    "join.refused": "Your request was not approved.",
-    "join.expired": "Your request has expired. Please ask again.",
-    "join.again": "Ask again",
-    "join.link_changed": "Staff have changed your pass link. Please ask them for the new one.",
-    "join.hotline": "Hotline: {hotline}",
-    "join.ask_staff": "Questions? Please ask the staff.",
-    "join.find": "Find a station nearby",
-    "join.other": "中文",
-    "join.noscript": "Please allow scripts (JavaScript) in your browser to use this page.",
-    "join.sending": "Sending…",
-    "join.error_network": "Network problem. Please try again shortly.",
-    "join.error_rate_limited": "Too many requests from this device. Try again in {minutes} min.",
-    "join.error_bad_platform": "Please choose your platform.",
-    "join.error_name_too_long": "A name has at most {n} characters.",
-    "join.error_bad_phone": "Please give a valid 11-digit mobile number.",
-    "join.error_invite_unknown": "Invite code not recognised. Please check it.",
-    "join.error_invite_used": "This invite code has already been used.",
-    "join.error_invite_expired": "This invite code has expired.",
-    "join.error_unknown_request": "Request not found. Please ask again.",
+    # The station finder (server/finder): page.* for staff editing what riders read, code.* for
+    # amenities and the audit, finder.* for the /find page and the code page's nearby list.
+    "page.rider_details": "What riders see",
+    "page.rider_details_hint": "Shown on the public station finder",
+    "page.address": "Address",
+    "page.amenities": "Amenities",
+    "page.photo": "Photo",
+    "page.photo_hint": "JPEG, PNG or WebP; made smaller and stripped of location data when saved",
+    "page.no_photo": "No photo yet",
+    "page.save_details": "Save details",
+    "page.upload_photo": "Upload photo",
+    "page.remove_photo": "Remove photo",
+    "page.details_saved": "Saved",
+    "page.open_finder": "Open the station finder",
+    "page.details_reason": "Why the change (required)",
+    "page.photo_reason": "Why this photo (required)",
+    "code.station_details_changed": "station details changed",
+    "code.station_photo_changed": "station photo changed",
+    "code.station_photo_removed": "station photo removed",
+    "code.amenity_seats": "Seats",
+    "code.amenity_water": "Drinking water",
+    "code.amenity_microwave": "Microwave",
+    "code.amenity_fridge": "Fridge",
+    "code.amenity_charging": "Phone charging",
+    "code.amenity_medicine_box": "First-aid kit",
+    "code.amenity_umbrellas": "Umbrellas to borrow",
+    "code.amenity_toilet": "Toilet",
+    "code.amenity_wifi": "Wi-Fi",
     # page.* (issue 14: overview states and the map)
     "page.state_closed_by_hours": "Closed by hours",
     "page.tiles": "Filter stations by state",

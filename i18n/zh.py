@@ -4,9 +4,11 @@ One entry per message key; the key families are described in ``i18n/__init__.py`
 """
 
 from i18n.zh_problems import PROBLEMS
+from i18n.zh_riders import RIDERS
 
 MESSAGES: dict[str, str] = {
     **PROBLEMS,  # error.* and detail.*
+    **RIDERS,  # rider.*, join.* and finder.*
     # page.*
     "page.app": "暖心驿站",
     "page.overview": "站点总览",
@@ -216,16 +218,6 @@ MESSAGES: dict[str, str] = {
     "code.camera_stalled": "摄像头没有画面",
     "code.camera_blind": "摄像头画面空白",
     "code.outbox_backlog": "事件积压未上传",
-    # rider.*
-    "rider.title": "暖心驿站通行码",
-    "rider.hint": "请将二维码对准门口摄像头",
-    "rider.left": "剩余 {s} 秒",
-    "rider.weak": "网络不佳，正在重试。当前二维码仍可使用 {s} 秒",
-    "rider.expired": "二维码已过期，请连接网络后刷新页面",
-    "rider.disabled": "通行证已停用，请联系工作人员",
-    "rider.invalid": "此链接无效，请联系工作人员获取新链接",
-    "rider.loading": "正在获取二维码…",
-    "rider.other": "English",
     # door.*
     "door.granted": "欢迎，请进",
     "door.too_long": "无法识别此二维码",
@@ -254,8 +246,6 @@ MESSAGES: dict[str, str] = {
     "door.anti_passback": "系统显示您已在站内，请联系工作人员",
     "door.idle": "请将二维码对准摄像头",
     # device codes (issue 15: a code that works without signal)
-    "rider.offline": "无网络：这是离线通行码，门口可直接扫码",
-    "rider.offline_ready": "无网络时也能进站（有效至 {time}）",
     "door.device_cert_expired": "离线码已过期，请联网打开通行码",
     "door.device_cert_not_yet_valid": "请检查手机时间后刷新",
     "code.device_cert_expired": "离线码证书已过期",
@@ -307,8 +297,6 @@ MESSAGES: dict[str, str] = {
     "code.join_refused": "拒绝加入申请",
     "code.invites_created": "生成邀请码",
     "code.invite_used": "凭邀请码加入",
-    "rider.disabled_call": "通行证已停用，请致电 {hotline}",
-    "rider.invalid_call": "此链接无效，请致电 {hotline} 获取新链接",
     "door.closed_now_short": "本站现在不开放",
     "door.station_full_short": "本站已满",
     "door.maintenance_short": "本站维护中",
@@ -326,43 +314,39 @@ MESSAGES: dict[str, str] = {
     "door.revoked_call": "通行证已停用，请致电 {hotline}",
     "door.unknown_station_call": "本站暂未登记，请致电 {hotline}",
     "door.anti_passback_call": "系统显示您已在站内，请致电 {hotline}",
-    "join.title": "加入暖心驿站",
-    "join.intro": (
         "外卖、快递、网约车等新就业形态劳动者，都可以免费在暖心驿站歇脚、喝水、充电。加入一次，以后"
         "用手机上的二维码开门。"
     ),
-    "join.no_id": "不需要身份证号。",
-    "join.platform": "您在哪个平台工作？",
-    "join.name": "称呼（选填，只有工作人员看得到）",
-    "join.phone": "手机号（只用于核实身份，加密保存）",
-    "join.invite": "邀请码（没有可不填）",
-    "join.submit": "申请加入",
-    "join.pending_title": "申请已提交",
-    "join.pending_code": "您的申请码",
-    "join.pending_hint": (
         "请把申请码告诉工作人员，或等待审核。审核通过后，这个页面会自动变成您的通行码，请不要关闭。"
     ),
-    "join.valid_until": "{time} 前有效",
-    "join.approved": "申请已通过，正在打开您的通行码…",
-    "join.refused": "申请未通过。",
-    "join.expired": "申请已过期，请重新申请。",
-    "join.again": "重新申请",
-    "join.link_changed": "您的通行码链接已由工作人员更换，请向工作人员索取新链接。",
-    "join.hotline": "求助热线：{hotline}",
-    "join.ask_staff": "如有疑问，请联系工作人员。",
-    "join.find": "查找附近的驿站",
-    "join.other": "English",
-    "join.noscript": "请允许浏览器运行脚本（JavaScript）后再使用本页。",
-    "join.sending": "正在提交…",
-    "join.error_network": "网络不佳，请稍后再试。",
-    "join.error_rate_limited": "这台设备的申请太频繁了，请 {minutes} 分钟后再试。",
-    "join.error_bad_platform": "请选择您所在的平台。",
-    "join.error_name_too_long": "称呼最多 {n} 个字。",
-    "join.error_bad_phone": "请填写正确的 11 位手机号。",
-    "join.error_invite_unknown": "邀请码不正确，请核对后再试。",
-    "join.error_invite_used": "这个邀请码已经用过了。",
-    "join.error_invite_expired": "这个邀请码已过期。",
-    "join.error_unknown_request": "找不到这份申请，请重新申请。",
+    # The station finder (server/finder): page.* for staff editing what riders read, code.* for
+    # amenities and the audit, finder.* for the /find page and the code page's nearby list.
+    "page.rider_details": "骑手可见的站点信息",
+    "page.rider_details_hint": "显示在公开的“找驿站”页面上",
+    "page.address": "地址",
+    "page.amenities": "设施",
+    "page.photo": "照片",
+    "page.photo_hint": "JPEG、PNG 或 WebP；保存时会缩小并去除拍摄位置等信息",
+    "page.no_photo": "暂无照片",
+    "page.save_details": "保存站点信息",
+    "page.upload_photo": "上传照片",
+    "page.remove_photo": "删除照片",
+    "page.details_saved": "已保存",
+    "page.open_finder": "查看“找驿站”页面",
+    "page.details_reason": "修改理由（必填）",
+    "page.photo_reason": "更换理由（必填）",
+    "code.station_details_changed": "修改站点信息",
+    "code.station_photo_changed": "更换站点照片",
+    "code.station_photo_removed": "删除站点照片",
+    "code.amenity_seats": "座椅",
+    "code.amenity_water": "饮用水",
+    "code.amenity_microwave": "微波炉",
+    "code.amenity_fridge": "冰箱",
+    "code.amenity_charging": "充电",
+    "code.amenity_medicine_box": "医药箱",
+    "code.amenity_umbrellas": "爱心雨伞",
+    "code.amenity_toilet": "卫生间",
+    "code.amenity_wifi": "无线网络",
     # page.* (issue 14: overview states and the map)
     "page.state_closed_by_hours": "非开放时间",
     "page.tiles": "按状态筛选站点",

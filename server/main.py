@@ -31,6 +31,8 @@ from server.core.errors import ErrorCode, english
 from server.core.localtime import Clock, local_date, utcnow
 from server.core.settings import ServerSettings
 from server.events import routes as event_routes
+from server.finder import pages as finder_pages
+from server.finder import routes as finder_routes
 from server.health import routes as health_routes
 from server.health.probes import probe_engine
 from server.jobs.scheduler import Scheduler
@@ -77,6 +79,7 @@ API_ROUTERS = (
     health_routes.router,
     metric_routes.router,
     join_routes.router,
+    finder_routes.router,
 )
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
@@ -109,6 +112,7 @@ PAGE_ROUTERS = (
     station_pages.router,
     rider_pages.router,
     join_pages.router,
+    finder_pages.router,
 )
 
 
@@ -175,6 +179,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             settings, engine, key_holder, consumer, publisher, broker, clock
         )
         app.state.live_feed = LiveFeed(LiveReader(engine))  # one poller for every open stream
+        app.state.finder = finder_routes.Finder.build(engine, settings, clock)
         try:
             yield
         finally:

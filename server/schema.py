@@ -15,7 +15,7 @@ from server.join.models import InviteBatch, InviteCode, JoinAttempt, JoinRequest
 from server.keys.models import SigningKeyRecord
 from server.riders.models import DeviceCertRecord, Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
-from server.stations.models import ConfigState, Station
+from server.stations.models import ConfigState, Station, StationPhoto
 
 TABLES: tuple[type[SQLModel], ...] = (
     Alarm,
@@ -39,6 +39,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     StaffSession,
     StaffUser,
     Station,
+    StationPhoto,
     Stay,
     UsedNonce,
 )

@@ -22,3 +22,18 @@ class RequestBudget:
             return False
         self._buckets[station_id] = (tokens - 1.0, now)
         return True
+
+    def forget_full(self, now: float) -> int:
+        """Drop the buckets that have filled up again (the same as none): what keeps a budget
+        per client address from growing without end. How many were dropped."""
+        full = [
+            key
+            for key, (tokens, then) in self._buckets.items()
+            if tokens + max(0.0, now - then) * self.rate_per_s >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]
+        return len(full)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

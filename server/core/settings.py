@@ -168,6 +168,14 @@ class ServerSettings(BaseSettings):
     # docs/security.md, "Riders' phone numbers".
     join_asks_phone: bool = False
     phone_hash_key: SecretStr | None = Field(default=None, repr=False, min_length=16)
+    # The public station list (/api/public/stations): computed at most once per this many
+    # seconds for every caller, and a budget per client address (a burst, then a rate; a
+    # finder polls every few seconds, many riders may share one carrier-grade NAT address).
+    public_cache_s: float = Field(default=3.0, gt=0, le=300)
+    public_burst: int = Field(default=60, ge=1, le=100_000)
+    public_requests_per_s: float = Field(default=2.0, gt=0, le=10_000)
+    # A station photo staff upload may be at most this large (it is re-encoded smaller).
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     # The staff map's background (docs/operations.md, "Map tiles"): an XYZ tile address with
     # {z}, {x} and {y} (and {s} for a subdomain), e.g. Tianditu, AMap or a tile server of the
     # deployment's own; its host is added to the pages' img-src. Empty: stations are drawn on

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 import i18n
 from server.core.deps import ServicesDep, SessionDep
+from server.finder.pages import finder_words
 from server.riders import repo
 from server.riders.device_certs import (
     TooManyDeviceCertsError,
@@ -190,6 +191,7 @@ def _render_rider_page(
             "code_url": f"/r/{secret}/code",
             "cert_url": f"/r/{secret}/device-cert",
             "message": message,
+            "finder_words": finder_words(language),
         },
         status_code=problem or 200,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},

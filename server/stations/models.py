@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from protocol.payloads import (
@@ -19,6 +21,21 @@ from server.access.policy import Emergency, PassbackMode
 from server.core.columns import timestamp_field
 
 NOT_READY_COLUMN = MAX_NOT_READY * 33  # codes of up to 32 characters, comma-joined
+ADDRESS_MAX = 120
+
+
+class Amenity(StrEnum):
+    """What a station offers, as riders read it on the finder (words: ``code.amenity_*``)."""
+
+    SEATS = "seats"
+    WATER = "water"
+    MICROWAVE = "microwave"
+    FRIDGE = "fridge"
+    CHARGING = "charging"
+    MEDICINE_BOX = "medicine_box"
+    UMBRELLAS = "umbrellas"
+    TOILET = "toilet"
+    WIFI = "wifi"
 
 
 class StationBase(SQLModel):
@@ -89,6 +106,9 @@ class Station(StationBase, table=True):
     # and its broker password, stored only as Mosquitto's own hash ($7$: PBKDF2-SHA512).
     public_key: str | None = Field(default=None, max_length=64)
     broker_password_hash: str | None = Field(default=None, max_length=200)
+    # What riders read on the finder (server/finder): staff edit them (StationDetailsUpdate).
+    address: str | None = Field(default=None, max_length=ADDRESS_MAX)
+    amenities: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class StationPublic(StationBase):
@@ -154,3 +174,36 @@ class CommandPublic(SQLModel):
 
 class ReprovisionRequest(SQLModel):
     reason: str = Field(min_length=1, max_length=200)
+
+
+class StationDetailsUpdate(SQLModel):
+    """A staff change to what riders read about a station; every field optional, reason
+    required. An empty address clears it; amenities are the whole new list."""
+
+    address: str | None = Field(default=None, max_length=ADDRESS_MAX)
+    amenities: list[Amenity] | None = Field(default=None, max_length=len(Amenity))
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class StationDetails(SQLModel):
+    id: str
+    address: str | None
+    amenities: list[Amenity]
+    photo_url: str | None
+
+
+class StationPhoto(SQLModel, table=True):
+    """A station's photo, re-encoded as a JPEG at upload (server/stations/photos.py); kept in
+    the database, so every server worker serves the same one."""
+
+    __tablename__ = "station_photo"
+
+    station_id: str = Field(
+        sa_column=Column(String(63), ForeignKey("station.id", ondelete="CASCADE"), primary_key=True)
+    )
+    digest: str = Field(max_length=16)  # in the photo's address: a new photo, a new address
+    content_type: str = Field(max_length=32)
+    width: int
+    height: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = timestamp_field()

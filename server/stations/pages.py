@@ -19,7 +19,8 @@ from server.reports.models import OccupancyHistory
 from server.reports.overview import overview_rows
 from server.reports.views import occupancy_history
 from server.staff.deps import PageStaff
-from server.stations.repo import get_station
+from server.stations.models import Amenity
+from server.stations.repo import get_station, station_details
 from server.web.charts import LegendItem, step_chart
 from server.web.language import Texts, language_of
 from server.web.render import render_page
@@ -93,5 +94,7 @@ def station_page(
             "per_page": EVENTS_PER_PAGE,
             "alarms": list_alarms(session, station_id=station_id, limit=20),
             "audit": list_audit(session, station_id=station_id, limit=30),
+            "details": station_details(session, station),
+            "amenity_choices": list(Amenity),
         },
     )

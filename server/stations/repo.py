@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from protocol.payloads import StationState
-from server.stations.models import ConfigState, Station
+from server.stations.models import ConfigState, Station, StationDetails, StationPhoto
+from server.stations.photos import photo_url
 
 
 def get_station(session: Session, *, station_id: str) -> Station | None:
@@ -55,3 +56,16 @@ def bump_config_version(session: Session) -> int:
 def config_version(session: Session) -> int:
     state = session.get(ConfigState, 1)
     return state.version if state is not None else 1
+
+
+def station_details(session: Session, station: Station) -> StationDetails:
+    """What riders read about the station (the finder), as staff edit it."""
+    photo = session.get(StationPhoto, station.id)
+    return StationDetails.model_validate(
+        {
+            "id": station.id,
+            "address": station.address,
+            "amenities": station.amenities or [],
+            "photo_url": photo_url(station.id, photo.digest if photo else None),
+        }
+    )

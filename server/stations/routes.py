@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from protocol.payloads import CommandKind, StationCommand
 from server.audit.repo import audit
@@ -17,14 +18,17 @@ from server.core.errors import AlreadyExistsError, ErrorCode, InvalidError, NotF
 from server.core.localtime import utcnow
 from server.reports.listing import StationQueryDep, station_page
 from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
-from server.stations import provisioning, repo
+from server.stations import photos, provisioning, repo
 from server.stations.deps import station_or_404
 from server.stations.models import (
     CommandCreate,
     CommandPublic,
     ReprovisionRequest,
     StationCreate,
+    StationDetails,
+    StationDetailsUpdate,
     StationPage,
+    StationPhoto,
     StationProvisioned,
     StationPublic,
     StationRulesUpdate,
@@ -227,3 +231,117 @@ def send_command(
     if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
         services.publisher.publish_config(station_id)
     return CommandPublic.model_validate(command.model_dump())
+
+
+# -- what riders read about a station (the finder, server/finder) ----------------------------
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+@router.get("/stations/{station_id}/details", response_model=StationDetails, dependencies=AS_VIEWER)
+def read_details(station_id: str, session: SessionDep) -> StationDetails:
+    return repo.station_details(session, station_or_404(session, station_id))
+
+
+@router.patch("/stations/{station_id}/details", response_model=StationDetails)
+def update_details(
+    station_id: str, change: StationDetailsUpdate, session: SessionDep, staff: OperatorDep
+) -> StationDetails:
+    """Address and amenities as riders read them on the finder; audited."""
+    station = station_or_404(session, station_id)
+    if change.amenities is not None and len(set(change.amenities)) != len(change.amenities):
+        raise HTTPException(422, "amenities: each at most once")
+    if change.address is not None:
+        address = " ".join(change.address.split())  # one line, as the finder shows it
+        if not address.isprintable():
+            raise HTTPException(422, "address: no control characters")
+        if address and len(address) < 4:
+            raise HTTPException(422, "address: at least 4 characters, or empty to remove it")
+        station.address = address or None
+    if change.amenities is not None:
+        station.amenities = [a.value for a in change.amenities]
+    audit(
+        session,
+        actor=staff.user.username,
+        action="station_details_changed",
+        at=utcnow(),
+        station_id=station_id,
+        reason=change.reason,
+        detail=json.dumps(
+            change.model_dump(mode="json", exclude_unset=True, exclude={"reason"}),
+            ensure_ascii=False,
+        ),
+    )
+    session.add(station)
+    session.commit()
+    return repo.station_details(session, station)
+
+
+async def photo_upload(request: Request) -> bytes:
+    """The request's body, refused before it is read past the limit (413), or when it does not
+    say it is a JPEG, PNG or WebP (415)."""
+    limit = request.app.state.services.settings.photo_max_bytes
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in PHOTO_TYPES:
+        raise HTTPException(415, "send the photo as image/jpeg, image/png or image/webp")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the photo is larger than {limit // 1024} KiB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"the photo is larger than {limit // 1024} KiB")
+    return bytes(body)
+
+
+@router.put("/stations/{station_id}/photo", response_model=StationDetails)
+def upload_photo(
+    station_id: str,
+    session: SessionDep,
+    staff: OperatorDep,
+    raw: Annotated[bytes, Depends(photo_upload)],
+    reason: Annotated[str, Query(min_length=1, max_length=200)],
+) -> StationDetails:
+    """The station's photo (the body: a JPEG, PNG or WebP), re-encoded before it is kept."""
+    station = station_or_404(session, station_id)
+    try:
+        photo = photos.reencode(raw)
+    except photos.PhotoError as exc:
+        raise HTTPException(422, str(exc)) from None
+    now = utcnow()
+    photos.store(session, station_id=station_id, photo=photo, now=now)
+    audit(
+        session,
+        actor=staff.user.username,
+        action="station_photo_changed",
+        at=now,
+        station_id=station_id,
+        reason=reason,
+        detail=f"{photo.width}x{photo.height}, {len(photo.data) // 1024} KiB",
+    )
+    session.commit()
+    return repo.station_details(session, station)
+
+
+@router.delete("/stations/{station_id}/photo", response_model=StationDetails)
+def delete_photo(
+    station_id: str,
+    session: SessionDep,
+    staff: OperatorDep,
+    reason: Annotated[str, Query(min_length=1, max_length=200)],
+) -> StationDetails:
+    station = station_or_404(session, station_id)
+    photo = session.get(StationPhoto, station_id)
+    if photo is None:
+        raise HTTPException(404, f"station {station_id!r} has no photo")
+    session.delete(photo)
+    audit(
+        session,
+        actor=staff.user.username,
+        action="station_photo_removed",
+        at=utcnow(),
+        station_id=station_id,
+        reason=reason,
+    )
+    session.commit()
+    return repo.station_details(session, station)

@@ -84,3 +84,8 @@ def test_staff_pages_and_the_rider_pass_run_under_the_policy(
     expect(page.locator("#qr svg")).to_be_visible()  # rider.js fetched and drew the code
     expect(page.locator("#left")).to_have_text(re.compile(r"剩余 \d+ 秒"))
     _assert_nothing_blocked(page, console)
+
+    page.goto("/find")  # the finder: its scripts, its icons and the offline worker
+    expect(page.locator(f'li[data-station="{station_id}"]')).to_be_visible()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _assert_nothing_blocked(page, console)

@@ -60,6 +60,7 @@ def _pages(server: ServerHarness) -> dict[str, httpx.Response]:
         "login": client.get("/login"),
         "station not found": client.get("/stations/no-such-station"),
         "rider pass": client.get(link),
+        "station finder": client.get("/find"),
     }
 
 

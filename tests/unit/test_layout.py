@@ -42,6 +42,7 @@ SERVER_CAPABILITIES = (
     "homeassistant",
     "migrations",
     "join",
+    "finder",
 )
 
 

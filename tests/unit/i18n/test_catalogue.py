@@ -40,6 +40,7 @@ def test_every_key_is_in_a_known_family() -> None:
         "error",
         "detail",
         "join",
+        "finder",
     }
 
 

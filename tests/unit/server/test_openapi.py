@@ -14,8 +14,15 @@ from server.main import API_ROUTERS, create_app
 from server.staff.deps import SESSION_COOKIE, authenticated
 
 # Reachable without a session by design (the rider's pass is under /r/, not /api; a rider
-# asking to join holds the request's token instead).
-OPEN_API_ROUTES = {"/api/auth/login", "/api/join", "/api/join/status"}
+# asking to join holds the request's token instead; the public station list and its photos
+# are the finder's, server/finder).
+OPEN_API_ROUTES = {
+    "/api/auth/login",
+    "/api/join",
+    "/api/join/status",
+    "/api/public/stations",
+    "/api/public/stations/{station_id}/photo/{digest}.jpg",
+}
 
 
 def _app_and_schema(tmp_path: Path) -> tuple[list[APIRoute], dict[str, Any]]:
