@@ -218,6 +218,7 @@ MESSAGES: dict[str, str] = {
     "code.camera_stalled": "camera stalled",
     "code.camera_blind": "camera sees no picture",
     "code.outbox_backlog": "events not reaching the server",
+    # rider.*
     # door.*
     "door.granted": "Welcome, please come in",
     "door.too_long": "This code is not a Warm Station pass",
@@ -315,12 +316,6 @@ MESSAGES: dict[str, str] = {
     "door.revoked_call": "Pass disabled, please call {hotline}",
     "door.unknown_station_call": "Station not registered, call {hotline}",
     "door.anti_passback_call": "You are shown inside, call {hotline}",
-        "Delivery riders, couriers and ride-hailing drivers can rest at Warm Station for free: a "
-        "seat, water, a charger. Join once, then open the door with the code on your phone."
-    ),
-        "Tell the staff this code, or wait for approval. This page turns into your pass when "
-        "approved: keep it open."
-    ),
     # The station finder (server/finder): page.* for staff editing what riders read, code.* for
     # amenities and the audit, finder.* for the /find page and the code page's nearby list.
     "page.rider_details": "What riders see",

@@ -2,7 +2,6 @@
 ``finder.*`` the station finder), apart from ``i18n/en.py`` to keep each file short."""
 
 RIDERS: dict[str, str] = {
-    # rider.*
     "rider.title": "Warm Station pass",
     "rider.hint": "Hold this code up to the door camera",
     "rider.left": "{s} s left",
@@ -18,6 +17,9 @@ RIDERS: dict[str, str] = {
     "rider.invalid_call": "This link is not valid. Please call {hotline} for a new one",
     "join.title": "Join Warm Station",
     "join.intro": (
+        "Delivery riders, couriers and ride-hailing drivers can rest at Warm Station for free: a "
+        "seat, water, a charger. Join once, then open the door with the code on your phone."
+    ),
     "join.no_id": "No ID number needed.",
     "join.platform": "Which platform do you work for?",
     "join.name": "Name (optional, only staff see it)",
@@ -27,6 +29,9 @@ RIDERS: dict[str, str] = {
     "join.pending_title": "Request sent",
     "join.pending_code": "Your request code",
     "join.pending_hint": (
+        "Tell the staff this code, or wait for approval. This page turns into your pass when "
+        "approved: keep it open."
+    ),
     "join.valid_until": "valid until {time}",
     "join.approved": "Approved. Opening your pass…",
     "join.refused": "Your request was not approved.",

@@ -218,6 +218,7 @@ MESSAGES: dict[str, str] = {
     "code.camera_stalled": "摄像头没有画面",
     "code.camera_blind": "摄像头画面空白",
     "code.outbox_backlog": "事件积压未上传",
+    # rider.*
     # door.*
     "door.granted": "欢迎，请进",
     "door.too_long": "无法识别此二维码",
@@ -314,11 +315,6 @@ MESSAGES: dict[str, str] = {
     "door.revoked_call": "通行证已停用，请致电 {hotline}",
     "door.unknown_station_call": "本站暂未登记，请致电 {hotline}",
     "door.anti_passback_call": "系统显示您已在站内，请致电 {hotline}",
-        "外卖、快递、网约车等新就业形态劳动者，都可以免费在暖心驿站歇脚、喝水、充电。加入一次，以后"
-        "用手机上的二维码开门。"
-    ),
-        "请把申请码告诉工作人员，或等待审核。审核通过后，这个页面会自动变成您的通行码，请不要关闭。"
-    ),
     # The station finder (server/finder): page.* for staff editing what riders read, code.* for
     # amenities and the audit, finder.* for the /find page and the code page's nearby list.
     "page.rider_details": "骑手可见的站点信息",

@@ -2,7 +2,6 @@
 ``finder.*`` the station finder), apart from ``i18n/zh.py`` to keep each file short."""
 
 RIDERS: dict[str, str] = {
-    # rider.*
     "rider.title": "暖心驿站通行码",
     "rider.hint": "请将二维码对准门口摄像头",
     "rider.left": "剩余 {s} 秒",
@@ -18,6 +17,9 @@ RIDERS: dict[str, str] = {
     "rider.invalid_call": "此链接无效，请致电 {hotline} 获取新链接",
     "join.title": "加入暖心驿站",
     "join.intro": (
+        "外卖、快递、网约车等新就业形态劳动者，都可以免费在暖心驿站歇脚、喝水、充电。加入一次，以后"
+        "用手机上的二维码开门。"
+    ),
     "join.no_id": "不需要身份证号。",
     "join.platform": "您在哪个平台工作？",
     "join.name": "称呼（选填，只有工作人员看得到）",
@@ -27,6 +29,8 @@ RIDERS: dict[str, str] = {
     "join.pending_title": "申请已提交",
     "join.pending_code": "您的申请码",
     "join.pending_hint": (
+        "请把申请码告诉工作人员，或等待审核。审核通过后，这个页面会自动变成您的通行码，请不要关闭。"
+    ),
     "join.valid_until": "{time} 前有效",
     "join.approved": "申请已通过，正在打开您的通行码…",
     "join.refused": "申请未通过。",
