@@ -197,13 +197,13 @@ def stations(count: int, seed: int) -> list[Place]:
 # for staff only and never in a code).
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
 _PLATFORMS = (
-    ("food_delivery", "美团"),
-    ("food_delivery", "饿了么"),
-    ("courier", "顺丰"),
-    ("food_delivery", "美团"),
-    ("courier", "京东"),
-    ("ride_hailing", "滴滴"),
-    ("food_delivery", "饿了么"),
+    ("meituan", "美团"),
+    ("eleme", "饿了么"),
+    ("sf_express", "顺丰"),
+    ("meituan", "美团"),
+    ("jd", "京东"),
+    ("didi", "滴滴"),
+    ("eleme", "饿了么"),
     ("other", "闪送"),
 )
 
