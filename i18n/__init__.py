@@ -7,6 +7,7 @@ Keys are ``family.name``:
   staff read them;
 - ``rider.*``: the rider's pass page;
 - ``alert.*``: the lines of an alarm sent to staff's group chats and phones;
+- ``audit.*``: an audit entry in words (what happened, the fields it changed, who did it);
 - ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, plus
   ``door.full_with_nearby`` and ``door.idle`` (the screen while nobody is at the door).
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from server.audit.models import OptionalNote
 from server.core.columns import timestamp_field
 
 
@@ -71,6 +72,12 @@ class RiderCode(TokenPublic):
     server_time: datetime
     lifetime_s: int
     qr_svg: str
+
+
+class RiderChange(SQLModel):
+    """Why staff revoke a rider or renew a link: optional, kept in the audit trail."""
+
+    reason: OptionalNote = ""
 
 
 class RiderLink(SQLModel):

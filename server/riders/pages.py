@@ -78,7 +78,9 @@ def enrol_form(
     platform: Annotated[Platform, Form()] = Platform.OTHER,
 ) -> HTMLResponse:
     rider_in = RiderCreate(display_name=display_name.strip(), platform=platform)
-    rider, secret = repo.create_rider(session, rider_in=rider_in, now=utcnow())
+    rider, secret = repo.create_rider(
+        session, rider_in=rider_in, now=utcnow(), by=staff.user.username
+    )
     return _with_link(request, services, session, staff, rider.id, secret)
 
 
@@ -91,7 +93,9 @@ def renew_form(
     staff: PageOperator,
 ) -> HTMLResponse:
     try:
-        secret = repo.renew_rider_link(session, rider_id=rider_id)
+        secret = repo.renew_rider_link(
+            session, rider_id=rider_id, now=utcnow(), by=staff.user.username
+        )
     except NotFoundError:
         return render_page(
             request, "not_found.html", staff, {"what": rider_id, "nav": "riders"}, status_code=404

@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from protocol.trust import bucket_of
+from server.audit.repo import audit
 from server.core.errors import ConflictError, NotFoundError
 from server.riders.models import Rider, RiderCreate
 from server.stations.repo import bump_config_version
@@ -26,8 +27,11 @@ def _new_rider_id() -> str:
     return "r-" + "".join(secrets.choice(_RIDER_ID_ALPHABET) for _ in range(12))
 
 
-def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> tuple[Rider, str]:
-    """A new rider and the secret of their personal link (stored only as a hash)."""
+def create_rider(
+    session: Session, *, rider_in: RiderCreate, now: datetime, by: str, reason: str = ""
+) -> tuple[Rider, str]:
+    """A new rider and the secret of their personal link (stored only as a hash), audited
+    as enrolled by ``by`` (the name stays on the rider's row, not in the trail)."""
     secret = secrets.token_urlsafe(24)
     rider_id = _new_rider_id()
     rider = Rider.model_validate(
@@ -40,6 +44,15 @@ def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> t
         },
     )
     session.add(rider)
+    audit(
+        session,
+        actor=by,
+        action="rider_enrolled",
+        at=now,
+        rider_id=rider_id,
+        reason=reason,
+        after={"platform": rider.platform.value, "status": "active"},
+    )
     session.commit()
     session.refresh(rider)
     return rider, secret
@@ -56,7 +69,9 @@ def get_rider_by_link(session: Session, *, secret: str) -> Rider | None:
     return session.exec(statement).first()
 
 
-def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
+def revoke_rider(
+    session: Session, *, rider_id: str, now: datetime, by: str, reason: str = ""
+) -> Rider:
     """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
     rider = session.get(Rider, rider_id)
     if rider is None:
@@ -68,20 +83,34 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     rider.credential_changed_at = now
     rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
+    audit(
+        session,
+        actor=by,
+        action="rider_revoked",
+        at=now,
+        rider_id=rider_id,
+        reason=reason,
+        before={"status": "active"},
+        after={"status": "revoked"},
+    )
     bump_config_version(session)
     session.commit()
     session.refresh(rider)
     return rider
 
 
-def renew_rider_link(session: Session, *, rider_id: str) -> str:
-    """A new secret link for the rider; the old link stops working at once."""
+def renew_rider_link(
+    session: Session, *, rider_id: str, now: datetime, by: str, reason: str = ""
+) -> str:
+    """A new secret link for the rider; the old link stops working at once (neither link is
+    in the audit trail: they are the rider's keys)."""
     rider = session.get(Rider, rider_id)
     if rider is None:
         raise NotFoundError(f"no rider {rider_id!r}")
     secret = secrets.token_urlsafe(24)
     rider.link_secret_hash = _hash_secret(secret)
     session.add(rider)
+    audit(session, actor=by, action="rider_link_renewed", at=now, rider_id=rider_id, reason=reason)
     session.commit()
     return secret
 

@@ -101,6 +101,7 @@ def create_staff(account: StaffCreate, session: SessionDep, staff: AdminDep) -> 
             password=account.password,
             role=account.role,
             now=utcnow(),
+            by=staff.user.username,
         )
     except WeakPasswordError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -16,6 +16,7 @@ from protocol.payloads import (
 )
 from protocol.topics import STATION_ID_PATTERN
 from server.access.policy import Emergency, PassbackMode
+from server.audit.models import StaffNote
 from server.core.columns import timestamp_field
 
 NOT_READY_COLUMN = MAX_NOT_READY * 33  # codes of up to 32 characters, comma-joined
@@ -49,7 +50,7 @@ class StationRulesUpdate(SQLModel):
     outdoor_temp_c: float | None = Field(default=None, ge=-60, le=60)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: StaffNote
 
 
 class Station(StationBase, table=True):
@@ -138,7 +139,12 @@ class ConfigState(SQLModel, table=True):
 class CommandCreate(SQLModel):
     kind: CommandKind
     mode: StationMode | None = None
-    reason: str = Field(min_length=1, max_length=200)
+    # With set_mode free_entry: why shelter comes first now (heat wave, typhoon, cold snap).
+    emergency: Emergency | None = None
+    # A remote unlock for a station that is offline now reaches it only if it reconnects
+    # before the command expires: staff say they know (the page warns them first).
+    confirm_offline: bool = False
+    reason: StaffNote
 
 
 class CommandPublic(SQLModel):
@@ -150,4 +156,4 @@ class CommandPublic(SQLModel):
 
 
 class ReprovisionRequest(SQLModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: StaffNote

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
 
@@ -16,9 +17,11 @@ from server.access.policy import (
     StationRules,
 )
 from server.stations.holidays import china_days
-from server.stations.models import Station
+from server.stations.models import Station, StationRulesUpdate
 
 DAYS = 7
+# Plain columns a rules change may set as given.
+PLAIN_RULES = ("capacity", "soft_limit", "maintenance", "outdoor_temp_c", "latitude", "longitude")
 # The hours of the days the national calendar makes special, when a station sets them.
 CALENDAR_KEYS = {
     "public_holidays": DayKind.PUBLIC_HOLIDAY,
@@ -99,3 +102,52 @@ def mode_of(station: Station) -> StationMode:
     if station.emergency:
         return StationMode.FREE_ENTRY
     return StationMode.NORMAL
+
+
+def rules_update(change: StationRulesUpdate) -> dict[str, Any]:
+    """The station columns a staff change of its rules sets (column -> new value). Raises
+    ValueError naming what is wrong; then nothing is to be changed."""
+    if change.opening_hours is not None and change.open_all_day:
+        raise ValueError("give opening_hours or open_all_day, not both")
+    if change.emergency is not None and change.end_emergency:
+        raise ValueError("give emergency or end_emergency, not both")
+    updates: dict[str, Any] = {}
+    if change.opening_hours is not None:
+        parse_opening_hours(change.opening_hours)
+        updates["opening_hours"] = json.dumps(change.opening_hours)
+    if change.open_all_day:
+        updates["opening_hours"] = None
+    for name in PLAIN_RULES:
+        value = getattr(change, name)
+        if value is not None:
+            updates[name] = value
+    if change.emergency is not None:
+        updates["emergency"] = change.emergency.value
+    if change.end_emergency:
+        updates["emergency"] = None
+    if change.passback is not None:
+        updates["passback"] = change.passback.value
+    return updates
+
+
+def mode_update(mode: StationMode, emergency: Emergency | None) -> dict[str, Any]:
+    """The columns that make ``mode_of`` the station give ``mode`` (``set_mode``): stored on
+    the station, so its config and the server's decisions keep it. Free entry needs its
+    cause. Raises ValueError naming what is wrong."""
+    if mode is StationMode.FREE_ENTRY and emergency is None:
+        raise ValueError("free_entry needs its cause: emergency (heat_wave, typhoon, cold_snap)")
+    if mode is not StationMode.FREE_ENTRY and emergency is not None:
+        raise ValueError("emergency is given with set_mode free_entry only")
+    return {
+        "maintenance": mode is StationMode.MAINTENANCE,
+        "emergency": emergency.value if emergency is not None else None,
+    }
+
+
+def audit_values(station: Station, columns: Iterable[str]) -> dict[str, Any]:
+    """Columns as the audit trail keeps them: opening hours as an object (None: 24 hours)."""
+    values: dict[str, Any] = {}
+    for name in columns:
+        value = getattr(station, name)
+        values[name] = json.loads(value) if name == "opening_hours" and value else value
+    return values

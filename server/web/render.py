@@ -50,6 +50,7 @@ SCRIPT_WORDS = (
     "door_forced_open",
     "lockdown",
     "maintenance",
+    "alarm_new",
 )
 
 

@@ -21,9 +21,9 @@ function localTime(iso) {
   return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
-async function callApi(url, body) {
+async function callApi(url, body, method = "POST") {
   const reply = await fetch(url, {
-    method: "POST",
+    method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -301,6 +301,7 @@ function wireStation() {
     const state = facts.querySelector(".state");
     state.className = `state ${row.online ? "online" : "offline"}`;
     state.textContent = word(row.online ? "online" : "offline");
+    document.dispatchEvent(new CustomEvent("station-row", { detail: row })); // station.js
   });
 }
 
