@@ -5,6 +5,7 @@ A value the catalogue has no word for is shown as it is (a name, a number, a not
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,10 +22,19 @@ _COMMAND_ANSWER = re.compile(
     r"^command [0-9a-f]+: (?P<kind>[a-z_]+)(?: by (?P<by>[^:]+))?: ?(?P<rest>.*)$"
 )
 # Fields whose values are codes with words of their own.
-_CODED = {"mode", "emergency", "passback", "state", "status", "platform", "role", "purpose"}
-_BOOLEAN = {"lockdown", "maintenance", "sent_offline", "closed"}
+_CODED = {"mode", "emergency", "passback", "state", "status", "platform", "role", "purpose", "link"}
+_BOOLEAN = {"lockdown", "maintenance", "station_online", "closed"}
 # Context kept beside the change, said in the action's sentence rather than as a change.
-_CONTEXT = {"alarm_id", "kind", "note", "closed", "door_quiet_h", "door_quiet_min_h"}
+_CONTEXT = {
+    "alarm_id",
+    "kind",
+    "note",
+    "closed",
+    "door_quiet_h",
+    "door_quiet_min_h",
+    "purpose",
+    "username",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,14 @@ def _value(field: str, value: Any, w: _Words) -> str:
         return f"{round(value * 100)}%"
     if field == "outdoor_temp_c":
         return f"{value} °C"
+    if field == "stations":  # a notifier's station patterns, JSON as stored
+        try:
+            patterns = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            return str(value)
+        if isinstance(patterns, list):
+            shown = [w("audit.all_stations") if p == "*" else str(p) for p in patterns]
+            return w("page.days_sep").join(shown)
     if field in _CODED:
         for key in (f"code.{field}_{value}", f"page.{field}_{value}"):
             if w.has(key):

@@ -110,7 +110,16 @@ def renew_rider_link(
     secret = secrets.token_urlsafe(24)
     rider.link_secret_hash = _hash_secret(secret)
     session.add(rider)
-    audit(session, actor=by, action="rider_link_renewed", at=now, rider_id=rider_id, reason=reason)
+    audit(
+        session,
+        actor=by,
+        action="rider_link_renewed",
+        at=now,
+        rider_id=rider_id,
+        reason=reason,
+        before={"link": "old"},
+        after={"link": "new"},
+    )
     session.commit()
     return secret
 

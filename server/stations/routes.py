@@ -149,7 +149,6 @@ def _change_station(
     by: str,
     reason: str,
     detail: str = "",
-    extra_after: dict[str, Any] | None = None,
 ) -> None:
     """Set the columns, audit them before and after, and bump the config version: in the
     caller's transaction."""
@@ -166,7 +165,7 @@ def _change_station(
         reason=reason,
         detail=detail,
         before=before,
-        after=audit_values(station, updates) | (extra_after or {}),
+        after=audit_values(station, updates),
     )
     repo.bump_config_version(session)
 
@@ -221,7 +220,6 @@ def send_command(
     )
     action = f"command_{request.kind.value}"
     detail = f"command {command.command_id}"
-    sent_offline = {"sent_offline": True} if offline else {}
     if standing:
         _change_station(
             session,
@@ -231,9 +229,8 @@ def send_command(
             by=staff.user.username,
             reason=request.reason,
             detail=detail,
-            extra_after=sent_offline,
         )
-    else:
+    else:  # a remote unlock: nothing standing changes; whether it could arrive at once does
         audit(
             session,
             actor=staff.user.username,
@@ -242,7 +239,7 @@ def send_command(
             station_id=station_id,
             reason=request.reason,
             detail=detail,
-            after=sent_offline,
+            after={"station_online": not offline},
         )
     session.commit()
     services.publisher.send_command(command)

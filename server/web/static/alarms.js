@@ -95,9 +95,10 @@ function announce(text) {
 function newAlarm(alarm) {
   let seen = null;
   try { seen = localStorage.getItem(SEEN_KEY); } catch (_) { /* private mode */ }
-  if (!alarm || (seen !== null && alarm.id <= Number(seen))) return;
-  try { localStorage.setItem(SEEN_KEY, String(alarm.id)); } catch (_) { /* private mode */ }
-  if (seen === null) return; // this browser's first look: nothing is new to it yet
+  const remember = (id) => { try { localStorage.setItem(SEEN_KEY, String(id)); } catch (_) { /* private mode */ } };
+  if (seen === null) { remember(alarm ? alarm.id : 0); return; } // this browser's first look
+  if (!alarm || alarm.id <= Number(seen)) return;
+  remember(alarm.id);
   announce(word("alarm_new", { text: alarm.text }));
   if (!alertsOn()) return;
   if (document.visibilityState === "visible") beep(); // one tab in front makes the sound
