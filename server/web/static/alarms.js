@@ -101,8 +101,20 @@ function newAlarm(alarm) {
   remember(alarm.id);
   announce(word("alarm_new", { text: alarm.text }));
   if (!alertsOn()) return;
-  if (document.visibilityState === "visible") beep(); // one tab in front makes the sound
-  notify(alarm);
+  // One sound (from a tab on screen) and one notification per browser, however many tabs.
+  if (document.visibilityState === "visible") claim(`ws-alarm-beep-${alarm.id}`, beep);
+  claim(`ws-alarm-notice-${alarm.id}`, () => notify(alarm));
+}
+
+// Runs ``then`` in only one tab of this browser: the first to take the lock, held a while so
+// that the other tabs, told of the same alarm a moment later, find it taken.
+function claim(name, then) {
+  if (!navigator.locks) { then(); return; }
+  navigator.locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (!lock) return;
+    then();
+    await new Promise((done) => setTimeout(done, 10000));
+  });
 }
 
 async function reload(container) {
