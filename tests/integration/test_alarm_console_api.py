@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlmodel import Session
 
 from server.alarms.models import Alarm
 from server.alarms.repo import raise_alarm
 from tests.support.stack import ServerHarness, unique_station_id
+
+BOTH_DATABASES = pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 
 
 def _raise(server: ServerHarness, station_id: str, kind: str, minutes_ago: int = 0) -> int:
@@ -50,6 +53,7 @@ def _ids(server: ServerHarness, **params: object) -> list[int]:
     return [a["id"] for a in reply.json()]
 
 
+@BOTH_DATABASES
 def test_the_list_across_stations_and_its_filters(server: ServerHarness) -> None:
     north, south = unique_station_id(), unique_station_id()
     server.add_station(north)
@@ -79,6 +83,7 @@ def test_the_list_across_stations_and_its_filters(server: ServerHarness) -> None
     assert server.client.get("/alarms", params={"state": "forgotten"}).status_code == 422
 
 
+@BOTH_DATABASES
 def test_acknowledge_and_resolve_with_notes_and_every_refusal(server: ServerHarness) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
@@ -133,6 +138,7 @@ def _events(reply: httpx.Response) -> Iterator[tuple[str, dict[str, object]]]:
             yield event, json.loads(line.removeprefix("data: "))
 
 
+@BOTH_DATABASES
 def test_the_stream_tells_of_a_new_alarm_and_the_followed_stations_activity(
     server: ServerHarness,
 ) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlmodel import Session
 
@@ -185,6 +186,7 @@ def _since(server: ServerHarness, after_id: int, language: str) -> list[dict[str
     return [e for e in entries if e["id"] > after_id]
 
 
+@pytest.mark.parametrize("server", ["sqlite", "postgres"], indirect=True)
 def test_every_staff_changing_route_leaves_an_audit_entry(server: ServerHarness) -> None:
     assert server.app is not None
     calls = Calls(server)
