@@ -9,7 +9,11 @@ Keys are ``family.name``:
 - ``alert.*``: the lines of an alarm sent to staff's group chats and phones;
 - ``audit.*``: an audit entry in words (what happened, the fields it changed, who did it);
 - ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, plus
-  ``door.full_with_nearby`` and ``door.idle`` (the screen while nobody is at the door).
+  ``door.full_with_nearby`` and ``door.idle`` (the screen while nobody is at the door);
+- ``error.*``: what a request got wrong, one per ``server.core.errors.ErrorCode`` (the JSON
+  API sends the English one as ``detail``, with the code);
+- ``detail.*``: an alarm's or a command's detail line, one per ``protocol.details.Shape``
+  (and per code inside it: a camera state, an offline cause, a refusal).
 
 Pure data and lookups, no I/O and no project imports, so the agent, the server, the simulator
 and the demo all share it. A test checks that both catalogues have the same keys and the same

@@ -27,8 +27,11 @@ from server.alerts.worker import DeliveryWorker
 from server.audit import pages as audit_pages
 from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
+from server.core.api_errors import error_body
+from server.core.api_errors import install as install_api_errors
 from server.core.db import make_engine, session_scope
 from server.core.deps import Services
+from server.core.errors import ErrorCode, english
 from server.core.localtime import Clock, local_date, utcnow
 from server.core.settings import ServerSettings
 from server.events import routes as event_routes
@@ -196,13 +199,15 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, https=settings.served_over_https)
     app.add_middleware(RequestIds)  # outermost: the id covers the whole request
+    install_api_errors(app)
     for router in API_ROUTERS:
         app.include_router(router)
 
     @app.exception_handler(NotLoggedInError)
     async def _not_logged_in(request: Request, exc: NotLoggedInError) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": "log in first"}, status_code=401)
+            body = error_body(english(ErrorCode.LOGIN_REQUIRED, {}), ErrorCode.LOGIN_REQUIRED, {})
+            return JSONResponse(body, status_code=401)
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
     for router in PAGE_ROUTERS:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from protocol.details import Shape, write
 from protocol.payloads import (
     CommandKind,
     DenylistPage,
@@ -236,11 +237,11 @@ class Control:
         if check.refusal is not None:
             log.warning("%s: refused command %s: %s", self._station_id, command.kind, check.refusal)
             if command.station_id == self._station_id:  # never answer for another station
-                self._refused(command, now, f"{command.kind.value}: {check.refusal.value}")
+                self._refused(command, now, check.refusal.value)
             return
         if command.kind is CommandKind.REMOTE_UNLOCK:
             if self._state.lockdown:
-                self._refused(command, now, "remote_unlock: station in lockdown")
+                self._refused(command, now, "station in lockdown")
                 return
             self._doorway.release(Passage.ENTRY, now)
         elif command.kind is CommandKind.LOCKDOWN:
@@ -253,10 +254,16 @@ class Control:
             EventKind.COMMAND_DONE,
             now,
             command_id=command.command_id,
-            detail=f"{command.kind.value} by {command.issued_by}: {command.reason}",
+            detail=write(
+                Shape.COMMAND_DONE,
+                command=command.kind.value,
+                by=command.issued_by,
+                reason=command.reason,
+            ),
         )
 
-    def _refused(self, command: StationCommand, now: float, detail: str) -> None:
+    def _refused(self, command: StationCommand, now: float, refusal: str) -> None:
+        detail = write(Shape.COMMAND_REFUSED, command=command.kind.value, refusal=refusal)
         self._outbox.emit(
             EventKind.COMMAND_REFUSED, now, command_id=command.command_id, detail=detail
         )

@@ -16,7 +16,7 @@ from server.alarms.live import AlarmPulse, NewestAlarm
 from server.alarms.models import Alarm, AlarmState
 from server.alerts.repo import enqueue
 from server.audit.repo import audit
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.core.localtime import as_utc
 from server.stations.models import Station
 
@@ -89,7 +89,7 @@ def active_alarm_counts(session: Session) -> dict[str, int]:
 def _alarm(session: Session, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
-        raise NotFoundError(f"no alarm {alarm_id}")
+        raise NotFoundError(ErrorCode.NO_ALARM, id=alarm_id)
     return alarm
 
 
@@ -99,7 +99,9 @@ def acknowledge_alarm(
     """Seen and being handled; audited with the note."""
     alarm = _alarm(session, alarm_id)
     if alarm.acknowledged_at is not None:
-        raise ConflictError(f"alarm {alarm_id} was already acknowledged by {alarm.acknowledged_by}")
+        raise ConflictError(
+            ErrorCode.ALARM_ALREADY_ACKNOWLEDGED, id=alarm_id, by=alarm.acknowledged_by or ""
+        )
     before = alarm.state
     alarm.acknowledged_at, alarm.acknowledged_by, alarm.acknowledged_note = now, by, note
     session.add(alarm)
@@ -113,7 +115,9 @@ def resolve_alarm(session: Session, *, alarm_id: int, by: str, now: datetime, no
     """Handled, with a note saying how; an open alarm is acknowledged by the same stroke."""
     alarm = _alarm(session, alarm_id)
     if alarm.resolved_at is not None:
-        raise ConflictError(f"alarm {alarm_id} was already resolved by {alarm.resolved_by}")
+        raise ConflictError(
+            ErrorCode.ALARM_ALREADY_RESOLVED, id=alarm_id, by=alarm.resolved_by or ""
+        )
     before = alarm.state
     if alarm.acknowledged_at is None:
         alarm.acknowledged_at, alarm.acknowledged_by = now, by

@@ -7,7 +7,7 @@ import re
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -17,8 +17,9 @@ from server.alarms import repo
 from server.alarms.live import MAX_FOLLOWED, AlarmFeed, NewestAlarm
 from server.alarms.models import AlarmNote, AlarmPublic, AlarmResolution, AlarmState
 from server.alarms.repo import AlarmFilter
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.core.localtime import utcnow
 from server.staff.deps import AS_VIEWER, DECLARES_LOGIN, OperatorDep, staff_session
 from server.web.language import language_of
@@ -61,9 +62,9 @@ def acknowledge_alarm(
             note=body.note if body else "",
         )
     except NotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise ApiError.of(404, exc) from None
     except ConflictError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise ApiError.of(409, exc) from None
     return AlarmPublic.model_validate(alarm)
 
 
@@ -77,9 +78,9 @@ def resolve_alarm(
             session, alarm_id=alarm_id, by=staff.user.username, now=utcnow(), note=body.note
         )
     except NotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise ApiError.of(404, exc) from None
     except ConflictError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise ApiError.of(409, exc) from None
     return AlarmPublic.model_validate(alarm)
 
 
@@ -91,9 +92,9 @@ def get_alarm_feed(request: Request) -> AlarmFeed:
 def _followed(station_id: list[str]) -> list[str]:
     found = sorted(set(station_id))
     if len(found) > MAX_FOLLOWED:
-        raise HTTPException(422, f"a stream follows at most {MAX_FOLLOWED} stations")
+        raise ApiError(422, ErrorCode.STREAM_TOO_MANY, n=MAX_FOLLOWED)
     if any(not STATION_ID.fullmatch(s) for s in found):
-        raise HTTPException(422, "station_id holds something that is not a station id")
+        raise ApiError(422, ErrorCode.STREAM_BAD_IDS)
     return found
 
 

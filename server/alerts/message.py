@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import i18n
+from server.alarms.details import detail_words
 from server.alerts.formats import AlertMessage
 from server.core.localtime import LOCAL_TZ
 
@@ -42,7 +43,8 @@ def compose(
         i18n.text("alert.time", language, time=local),
     ]
     if facts.detail:
-        lines.append(i18n.text("alert.detail", language, detail=facts.detail))
+        said = detail_words(facts.detail, language)
+        lines.append(i18n.text("alert.detail", language, detail=said))
     return AlertMessage(
         alarm_id=facts.alarm_id,
         station_id=facts.station_id,

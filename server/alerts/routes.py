@@ -5,12 +5,14 @@ with 422 naming the field, a duplicate name with 409, and nothing is stored."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 
 from server.alerts import repo
 from server.alerts.models import DeliveryPublic, Notifier, NotifierPublic, NotifierWrite, public
 from server.audit.repo import audit
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, SessionDep
+from server.core.errors import ErrorCode
 from server.core.localtime import utcnow
 from server.staff.deps import AS_ADMIN, AdminDep
 
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/api", tags=["alerts"])
 def _notifier_or_404(session: SessionDep, notifier_id: int) -> Notifier:
     notifier = session.get(Notifier, notifier_id)
     if notifier is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notifier {notifier_id}")
+        raise ApiError(status.HTTP_404_NOT_FOUND, ErrorCode.NO_NOTIFIER, id=notifier_id)
     return notifier
 
 
@@ -37,7 +39,7 @@ def list_notifiers(session: SessionDep) -> list[NotifierPublic]:
 @router.post("/notifiers", status_code=status.HTTP_201_CREATED, response_model=NotifierPublic)
 def create_notifier(change: NotifierWrite, session: SessionDep, staff: AdminDep) -> NotifierPublic:
     if repo.name_taken(session, name=change.name):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"a notifier is named {change.name!r}")
+        raise ApiError(status.HTTP_409_CONFLICT, ErrorCode.NOTIFIER_EXISTS, name=change.name)
     now = utcnow()
     notifier = repo.new_notifier(session, change, now=now)
     session.flush()
@@ -60,7 +62,7 @@ def replace_notifier(
     """The whole notifier; without ``secret`` the stored secret is kept."""
     notifier = _notifier_or_404(session, notifier_id)
     if repo.name_taken(session, name=change.name, other_than=notifier_id):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"a notifier is named {change.name!r}")
+        raise ApiError(status.HTTP_409_CONFLICT, ErrorCode.NOTIFIER_EXISTS, name=change.name)
     before = _describe(notifier)
     repo.write_notifier(session, notifier, change, keep_secret=True)
     now = utcnow()

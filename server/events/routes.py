@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from protocol.payloads import EventKind
+from server.core.api_errors import ApiError
 from server.core.csv_export import csv_chunks, csv_stream
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
+from server.core.errors import ErrorCode
 from server.core.localtime import LOCAL_TZ, as_local, utcnow
 from server.events import repo
 from server.events.models import EventPage, EventPublic, OccupancyCorrection
@@ -30,6 +32,13 @@ When = Annotated[
 ]
 
 
+CORRECTION_ERRORS = {
+    CorrectionError.NEGATIVE_TARGET: ErrorCode.CORRECTION_NEGATIVE_TARGET,
+    CorrectionError.NO_STAFF: ErrorCode.CORRECTION_NO_STAFF,
+    CorrectionError.EMPTY_REASON: ErrorCode.CORRECTION_EMPTY_REASON,
+}
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """In UTC, as stored (SQLite keeps no zone: comparing another zone's wall time is wrong)."""
     if value is None:
@@ -44,7 +53,7 @@ def _time_window(
 ) -> tuple[datetime | None, datetime | None]:
     since, until = _aware(since), _aware(until)
     if since is not None and until is not None and since >= until:
-        raise HTTPException(422, "'since' must be earlier than 'until'")
+        raise ApiError(422, ErrorCode.TIME_RANGE_REVERSED)
     return since, until
 
 
@@ -125,7 +134,7 @@ def correct_occupancy(
         at=now,
     )
     if isinstance(outcome, CorrectionError):
-        raise HTTPException(422, f"correction refused: {outcome.value}")
+        raise ApiError(422, CORRECTION_ERRORS[outcome])
     station.occupancy = outcome.after
     if outcome.after == 0:
         end_stays(session, station_id=station_id, at=now)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from protocol.details import Shape, write
 from server.access.policy import open_at
 from server.alarms import welfare
 from server.alarms.models import Alarm
@@ -79,7 +80,7 @@ def _offline(
             station_id=station.id,
             kind=OFFLINE,
             at=now,
-            detail=f"offline since {since} ({reason}), {minutes} min",
+            detail=write(Shape.OFFLINE, since=since, cause=reason, minutes=minutes),
         )
 
 
@@ -150,7 +151,7 @@ def _welfare(
             kind="welfare",
             at=now,
             rider_id=alert.rider_id,
-            detail=f"{alert.cause.value}: inside {hours:.1f} h, please look in",
+            detail=write(Shape.WELFARE, cause=alert.cause.value, hours=f"{hours:.1f}"),
         )
         for stay_id, stay in zip(ids, stays, strict=True):
             if stay.rider_id == alert.rider_id:

@@ -9,13 +9,15 @@ from datetime import date
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
 from protocol.topics import STATION_ID_PATTERN
+from server.core.api_errors import ApiError
 from server.core.csv_export import csv_response, to_csv
 from server.core.deps import ServicesDep, SessionDep
+from server.core.errors import ErrorCode
 from server.core.localtime import local_date, utcnow
 from server.reports import figures, repo
 from server.reports.aggregates import station_names
@@ -27,13 +29,8 @@ from server.reports.models import (
     Summary,
     VisitsReport,
 )
-from server.reports.views import (
-    ReportRangeError,
-    occupancy_history,
-    peak_hours_report,
-    report_days,
-    visits_report,
-)
+from server.reports.ranges import ReportRangeError, report_days
+from server.reports.views import occupancy_history, peak_hours_report, visits_report
 from server.staff.deps import AS_VIEWER, DECLARES_LOGIN, staff_session
 from server.stations.deps import station_or_404
 
@@ -73,7 +70,7 @@ def _days(since: date | None, until: date | None) -> tuple[date, date]:
     try:
         return report_days(since, until, local_date(utcnow()))
     except ReportRangeError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise ApiError.of(422, exc) from None
 
 
 def _report_scope(
@@ -169,9 +166,9 @@ def get_live_feed(request: Request) -> LiveFeed:
 def _stream_stations(ids: str) -> list[str]:
     found = sorted({part.strip() for part in ids.split(",") if part.strip()})
     if len(found) > MAX_STREAM_STATIONS:
-        raise HTTPException(422, f"a stream follows at most {MAX_STREAM_STATIONS} stations")
+        raise ApiError(422, ErrorCode.STREAM_TOO_MANY, n=MAX_STREAM_STATIONS)
     if any(not STATION_ID.fullmatch(station_id) for station_id in found):
-        raise HTTPException(422, "ids holds something that is not a station id")
+        raise ApiError(422, ErrorCode.STREAM_BAD_IDS)
     return found
 
 

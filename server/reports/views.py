@@ -3,7 +3,7 @@ API (``server.reports.routes``) and the pages."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -17,13 +17,6 @@ from server.reports.models import (
     VisitsReport,
 )
 from server.stations.models import Station
-
-MAX_REPORT_DAYS = 366
-DEFAULT_REPORT_DAYS = 14
-
-
-class ReportRangeError(ValueError):
-    """A report period a person got wrong; the message says how."""
 
 
 def occupancy_history(
@@ -48,17 +41,6 @@ def occupancy_history(
             OccupancyPointPublic(start=p.start, occupancy=p.occupancy, peak=p.peak) for p in points
         ],
     )
-
-
-def report_days(since: date | None, until: date | None, today: date) -> tuple[date, date]:
-    """The local days a report covers: by default the last 14 up to today."""
-    last = until or today
-    first = since or last - timedelta(days=DEFAULT_REPORT_DAYS - 1)
-    if first > last:
-        raise ReportRangeError("'since' must not be after 'until'")
-    if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise ReportRangeError(f"a report covers at most {MAX_REPORT_DAYS} days")
-    return first, last
 
 
 def report_window(first: date, last: date, station_id: str | None) -> aggregates.Window:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from protocol.trust import bucket_of
 from server.audit.repo import audit
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.riders.models import Rider, RiderCreate
 from server.stations.repo import bump_config_version
 
@@ -75,9 +75,9 @@ def revoke_rider(
     """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
     rider = session.get(Rider, rider_id)
     if rider is None:
-        raise NotFoundError(f"no rider {rider_id!r}")
+        raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
     if rider.revoked_at is not None:
-        raise ConflictError(f"rider {rider_id} is already revoked")
+        raise ConflictError(ErrorCode.RIDER_ALREADY_REVOKED, id=rider_id)
     rider.revoked_at = now
     rider.credential_version += 1
     rider.credential_changed_at = now
@@ -106,7 +106,7 @@ def renew_rider_link(
     in the audit trail: they are the rider's keys)."""
     rider = session.get(Rider, rider_id)
     if rider is None:
-        raise NotFoundError(f"no rider {rider_id!r}")
+        raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
     secret = secrets.token_urlsafe(24)
     rider.link_secret_hash = _hash_secret(secret)
     session.add(rider)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from protocol.trust import bucket_of
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
-from server.core.errors import ConflictError, NotFoundError
+from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.core.localtime import utcnow
 from server.riders import repo
 from server.riders.models import (
@@ -40,7 +41,7 @@ def enrol_rider(rider_in: RiderCreate, session: SessionDep, staff: OperatorDep) 
 def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
     rider = repo.get_rider(session, rider_id=rider_id)
     if rider is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rider {rider_id!r}")
+        raise ApiError(status.HTTP_404_NOT_FOUND, ErrorCode.NO_RIDER, id=rider_id)
     return RiderPublic.model_validate(rider)
 
 
@@ -64,9 +65,9 @@ def revoke_rider(
             reason=change.reason if change else "",
         )
     except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     except ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise ApiError.of(status.HTTP_409_CONFLICT, exc) from None
     services.publisher.publish_denylist(bucket_of(rider.id))
     return RiderPublic.model_validate(rider)
 
@@ -85,7 +86,7 @@ def renew_link(
             reason=change.reason if change else "",
         )
     except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     return RiderLink(link=f"/r/{secret}")
 
 

@@ -7,11 +7,13 @@ import hmac
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from server.core.api_errors import ApiError
 from server.core.deps import SessionDep
+from server.core.errors import ErrorCode
 from server.core.localtime import utcnow
 from server.staff import repo
 from server.staff.models import Role
@@ -86,7 +88,7 @@ async def current_staff(
         ):
             sent = str((await request.form()).get("csrf_token", ""))
         if not hmac.compare_digest(sent, found.csrf_token):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+            raise ApiError(status.HTTP_403_FORBIDDEN, ErrorCode.CSRF_FAILED)
     return found
 
 
@@ -96,7 +98,7 @@ StaffDep = Annotated[repo.Authenticated, Depends(current_staff)]
 def require(role: Role) -> Callable[[repo.Authenticated], repo.Authenticated]:
     def check(staff: StaffDep) -> repo.Authenticated:
         if staff.user.role.rank < role.rank:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role.value} role")
+            raise ApiError(status.HTTP_403_FORBIDDEN, ErrorCode.ROLE_REQUIRED, role=role.value)
         return staff
 
     return check

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, delete, select
 
 from server.audit.repo import audit
-from server.core.errors import AlreadyExistsError
+from server.core.errors import AlreadyExistsError, ErrorCode
 from server.core.localtime import as_utc
 from server.staff import throttle
 from server.staff.models import Role, StaffSession, StaffUser
@@ -49,7 +49,7 @@ def create_user(
     """A new account, audited as created by ``by`` (the password is in neither)."""
     check_password_strength(password)
     if session.get(StaffUser, username) is not None:
-        raise AlreadyExistsError(f"staff account {username!r} already exists")
+        raise AlreadyExistsError(ErrorCode.STAFF_EXISTS, username=username)
     user = StaffUser(
         username=username, password_hash=hash_password(password), role=role, created_at=now
     )

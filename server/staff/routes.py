@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from server.core.api_errors import ApiError
 from server.core.deps import ServicesDep, SessionDep
-from server.core.errors import AlreadyExistsError
+from server.core.errors import AlreadyExistsError, ErrorCode
 from server.core.localtime import utcnow
 from server.staff import repo, throttle
 from server.staff.deps import AS_ADMIN, SESSION_COOKIE, AdminDep, StaffDep, session_token
@@ -52,12 +53,13 @@ def login(
         )
     except repo.LoginRefusedError as exc:
         if exc.retry_after_s is not None:
-            raise HTTPException(
+            raise ApiError(
                 status.HTTP_429_TOO_MANY_REQUESTS,
-                str(exc),
+                ErrorCode.TOO_MANY_LOGINS,
                 headers={"Retry-After": str(exc.retry_after_s)},
+                s=exc.retry_after_s,
             ) from None
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, ErrorCode.WRONG_LOGIN) from None
     set_session_cookie(response, new.token, secure=_secure(request, services))
     response.headers["Cache-Control"] = "no-store"  # the answer carries the bearer token
     return LoginResult(
@@ -103,8 +105,8 @@ def create_staff(account: StaffCreate, session: SessionDep, staff: AdminDep) -> 
             now=utcnow(),
             by=staff.user.username,
         )
-    except WeakPasswordError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except WeakPasswordError:
+        raise ApiError(422, ErrorCode.WEAK_PASSWORD) from None
     except AlreadyExistsError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise ApiError.of(409, exc) from None
     return StaffPublic.model_validate(user)

@@ -3,14 +3,16 @@ station is a 404."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from fastapi import status
 from sqlmodel import Session
 
+from server.core.api_errors import ApiError
+from server.core.errors import ErrorCode
 from server.stations.models import Station
 
 
 def station_or_404(session: Session, station_id: str) -> Station:
     station = session.get(Station, station_id)
     if station is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no station {station_id!r}")
+        raise ApiError(status.HTTP_404_NOT_FOUND, ErrorCode.NO_STATION, id=station_id)
     return station

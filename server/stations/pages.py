@@ -34,7 +34,7 @@ from server.stations.models import Station
 from server.stations.repo import get_station
 from server.stations.routes import COMMAND_TTL
 from server.stations.rules import mode_of
-from server.web.charts import step_chart
+from server.web.charts import LegendItem, step_chart
 from server.web.language import Texts, language_of
 from server.web.render import render_page
 
@@ -45,21 +45,29 @@ AUDIT_ON_PAGE = 30
 PageNumber = Annotated[int, Query(ge=0, le=100_000)]
 
 
-def _history_chart(history: OccupancyHistory, title: str, daily: bool) -> Markup:
-    labels = []
+def _history_chart(history: OccupancyHistory, t: Texts, title: str, daily: bool) -> Markup:
+    labels, tips = [], []
     for point in history.points:
         local = as_local(point.start)
         if daily:
             labels.append(local.strftime("%m-%d") if local.hour == 0 else "")
         else:
             labels.append(local.strftime("%H:%M") if local.minute == 0 else "")
+        when = local.strftime("%m-%d %H:%M")
+        tips.append(t("chart_occupancy_tip", time=when, n=point.occupancy, peak=point.peak))
     svg = step_chart(
         title=title,
+        y_title=t("chart_people_axis"),
         values=[p.occupancy for p in history.points],
         peaks=[p.peak for p in history.points],
         labels=labels,
+        tips=tips,
         capacity=history.capacity,
-        max_labels=8,
+        legend=[
+            LegendItem(t("legend_inside"), "area"),
+            LegendItem(t("legend_peak"), "peak"),
+            LegendItem(t("legend_capacity", n=history.capacity), "cap"),
+        ],
     )
     return Markup(svg)  # noqa: S704 (built by charts.py, every text escaped)
 
@@ -125,8 +133,8 @@ def station_page(
             "nav": "",
             "station": station,
             "row": row,
-            "chart_day": _history_chart(day, t("chart_24h"), daily=False),
-            "chart_week": _history_chart(week, t("chart_7d"), daily=True),
+            "chart_day": _history_chart(day, t, t("chart_24h"), daily=False),
+            "chart_week": _history_chart(week, t, t("chart_7d"), daily=True),
             "is_admin": staff.user.role.rank >= Role.ADMIN.rank,
             "mode": "lockdown" if station.lockdown else mode.value,
             "mode_value": mode.value,

@@ -18,7 +18,7 @@ from protocol.payloads import ProvisioningBundle
 from protocol.signing import SigningKey
 from server.audit.repo import audit
 from server.broker.accounts import hash_password, new_password
-from server.core.errors import AlreadyExistsError, NotFoundError
+from server.core.errors import AlreadyExistsError, ErrorCode, NotFoundError
 from server.core.settings import ServerSettings
 from server.keys.ring import ControlKeys
 from server.stations.models import Station, StationCreate
@@ -35,7 +35,7 @@ def create_station(
 ) -> tuple[Station, ProvisioningBundle]:
     """A new station, audited as created by ``by`` (its identity's secrets are in no record)."""
     if session.get(Station, station_in.id) is not None:
-        raise AlreadyExistsError(f"station {station_in.id} already exists")
+        raise AlreadyExistsError(ErrorCode.STATION_EXISTS, id=station_in.id)
     station = Station.model_validate(station_in)
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)
@@ -66,7 +66,7 @@ def reprovision(
     Audited in the same transaction (which key it had and has: public halves only)."""
     station = session.get(Station, station_id)
     if station is None:
-        raise NotFoundError(f"no station {station_id!r}")
+        raise NotFoundError(ErrorCode.NO_STATION, id=station_id)
     before = {"public_key": (station.public_key or "")[:12]}
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)

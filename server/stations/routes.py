@@ -7,12 +7,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from protocol.payloads import CommandKind, StationCommand
 from server.audit.repo import audit
+from server.core.api_errors import ApiError
 from server.core.deps import Limit, Offset, ServicesDep, SessionDep
-from server.core.errors import AlreadyExistsError, NotFoundError
+from server.core.errors import AlreadyExistsError, ErrorCode, InvalidError, NotFoundError
 from server.core.localtime import utcnow
 from server.reports.listing import StationQueryDep, station_page
 from server.staff.deps import AS_VIEWER, AdminDep, OperatorDep
@@ -52,7 +53,7 @@ def create_station(
             by=staff.user.username,
         )
     except AlreadyExistsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise ApiError.of(status.HTTP_409_CONFLICT, exc) from None
     services.broker.sync()
     services.publisher.publish_config(station.id)
     return StationProvisioned.model_validate(station, update={"bundle": bundle})
@@ -82,7 +83,7 @@ def reprovision_station(
             reason=request.reason,
         )
     except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     services.broker.sync()
     services.consumer.station_keys.forget(station_id)
     return StationProvisioned.model_validate(station, update={"bundle": bundle})
@@ -124,8 +125,8 @@ def update_rules(
     station = station_or_404(session, station_id)
     try:
         updates = rules_update(change)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except InvalidError as exc:
+        raise ApiError.of(422, exc) from None
     _change_station(
         session,
         station,
@@ -188,24 +189,24 @@ def send_command(
     a later config) and the server's own decisions follow them."""
     station = station_or_404(session, station_id)
     if (request.mode is not None) != (request.kind is CommandKind.SET_MODE):
-        raise HTTPException(422, "mode is given with set_mode and only with it")
+        raise ApiError(422, ErrorCode.MODE_ONLY_WITH_SET_MODE)
     standing: dict[str, Any] = {}
     if request.kind is CommandKind.SET_MODE:
         assert request.mode is not None
         try:
             standing = mode_update(request.mode, request.emergency)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except InvalidError as exc:
+            raise ApiError.of(422, exc) from None
     elif request.emergency is not None:
-        raise HTTPException(422, "emergency is given with set_mode free_entry only")
+        raise ApiError(422, ErrorCode.EMERGENCY_ONLY_WITH_FREE_ENTRY)
     if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
         standing = {"lockdown": request.kind is CommandKind.LOCKDOWN}
     offline = not station.online
     if request.kind is CommandKind.REMOTE_UNLOCK and offline and not request.confirm_offline:
-        raise HTTPException(
+        raise ApiError(
             status.HTTP_409_CONFLICT,
-            "station offline: a remote unlock reaches it only if it reconnects within "
-            f"{int(COMMAND_TTL.total_seconds())} s; send again with confirm_offline",
+            ErrorCode.UNLOCK_STATION_OFFLINE,
+            s=int(COMMAND_TTL.total_seconds()),
         )
     now = utcnow()
     command = StationCommand(

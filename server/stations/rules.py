@@ -16,6 +16,7 @@ from server.access.policy import (
     Span,
     StationRules,
 )
+from server.core.errors import ErrorCode, InvalidError
 from server.stations.holidays import china_days
 from server.stations.models import Station, StationRulesUpdate
 
@@ -33,11 +34,11 @@ def _span(value: Any, where: str) -> Span | None:
     if value is None:
         return None  # closed all day
     if not (isinstance(value, list) and len(value) == 2):
-        raise ValueError(f'{where}: expected ["HH:MM", "HH:MM"] or null')
+        raise InvalidError(ErrorCode.HOURS_SPAN, where=where)
     try:
         opens, closes = (time.fromisoformat(str(part)) for part in value)
     except ValueError:
-        raise ValueError(f'{where}: times must look like "08:00"') from None
+        raise InvalidError(ErrorCode.HOURS_TIME, where=where) from None
     return Span(opens, closes)
 
 
@@ -47,23 +48,20 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
     (past midnight when it closes earlier than it opens) or null (closed). The last two are
     optional: with them the national calendar (``server.stations.holidays``) decides which
     days are public holidays and adjusted working days (调休); a date under ``holidays``
-    still wins. Raises ValueError naming what is wrong."""
+    still wins. Raises InvalidError (a ValueError) naming what is wrong."""
     weekly = raw.get("weekly")
     if not isinstance(weekly, list) or len(weekly) != DAYS:
-        raise ValueError("opening_hours.weekly: seven days, Monday first")
+        raise InvalidError(ErrorCode.HOURS_WEEKLY)
     holidays_raw = raw.get("holidays", {})
     if not isinstance(holidays_raw, dict):
-        raise ValueError("opening_hours.holidays: an object of dates")
+        raise InvalidError(ErrorCode.HOURS_HOLIDAYS)
     holidays: dict[date, Span | None] = {}
     for day, span in holidays_raw.items():
         try:
-            holidays[date.fromisoformat(day)] = _span(span, f"opening_hours.holidays.{day}")
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                str(exc)
-                if "opening_hours" in str(exc)
-                else f"opening_hours.holidays: {day!r} is not a date"
-            ) from None
+            when = date.fromisoformat(day)
+        except (TypeError, ValueError):
+            raise InvalidError(ErrorCode.HOURS_HOLIDAY_DATE, day=str(day)) from None
+        holidays[when] = _span(span, f"opening_hours.holidays.{day}")
     spans = tuple(_span(span, f"opening_hours.weekly[{i}]") for i, span in enumerate(weekly))
     by_kind = {
         kind: _span(raw[key], f"opening_hours.{key}")
@@ -72,7 +70,7 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
     }
     unknown = sorted(set(raw) - {"weekly", "holidays", *CALENDAR_KEYS})
     if unknown:
-        raise ValueError(f"opening_hours: unknown keys {unknown}")
+        raise InvalidError(ErrorCode.HOURS_UNKNOWN_KEYS, keys=", ".join(unknown))
     return OpeningHours(
         weekly=spans,
         holidays=holidays,
@@ -106,11 +104,11 @@ def mode_of(station: Station) -> StationMode:
 
 def rules_update(change: StationRulesUpdate) -> dict[str, Any]:
     """The station columns a staff change of its rules sets (column -> new value). Raises
-    ValueError naming what is wrong; then nothing is to be changed."""
+    InvalidError (a ValueError) naming what is wrong; then nothing is to be changed."""
     if change.opening_hours is not None and change.open_all_day:
-        raise ValueError("give opening_hours or open_all_day, not both")
+        raise InvalidError(ErrorCode.HOURS_OR_ALL_DAY)
     if change.emergency is not None and change.end_emergency:
-        raise ValueError("give emergency or end_emergency, not both")
+        raise InvalidError(ErrorCode.EMERGENCY_OR_END)
     updates: dict[str, Any] = {}
     if change.opening_hours is not None:
         parse_opening_hours(change.opening_hours)
@@ -133,11 +131,11 @@ def rules_update(change: StationRulesUpdate) -> dict[str, Any]:
 def mode_update(mode: StationMode, emergency: Emergency | None) -> dict[str, Any]:
     """The columns that make ``mode_of`` the station give ``mode`` (``set_mode``): stored on
     the station, so its config and the server's decisions keep it. Free entry needs its
-    cause. Raises ValueError naming what is wrong."""
+    cause. Raises InvalidError (a ValueError) naming what is wrong."""
     if mode is StationMode.FREE_ENTRY and emergency is None:
-        raise ValueError("free_entry needs its cause: emergency (heat_wave, typhoon, cold_snap)")
+        raise InvalidError(ErrorCode.FREE_ENTRY_NEEDS_CAUSE)
     if mode is not StationMode.FREE_ENTRY and emergency is not None:
-        raise ValueError("emergency is given with set_mode free_entry only")
+        raise InvalidError(ErrorCode.EMERGENCY_ONLY_WITH_FREE_ENTRY)
     return {
         "maintenance": mode is StationMode.MAINTENANCE,
         "emergency": emergency.value if emergency is not None else None,

@@ -3,9 +3,12 @@ cookie; the words themselves are in the catalogue (``i18n``: ``page.*`` and ``co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 
 import i18n
+from server.alarms.details import detail_words
 
 LANG_COOKIE = "ws_lang"
 LANGUAGES = i18n.LANGUAGES
@@ -35,6 +38,27 @@ class Texts:
         if not value:
             return ""
         return self._words.get("code." + value, value)
+
+    def detail(self, line: str | None) -> str:
+        """An alarm's or a command's detail line in words (as it is when not in a known shape)."""
+        return detail_words(line, self.language)
+
+    def error(self, code: str, values: Mapping[str, object] | None = None) -> str:
+        """An error (``server.core.errors.ErrorCode``) in words; a value that has words of its
+        own (``page.<name>_<value>``: a role, say) in those, and the API's field names of an
+        invalid input (``page.field_<name>``) too. staff.js does the same."""
+        shown: dict[str, object] = {}
+        for name, value in (values or {}).items():
+            if name == "fields":
+                said = [self._words.get(f"page.field_{f}", f) for f in str(value).split(", ")]
+                shown[name] = self._words["page.list_sep"].join(said)
+            else:
+                shown[name] = self._words.get(f"page.{name}_{value}", value)
+        return self._words[f"error.{code}"].format(**shown)
+
+    def family(self, name: str) -> dict[str, str]:
+        """Every word of one family, keys in full (``error.no_station``): for the script."""
+        return {k: v for k, v in self._words.items() if k.startswith(name + ".")}
 
     def as_dict(self, *keys: str) -> dict[str, str]:
         """A few words for the page's script."""

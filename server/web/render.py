@@ -27,7 +27,13 @@ def _local(value: datetime | None) -> str:
     return "" if value is None else as_local(value).strftime("%m-%d %H:%M:%S")
 
 
+def _local_minute(value: datetime | None) -> str:
+    """To the minute: "since when" needs no seconds."""
+    return "" if value is None else as_local(value).strftime("%m-%d %H:%M")
+
+
 templates.env.filters["local"] = _local
+templates.env.filters["local_minute"] = _local_minute
 
 # The words the pages' script (static/staff.js) needs.
 SCRIPT_WORDS = (
@@ -51,6 +57,24 @@ SCRIPT_WORDS = (
     "lockdown",
     "maintenance",
     "alarm_new",
+    "since_time",
+    "role_viewer",
+    "role_operator",
+    "role_admin",
+    "colon",
+    "list_sep",
+    # the API's field names, for its "invalid input" errors
+    "field_reason",
+    "field_target",
+    "field_capacity",
+    "field_mode",
+    "field_kind",
+    "field_display_name",
+    "field_platform",
+    "field_since",
+    "field_until",
+    "field_username",
+    "field_password",
 )
 
 
@@ -86,7 +110,8 @@ def render_page(
             "staff": staff.user if staff else None,
             "csrf_token": staff.csrf_token if staff else "",
             "is_operator": staff is not None and staff.user.role.rank >= Role.OPERATOR.rank,
-            "script_words": t.as_dict(*SCRIPT_WORDS),
+            # and the API's errors (error.<code>), said in the page's language
+            "script_words": t.as_dict(*SCRIPT_WORDS) | t.family("error"),
             "path": request.url.path,
             "other_language_url": _switch_url(request, language, switch_path),
             **context,

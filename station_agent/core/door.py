@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum, StrEnum
 
+from protocol.details import Shape, write
 from protocol.payloads import Passage
 
 
@@ -199,7 +200,7 @@ def door_changed(
     changes = kept if explained else (*kept, now)[-timings.fault_changes :]
     current = replace(current, recent=replace(recent, raw_changed_at=now, raw_changes=changes))
     if len(changes) >= timings.fault_changes and AlarmKind.CONTACT_FAULT not in current.alarms:
-        detail = f"{len(changes)} contact changes within {timings.fault_window_s:g} s"
+        detail = write(Shape.CONTACT_FAULT, changes=len(changes), seconds=timings.fault_window_s)
         current, raised = _raise(current, Alarm(AlarmKind.CONTACT_FAULT, now, detail))
         out = out + raised
     if is_open == current.is_open:
@@ -311,7 +312,7 @@ def _opened(state: DoorState, at: float) -> tuple[DoorState, _Out]:
         passage = recent.window_passage or Passage.UNKNOWN
         if recent.window_used:
             # Closed and reopened on one release: likely one more person the same way.
-            alarm = Alarm(AlarmKind.TAILGATE, at, f"second {passage.value} on one release")
+            alarm = Alarm(AlarmKind.TAILGATE, at, write(Shape.TAILGATE, passage=passage.value))
         else:
             # Opened in time, but the debounce confirmed it after the relock deadline.
             rider = recent.window_rider
@@ -320,7 +321,7 @@ def _opened(state: DoorState, at: float) -> tuple[DoorState, _Out]:
         passage = Passage.UNKNOWN
     else:
         passage = Passage.UNKNOWN
-        alarm = Alarm(AlarmKind.FORCED_OPEN, at, "opened with no unlock and no exit button")
+        alarm = Alarm(AlarmKind.FORCED_OPEN, at, write(Shape.FORCED_OPEN))
     opened = replace(
         state,
         is_open=True,
@@ -391,11 +392,13 @@ def _fire(
     if timer is _Timer.RELOCK:  # the unlock time is up; the door may still be open
         return replace(state, relock_at=None, expecting=None, expecting_rider=None), _NOTHING
     if timer is _Timer.HELD_OPEN:
-        detail = f"open for {timings.held_open_s:g} s"
+        detail = write(Shape.HELD_OPEN, seconds=timings.held_open_s)
         return _raise(state, Alarm(AlarmKind.HELD_OPEN, at, detail))
     if timer is _Timer.CONTACT_TRUST:
         return _clear(state, AlarmKind.CONTACT_FAULT)
-    detail = f"camera {state.camera.value} for {timings.camera_trouble_s:g} s"
+    detail = write(
+        Shape.CAMERA_TROUBLE, camera=state.camera.value, seconds=timings.camera_trouble_s
+    )
     return _raise(state, Alarm(AlarmKind.CAMERA_TAMPER, at, detail))
 
 

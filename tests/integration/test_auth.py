@@ -50,7 +50,7 @@ def test_no_session_and_a_made_up_token_are_401(server: ServerHarness) -> None:
         assert anonymous.post("/api/riders", json={}).status_code == 401
         forged = anonymous.get("/api/stations", headers={"Authorization": "Bearer abc"})
         assert forged.status_code == 401
-        assert forged.json() == {"detail": "log in first"}
+        assert forged.json() == {"detail": "log in first", "code": "login_required", "values": {}}
 
 
 @pytest.mark.parametrize("password", ["admin", "changeme", "short", "password"])

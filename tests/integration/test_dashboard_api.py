@@ -24,6 +24,7 @@ from demo.server_process import ServerProcess
 from server.alarms.models import Alarm
 from server.audit.models import AuditEntry
 from server.core.db import init_db, make_engine
+from server.core.errors import ErrorCode
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
 from server.reports.overview import LiveReader
@@ -352,7 +353,7 @@ def test_reads_need_a_login(server: ServerHarness, anonymous: httpx.Client) -> N
     for path in [*READS, f"/api/stations/{station_id}/occupancy-history"]:
         reply = anonymous.get(path)
         assert reply.status_code == 401, path
-        assert reply.json() == {"detail": "log in first"}
+        assert reply.json() == {"detail": "log in first", "code": "login_required", "values": {}}
     for page in ("/", "/riders", "/reports", f"/stations/{station_id}"):
         reply = anonymous.get(page)
         assert reply.status_code == 303, page
@@ -393,6 +394,7 @@ def test_bad_queries_are_explained(server: ServerHarness) -> None:
         reply = server.client.get(path, params=params)
         assert reply.status_code == 422, (path, params, reply.text)
         assert says in reply.text, (path, params, reply.text)
+        assert reply.json()["code"] in set(ErrorCode), (path, params)
 
 
 def test_unknown_station_is_404(server: ServerHarness) -> None:
@@ -410,7 +412,11 @@ def test_unknown_station_is_404(server: ServerHarness) -> None:
     ]:
         reply = server.client.get(path, params=params)
         assert reply.status_code == 404, path
-        assert reply.json() == {"detail": "no station 'st-nowhere'"}
+        assert reply.json() == {
+            "detail": "no station 'st-nowhere'",
+            "code": "no_station",
+            "values": {"id": "st-nowhere"},
+        }
     page = server.client.get("/stations/st-nowhere")
     assert page.status_code == 404
     assert "st-nowhere" in page.text
@@ -445,7 +451,11 @@ def test_a_viewer_sees_but_cannot_act(server: ServerHarness) -> None:
         ]:
             reply = viewer.post(path, json=body)
             assert reply.status_code == 403, path
-            assert reply.json() == {"detail": "this needs the operator role"}
+            assert reply.json() == {
+                "detail": "this needs the operator role",
+                "code": "role_required",
+                "values": {"role": "operator"},
+            }
         form = viewer.post("/riders/enrol", data={"csrf_token": viewer.headers["X-CSRF-Token"]})
         assert form.status_code == 403
         no_csrf = viewer.post("/riders/enrol", data={"display_name": "Zhao"})

@@ -21,6 +21,24 @@ function localTime(iso) {
   return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
+// An API error in the page's language: its code's words (error.<code>), a value with words of
+// its own (a role) in those; the English detail only for an error with no code.
+function apiErrorText(status, data) {
+  const code = data && data.code;
+  if (code && WORDS[`error.${code}`]) {
+    const values = {};
+    for (const [name, value] of Object.entries(data.values || {})) {
+      values[name] = name === "fields"
+        ? String(value).split(", ").map((f) => WORDS[`field_${f}`] || f).join(word("list_sep"))
+        : WORDS[`${name}_${value}`] || value;
+    }
+    return word(`error.${code}`, values);
+  }
+  if (status === 403) return word("forbidden");
+  const detail = data && typeof data.detail === "string" ? data.detail : "";
+  return `${word("error")}${word("colon")}${detail || status}`;
+}
+
 async function callApi(url, body, method = "POST") {
   const reply = await fetch(url, {
     method,
@@ -33,13 +51,9 @@ async function callApi(url, body, method = "POST") {
     throw new Error("log in first");
   }
   if (!reply.ok) {
-    let detail = "";
-    try {
-      const data = await reply.json();
-      detail = typeof data.detail === "string" ? data.detail
-        : (data.detail || []).map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
-    } catch (_) { /* not JSON */ }
-    throw new Error(reply.status === 403 ? word("forbidden") : `${word("error")}: ${detail || reply.status}`);
+    let data = null;
+    try { data = await reply.json(); } catch (_) { /* not JSON */ }
+    throw new Error(apiErrorText(reply.status, data));
   }
   return reply.status === 204 ? null : reply.json();
 }
@@ -161,7 +175,7 @@ function applyRow(tr, row, highlight) {
   state.className = row.online ? "online" : "offline";
   state.textContent = word(row.online ? "online" : "offline");
   tr.querySelector(".state .changed").textContent =
-    row.online_changed_at ? `${word("since")} ${localTime(row.online_changed_at)}` : "";
+    row.online_changed_at ? word("since_time", { time: localTime(row.online_changed_at).slice(0, -3) }) : "";
   tr.querySelector(".occupancy").textContent = String(row.occupancy);
   tr.querySelector(".capacity").textContent = String(row.capacity);
   const bar = tr.querySelector(".bar");
@@ -305,7 +319,41 @@ function wireStation() {
   });
 }
 
+// -- charts (server/web/charts.py): one tab stop per chart; the arrow keys, Home and End move
+// between its points, and the readout shows the value of the one focused or pointed at --------
+const CHART_KEYS = { ArrowRight: 1, ArrowLeft: -1 };
+
+function wireCharts() {
+  for (const chart of document.querySelectorAll("svg.chart")) {
+    const points = [...chart.querySelectorAll(".point")];
+    const readout = chart.querySelector(".readout");
+    if (!points.length || !readout) continue;
+    const show = (point) => { readout.textContent = point ? point.querySelector("title").textContent : ""; };
+    const move = (from, to) => {
+      from.setAttribute("tabindex", "-1");
+      to.setAttribute("tabindex", "0");
+      to.focus();
+    };
+    points.forEach((point, index) => {
+      point.addEventListener("focus", () => show(point));
+      point.addEventListener("mouseenter", () => show(point));
+      point.addEventListener("keydown", (event) => {
+        let next = null;
+        if (event.key in CHART_KEYS) next = index + CHART_KEYS[event.key];
+        else if (event.key === "Home") next = 0;
+        else if (event.key === "End") next = points.length - 1;
+        if (next === null) return;
+        event.preventDefault();
+        move(point, points[Math.max(0, Math.min(points.length - 1, next))]);
+      });
+    });
+    chart.addEventListener("mouseleave", () => show(chart.contains(document.activeElement) ? document.activeElement : null));
+    chart.addEventListener("focusout", (event) => { if (!chart.contains(event.relatedTarget)) show(null); });
+  }
+}
+
 wireActions();
 wireLogin();
+wireCharts();
 wireOverview();
 wireStation();

@@ -38,6 +38,8 @@ def test_every_key_is_in_a_known_family() -> None:
         "door",
         "alert",
         "audit",
+        "error",
+        "detail",
     }
 
 

@@ -1,5 +1,5 @@
 """The dashboard's arithmetic: occupancy rebuilt from events, buckets, visits per local day and
-week, peak hours, CSV cells; the SVG charts."""
+week, peak hours, CSV cells (the charts: test_charts.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from server.reports.figures import (
     unique_riders,
     visits_by_period,
 )
-from server.web.charts import bar_chart, step_chart
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 Monday in Shanghai
 
@@ -121,18 +120,3 @@ def test_csv_is_excel_friendly_and_safe() -> None:
     assert text.startswith("\ufeff")
     assert text.splitlines()[1] == "'=1+2,-3,,2026-11-23T08:00:00+08:00"
     assert to_csv(("名",), [("王,五",)]).endswith('"王,五"\r\n')
-
-
-def test_charts_escape_and_scale() -> None:
-    svg = step_chart(title="<x>", values=[0, 3], peaks=[1, 4], labels=["a&b", ""], capacity=10)
-    assert svg.startswith("<svg")
-    assert "&lt;x&gt;" in svg
-    assert "a&amp;b" in svg
-    assert 'class="cap"' in svg
-    assert ">10</text>" in svg  # the axis reaches the capacity
-    bars = bar_chart(title="t", values=[1, 7, 0], labels=["x", "y", "z"])
-    assert bars.count('class="col"') == 3
-    assert "<title>y: 7</title>" in bars
-    assert ">10</text>" in bars  # 7 rounds up to a tidy 10
-    with pytest.raises(ValueError, match="same length"):
-        bar_chart(title="t", values=[1], labels=[])

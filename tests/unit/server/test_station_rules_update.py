@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from protocol.payloads import StationMode
 from server.access.policy import Emergency
+from server.core.errors import ErrorCode, InvalidError
 from server.stations.models import Station, StationRulesUpdate
 from server.stations.rules import audit_values, mode_of, mode_update, rules_update
 
@@ -36,19 +37,26 @@ def test_a_rules_change_sets_only_what_it_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "message"),
+    ("fields", "code"),
     [
-        ({"opening_hours": WEEK, "open_all_day": True}, "not both"),
-        ({"emergency": "typhoon", "end_emergency": True}, "not both"),
-        ({"opening_hours": {"weekly": [None] * 6}}, "seven days"),
-        ({"opening_hours": {"weekly": [["8 am", "22:00"]] * 7}}, '"08:00"'),
-        ({"opening_hours": {"weekly": [None] * 7, "holidays": {"soon": None}}}, "not a date"),
-        ({"opening_hours": {"weekly": [None] * 7, "lunch": None}}, "unknown keys"),
+        ({"opening_hours": WEEK, "open_all_day": True}, ErrorCode.HOURS_OR_ALL_DAY),
+        ({"emergency": "typhoon", "end_emergency": True}, ErrorCode.EMERGENCY_OR_END),
+        ({"opening_hours": {"weekly": [None] * 6}}, ErrorCode.HOURS_WEEKLY),
+        ({"opening_hours": {"weekly": [["8 am", "22:00"]] * 7}}, ErrorCode.HOURS_TIME),
+        ({"opening_hours": {"weekly": [["08:00"]] * 7}}, ErrorCode.HOURS_SPAN),
+        (
+            {"opening_hours": {"weekly": [None] * 7, "holidays": {"soon": None}}},
+            ErrorCode.HOURS_HOLIDAY_DATE,
+        ),
+        ({"opening_hours": {"weekly": [None] * 7, "lunch": None}}, ErrorCode.HOURS_UNKNOWN_KEYS),
     ],
 )
-def test_bad_rules_are_refused_naming_what_is_wrong(fields: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_bad_rules_are_refused_naming_what_is_wrong(
+    fields: dict[str, Any], code: ErrorCode
+) -> None:
+    with pytest.raises(InvalidError) as refused:
         rules_update(_change(**fields))
+    assert refused.value.code is code
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "\t\n"])
@@ -79,8 +87,12 @@ def test_set_mode_makes_the_station_give_that_mode(
         emergency=before.value if before else None,
     )
     if (mode is StationMode.FREE_ENTRY) != (emergency is not None):
-        with pytest.raises(ValueError, match="emergency"):
+        with pytest.raises(InvalidError) as refused:
             mode_update(mode, emergency)
+        assert refused.value.code in {
+            ErrorCode.FREE_ENTRY_NEEDS_CAUSE,
+            ErrorCode.EMERGENCY_ONLY_WITH_FREE_ENTRY,
+        }
         return
     for name, value in mode_update(mode, emergency).items():
         setattr(station, name, value)
