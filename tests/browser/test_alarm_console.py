@@ -64,7 +64,7 @@ def test_a_forced_door_reaches_the_console_with_sound_and_notification(
     station = make_station(station_id)
     _log_in(desk)
     expect(desk).to_have_title("告警 · 暖心驿站")
-    expect(desk.locator("#alarm-list tr.empty")).to_have_text("没有告警")
+    expect(desk.locator("#alarm-list tr.empty")).to_have_text("暂无告警")
     overview = desk_context.new_page()  # a second tab, on the overview
     overview.goto("/")
 

@@ -69,7 +69,7 @@ def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
     assert form.locator("input:invalid").count() == 1
     form.get_by_label("原因（必填）").fill("门外有人打架")
     form.get_by_role("button", name="封闭站点").click()
-    expect(badge).to_have_text("封闭")
+    expect(badge).to_have_text("封闭中")
     expect(badge).to_be_visible()
     wait_for(lambda: station.agent.lockdown, what="the lockdown to reach the station")
     expect(desk.locator("#lockdown-form strong")).to_have_text("封闭中")
