@@ -8,6 +8,7 @@ Keys are ``family.name``:
 - ``rider.*``: the rider's pass page;
 - ``finder.*``: the public station finder (``/find``) and the code page's nearby stations;
 - ``alert.*``: the lines of an alarm sent to staff's group chats and phones;
+- ``audit.*``: an audit entry in words (what happened, the fields it changed, who did it);
 - ``door.*``: what a station's display says, one per ``protocol.reasons.Reason`` value, the
   pieces of a refusal's next step (``door_message``: nearby station, reopening time,
   hotline) and ``door.idle`` (the screen while nobody is at the door);

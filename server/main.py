@@ -17,10 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from server import __version__
+from server.alarms import pages as alarm_pages
 from server.alarms import routes as alarm_routes
+from server.alarms.live import AlarmFeed
+from server.alarms.repo import pulse_reader
 from server.alerts import routes as alert_routes
 from server.alerts.rules import Backoff
 from server.alerts.worker import DeliveryWorker
+from server.audit import pages as audit_pages
 from server.audit import routes as audit_routes
 from server.broker.sync import BrokerSync
 from server.core.api_errors import error_body
@@ -113,6 +117,8 @@ PAGE_ROUTERS = (
     rider_pages.router,
     join_pages.router,
     finder_pages.router,
+    alarm_pages.router,
+    audit_pages.router,
 )
 
 
@@ -180,10 +186,12 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         )
         app.state.live_feed = LiveFeed(LiveReader(engine))  # one poller for every open stream
         app.state.finder = finder_routes.Finder.build(engine, settings, clock)
+        app.state.alarm_feed = AlarmFeed(pulse_reader(engine))  # likewise, alarms
         try:
             yield
         finally:
             await app.state.live_feed.close()
+            await app.state.alarm_feed.close()
             alerts.stop()
             scheduler.stop()
             consumer.stop()

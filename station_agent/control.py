@@ -5,7 +5,9 @@ every station shares (keys and audience; the denylist, one page per bucket) and 
 A config older than the one applied or for another station is ignored; so is a trust page not
 newer than the one held, or with a key that does not parse. Pages and configs the transport
 dropped (bad signature, invalid) are remembered and named in the heartbeat until a good copy
-comes. Verified trust pages are kept in the store, so a restart offline still has them.
+comes. Verified trust pages and the station's own config are kept in the store, so a box
+restarted while the server is out of reach still checks codes, and still keeps its lockdown
+or maintenance mode (a door that reopens on a power cut would undo staff's decision).
 
 A command is checked by ``core/commands.py`` (addressed here, not retained,
 valid now, complete, never twice) and every one addressed to this station is answered with a
@@ -72,21 +74,50 @@ class Control:
         self._store = store
         self._seen_commands: Mapping[str, float] = {}  # command id -> its expiry
         self._kept: dict[str, PageStamp] = {}  # trust page -> the stamp last written to the store
+        self._kept_config: bytes | None = store.station_config()
 
     # -- config ------------------------------------------------------------------------
+    def restore_config(self, now: float) -> None:
+        """At start: the config kept from the last run (verified when it came)."""
+        payload = self._store.station_config()
+        if payload is None:
+            return
+        try:
+            config = parse(StationConfig, payload)
+        except PayloadError as exc:
+            log.warning("%s: ignored the kept config: %s", self._station_id, exc)
+            return
+        self._apply_config(config, now)
+
     def on_config(self, config: StationConfig, now: float) -> None:
-        """The station's own rules (mode, lockdown), when not older than those applied."""
+        """The station's own rules (mode, lockdown), when not older than those applied; kept
+        in the store when they changed."""
+        if not self._apply_config(config, now):
+            return
+        self._state.config_errors.pop("config", None)
+        payload = dump(config)
+        if payload != self._kept_config:
+            self._store.save_station_config(payload)
+            self._kept_config = payload
+
+    def _apply_config(self, config: StationConfig, now: float) -> bool:
         if config.station_id != self._station_id:
             log.warning("%s: ignored config addressed to %s", self._station_id, config.station_id)
-            return
+            return False
         if config.config_version < self._state.config_version:
             log.info("%s: ignored older config v%d", self._station_id, config.config_version)
-            return
+            return False
+        changed = (config.mode, config.lockdown) != (self._state.mode, self._state.lockdown)
         self._state.config_version = config.config_version
         self._state.mode = config.mode
         self._set_lockdown(config.lockdown, now)
-        self._state.config_errors.pop("config", None)
-        log.info("%s: config v%d applied", self._station_id, config.config_version)
+        log.info(
+            "%s: config v%d applied%s",
+            self._station_id,
+            config.config_version,
+            f" (mode {config.mode.value}, lockdown {config.lockdown})" if changed else "",
+        )
+        return True
 
     def on_dropped(self, page: str, why: str) -> None:
         """Said in every heartbeat until a good copy of the same page comes."""

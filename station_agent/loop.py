@@ -119,6 +119,7 @@ class StationAgent:
             store=store,
         )
         self._control.restore_trust()
+        self._control.restore_config(now)
         self._heartbeat = HeartbeatSender(
             settings, self.state, session_id=session_id, store=store, transport=transport, now=now
         )

@@ -26,8 +26,9 @@ def _notifier_or_404(session: SessionDep, notifier_id: int) -> Notifier:
     return notifier
 
 
-def _describe(notifier: Notifier) -> str:
-    return f"{notifier.name} ({notifier.format}) stations={notifier.stations}"
+def _describe(notifier: Notifier) -> dict[str, object]:
+    """What the audit trail keeps of a notifier (never its secret or address)."""
+    return {"name": notifier.name, "format": notifier.format, "stations": notifier.stations}
 
 
 @router.get("/notifiers", response_model=list[NotifierPublic], dependencies=AS_ADMIN)
@@ -42,13 +43,8 @@ def create_notifier(change: NotifierWrite, session: SessionDep, staff: AdminDep)
     now = utcnow()
     notifier = repo.new_notifier(session, change, now=now)
     session.flush()
-    audit(
-        session,
-        actor=staff.user.username,
-        action="notifier_added",
-        at=now,
-        detail=_describe(notifier),
-    )
+    added = _describe(notifier)
+    audit(session, actor=staff.user.username, action="notifier_added", at=now, after=added)
     session.commit()
     session.refresh(notifier)
     return NotifierPublic.model_validate(public(notifier))
@@ -67,6 +63,7 @@ def replace_notifier(
     notifier = _notifier_or_404(session, notifier_id)
     if repo.name_taken(session, name=change.name, other_than=notifier_id):
         raise ApiError(status.HTTP_409_CONFLICT, ErrorCode.NOTIFIER_EXISTS, name=change.name)
+    before = _describe(notifier)
     repo.write_notifier(session, notifier, change, keep_secret=True)
     now = utcnow()
     audit(
@@ -74,7 +71,8 @@ def replace_notifier(
         actor=staff.user.username,
         action="notifier_changed",
         at=now,
-        detail=_describe(notifier),
+        before=before,
+        after=_describe(notifier),
     )
     session.commit()
     session.refresh(notifier)
@@ -84,9 +82,9 @@ def replace_notifier(
 @router.delete("/notifiers/{notifier_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_notifier(notifier_id: int, session: SessionDep, staff: AdminDep) -> Response:
     notifier = _notifier_or_404(session, notifier_id)
-    detail = _describe(notifier)
+    before = _describe(notifier)
     repo.delete_notifier(session, notifier)
-    audit(session, actor=staff.user.username, action="notifier_removed", at=utcnow(), detail=detail)
+    audit(session, actor=staff.user.username, action="notifier_removed", at=utcnow(), before=before)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

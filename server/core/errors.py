@@ -51,6 +51,10 @@ class ErrorCode(StrEnum):
     HOURS_SPAN = "hours_span"
     HOURS_TIME = "hours_time"
     HOURS_UNKNOWN_KEYS = "hours_unknown_keys"
+    FREE_ENTRY_NEEDS_CAUSE = "free_entry_needs_cause"
+    EMERGENCY_ONLY_WITH_FREE_ENTRY = "emergency_only_with_free_entry"
+    UNLOCK_STATION_OFFLINE = "unlock_station_offline"
+    ALARM_ALREADY_RESOLVED = "alarm_already_resolved"
     # count corrections (``server.events.occupancy.CorrectionError``)
     CORRECTION_NEGATIVE_TARGET = "correction_negative_target"
     CORRECTION_NO_STAFF = "correction_no_staff"

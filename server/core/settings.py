@@ -126,6 +126,10 @@ class ServerSettings(BaseSettings):
     alert_timeout_s: float = Field(default=10.0, gt=0, le=120)
     # A station offline (will, or heartbeats missed) this long raises a station_offline alarm.
     offline_alarm_after_s: float = Field(default=600.0, ge=60, le=7 * 86_400)
+    # The night check of counts (server.events.occupancy): the local hour it runs in, and how
+    # long a closed station's door must have been quiet before its count may be set to zero.
+    reconcile_hour: int = Field(default=4, ge=0, le=23)
+    reconcile_door_quiet_h: float = Field(default=3.0, ge=0.5, le=24)
     # The first admin account, created when there is no staff account yet. There is no
     # default password: without one, nobody can log in until an admin is created.
     admin_user: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.-]{2,64}$")

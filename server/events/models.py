@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from server.audit.models import StaffNote
 from server.core.columns import timestamp_field
 
 
@@ -85,7 +86,7 @@ class OccupancyCorrection(SQLModel):
     """A staff request to set a station's count."""
 
     target: int = Field(ge=0, le=1000)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: StaffNote
 
 
 class EventPublic(SQLModel):

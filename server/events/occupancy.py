@@ -4,12 +4,15 @@ Counts drift in the real world (people leave through a door held open by someone
 in on one unlock unseen), so the count is corrected in two audited ways:
 
 - ``reconcile_quiet_hour``: call it from a periodic job (every few minutes) for each station,
-  with the station's count, the time, the station's ``QuietHour`` and the local date it last
-  ran (stored per station). Inside the quiet hour, once per local day, it returns the
-  corrected count and an ``OccupancyChange`` to store (also when the count was already right:
-  the record shows the check ran). Outside it, or when it already ran that day, it returns
-  None. Pass ``expected`` when the station is not empty at that hour (a 24-hour station where
-  people sleep): the count it should have, from staff or from the stays known to be open.
+  with the station's count, the time, the station's ``QuietHour``, the local date it last ran
+  (stored per station), whether the station is open at this hour by its hours or modes, and
+  when its door was last used. Inside the quiet hour, once per local day, it decides; outside
+  it, or when it already ran that day, it returns None. It corrects a count only with
+  evidence that nobody can be inside: the station is closed at this hour *and* its door has
+  been quiet for ``QuietHour.door_quiet`` (a setting). A station open now (24 hours, or a
+  night station) is never zeroed: people sleep there, and a quiet door is what sleep looks
+  like. Every decision says why (``Outcome``); a correction carries its evidence for the
+  audit trail.
 - ``correct``: a staff member sets the count; who and why are required. Store the returned
   ``OccupancyChange`` with the new count in one transaction; a ``CorrectionError`` is shown to
   staff as it is.
@@ -19,8 +22,9 @@ in on one unlock unseen), so the count is corrected in two audited ways:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -56,6 +60,8 @@ class OccupancyChange:
     source: ChangeSource
     by: str  # staff account, or QUIET_HOUR_ACTOR
     reason: str
+    # What made the quiet hour sure (for the audit trail): {"door_quiet_h": 5.5, ...}.
+    evidence: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -64,17 +70,27 @@ class OccupancyChange:
 
 @dataclass(frozen=True, slots=True)
 class QuietHour:
-    """The local hour [hour:00, hour+1:00) in which the station is expected (nearly) empty."""
+    """The local hour [hour:00, hour+1:00) in which the count is checked, and how long the
+    door must have been quiet before a closed station's count may be set to zero."""
 
     hour: int = 4
     tz: ZoneInfo = LOCAL_TZ
+    door_quiet: timedelta = timedelta(hours=3)
+
+
+class Outcome(StrEnum):
+    ALREADY_EMPTY = "already_empty"  # nothing to correct
+    CORRECTED = "corrected"  # closed now, door quiet long enough: set to zero
+    OPEN_NOW = "open_now"  # open at this hour (24 hours, a night station): kept
+    DOOR_USED = "door_used"  # closed, but the door was used lately: kept
 
 
 @dataclass(frozen=True, slots=True)
 class Reconciled:
     count: int
-    change: OccupancyChange
+    outcome: Outcome
     run_on: date  # the local date: pass it as ``last_run_on`` from now on
+    change: OccupancyChange | None = None  # to store, when the count was corrected
 
 
 def reconcile_quiet_hour(
@@ -84,24 +100,39 @@ def reconcile_quiet_hour(
     now: datetime,
     quiet: QuietHour,
     last_run_on: date | None,
-    expected: int = 0,
+    open_now: bool,
+    last_door_at: datetime | None,
 ) -> Reconciled | None:
-    """The count corrected to ``expected`` once a local day inside the quiet hour, else None.
+    """Once a local day inside the quiet hour: the count corrected to zero with evidence, or
+    kept and why; else None.
 
     Only inside the hour: a job that missed it (server down) must not reset a busy station in
-    the afternoon; the count waits for the next night.
+    the afternoon; the count waits for the next night. ``last_door_at`` None: the door has
+    never reported being used (as quiet as a door can be).
     """
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     local = now.astimezone(quiet.tz)
     if local.hour != quiet.hour or last_run_on == local.date():
         return None
-    after = max(0, expected)
-    reason = f"daily reconciliation at {quiet.hour:02d}:00 {quiet.tz.key}"
+    today = local.date()
+    if count <= 0:
+        return Reconciled(count, Outcome.ALREADY_EMPTY, today)
+    if open_now:
+        return Reconciled(count, Outcome.OPEN_NOW, today)
+    quiet_for = None if last_door_at is None else now - last_door_at
+    if quiet_for is not None and quiet_for < quiet.door_quiet:
+        return Reconciled(count, Outcome.DOOR_USED, today)
+    evidence: dict[str, object] = {
+        "closed": True,
+        "door_quiet_h": None if quiet_for is None else round(quiet_for.total_seconds() / 3600, 1),
+        "door_quiet_min_h": round(quiet.door_quiet.total_seconds() / 3600, 1),
+    }
+    reason = f"closed at {local:%H:%M}, door quiet for at least {quiet.door_quiet}"
     change = OccupancyChange(
-        station_id, count, after, now, ChangeSource.QUIET_HOUR, QUIET_HOUR_ACTOR, reason
+        station_id, count, 0, now, ChangeSource.QUIET_HOUR, QUIET_HOUR_ACTOR, reason, evidence
     )
-    return Reconciled(after, change, local.date())
+    return Reconciled(0, Outcome.CORRECTED, today, change)
 
 
 class CorrectionError(StrEnum):

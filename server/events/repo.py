@@ -10,7 +10,9 @@ from sqlalchemy import ColumnElement, Engine
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
+from protocol.payloads import EventKind
 from server.audit.repo import audit
+from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
 from server.events.occupancy import ChangeSource, OccupancyChange
 
@@ -113,9 +115,23 @@ def recent_events(
     return list(session.exec(statement))
 
 
+DOOR_ACTIVITY = (EventKind.DOOR_OPENED, EventKind.DOOR_CLOSED, EventKind.EXIT_PRESSED)
+
+
+def last_door_activity(session: Session, *, station_id: str) -> datetime | None:
+    """When the station's door was last opened, closed or its exit button pressed."""
+    at = session.exec(
+        select(func.max(EventRecord.occurred_at)).where(
+            EventRecord.station_id == station_id,
+            col(EventRecord.kind).in_([kind.value for kind in DOOR_ACTIVITY]),
+        )
+    ).one()
+    return as_utc(at) if at is not None else None
+
+
 def record_correction(session: Session, *, change: OccupancyChange) -> CountCorrection:
-    """A count set by staff or by the quiet hour, with the audit entry that tells staff, in
-    the caller's transaction."""
+    """A count set by staff or by the quiet hour, with the audit entry that tells staff
+    (before and after, and for the quiet hour its evidence), in the caller's transaction."""
     correction = CountCorrection(
         station_id=change.station_id,
         at=change.at,
@@ -126,13 +142,16 @@ def record_correction(session: Session, *, change: OccupancyChange) -> CountCorr
         reason=change.reason,
     )
     session.add(correction)
+    staff = change.source is ChangeSource.STAFF
     audit(
         session,
         actor=change.by,
         action=_AUDIT_ACTION[change.source],
         at=change.at,
         station_id=change.station_id,
-        reason=change.reason,
-        detail=f"{change.before} -> {change.after}",
+        # The quiet hour's reason is said in words from its evidence (server.audit.wording).
+        reason=change.reason if staff else "",
+        before={"occupancy": change.before},
+        after={"occupancy": change.after, **change.evidence},
     )
     return correction

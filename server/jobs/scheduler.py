@@ -28,9 +28,10 @@ from server.alarms.offline import DEFAULT_OFFLINE_AFTER
 from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
+from server.events.occupancy import QuietHour
 from server.homeassistant.bridge import HomeAssistantBridge
 from server.jobs.repo import release_lease, take_lease
-from server.jobs.station_jobs import run_station_jobs
+from server.jobs.station_jobs import DEFAULT_QUIET_HOUR, run_station_jobs
 from server.join.repo import prune_attempts
 from server.keys.ring import KeyHolder
 from server.mqtt.publisher import Publisher
@@ -48,10 +49,14 @@ LEASE_NAME = "scheduler"
 
 
 def run_minute_jobs(
-    engine: Engine, *, now: datetime, offline_after: timedelta = DEFAULT_OFFLINE_AFTER
+    engine: Engine,
+    *,
+    now: datetime,
+    offline_after: timedelta = DEFAULT_OFFLINE_AFTER,
+    quiet: QuietHour = DEFAULT_QUIET_HOUR,
 ) -> None:
     with session_scope(engine) as session:
-        run_station_jobs(session, now=now, offline_after=offline_after)
+        run_station_jobs(session, now=now, offline_after=offline_after, quiet=quiet)
     with session_scope(engine) as session:
         prune_sessions(session, now=now)
     with session_scope(engine) as session:
@@ -144,6 +149,10 @@ class Scheduler:
                         self._engine,
                         now=utcnow(),
                         offline_after=timedelta(seconds=self._settings.offline_alarm_after_s),
+                        quiet=QuietHour(
+                            hour=self._settings.reconcile_hour,
+                            door_quiet=timedelta(hours=self._settings.reconcile_door_quiet_h),
+                        ),
                     )
                 if refresh_due:
                     with session_scope(self._engine) as session:

@@ -1,25 +1,31 @@
-"""Periodic station jobs: the nightly quiet-hour reconciliation of counts, welfare alerts
+"""Periodic station jobs: the nightly quiet-hour check of counts (corrected only with
+evidence: closed and a quiet door; never a station open at that hour), welfare alerts
 for long stays, and alarms for stations offline too long. The decisions are the pure
 functions of ``server.events.occupancy``, ``server.alarms.welfare`` and
 ``server.alarms.offline``; this module reads and writes the rows around them."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from protocol.details import Shape, write
+from server.access.policy import open_at
 from server.alarms import welfare
 from server.alarms.models import Alarm
 from server.alarms.offline import DEFAULT_OFFLINE_AFTER, offline_alarm_due
 from server.alarms.repo import raise_alarm
 from server.core.localtime import as_local, as_utc
-from server.events.occupancy import QuietHour, reconcile_quiet_hour
-from server.events.repo import record_correction
+from server.events.occupancy import Outcome, QuietHour, reconcile_quiet_hour
+from server.events.repo import last_door_activity, record_correction
 from server.events.stays import end_stays, open_stays
 from server.stations.models import Station
 from server.stations.repo import list_stations
+from server.stations.rules import rules_of
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUIET_HOUR = QuietHour()
 DEFAULT_WELFARE = welfare.WelfareRules()
@@ -90,16 +96,36 @@ def _clear_offline(session: Session, station_id: str, *, at: datetime) -> None:
 
 def _reconcile(session: Session, station: Station, now: datetime, quiet: QuietHour) -> None:
     last = date.fromisoformat(station.last_reconciled_on) if station.last_reconciled_on else None
+    local = now.astimezone(quiet.tz)
+    if local.hour != quiet.hour or last == local.date():
+        return  # the rule would say the same; spare the queries below
+    rules = rules_of(station)
     result = reconcile_quiet_hour(
-        station.occupancy, station_id=station.id, now=now, quiet=quiet, last_run_on=last
+        station.occupancy,
+        station_id=station.id,
+        now=now,
+        quiet=quiet,
+        last_run_on=last,
+        open_now=rules.emergency is not None or open_at(rules, now.timestamp()),
+        last_door_at=last_door_activity(session, station_id=station.id)
+        if station.occupancy > 0
+        else None,
     )
     if result is None:
         return
     station.last_reconciled_on = result.run_on.isoformat()
-    if result.change.changed:
+    if result.change is not None:
         station.occupancy = result.count
         end_stays(session, station_id=station.id, at=now)
         record_correction(session, change=result.change)
+        log.info("%s: night check set the count to 0 (%s)", station.id, result.change.reason)
+    elif result.outcome is not Outcome.ALREADY_EMPTY:
+        log.info(
+            "%s: night check kept the count at %d (%s)",
+            station.id,
+            station.occupancy,
+            result.outcome.value,
+        )
     session.add(station)
 
 

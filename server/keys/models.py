@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from server.audit.models import OptionalNote
 from server.core.columns import timestamp_field
 
 
@@ -23,6 +24,12 @@ class SigningKeyRecord(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     activates_at: datetime = timestamp_field()
     retires_at: datetime | None = timestamp_field(nullable=True)
+
+
+class KeyRotation(SQLModel):
+    """Why a key is rotated: optional, kept in the audit trail."""
+
+    reason: OptionalNote = ""
 
 
 class SigningKeyPublic(SQLModel):

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from protocol.credential import DEFAULT_SKEW_S, MAX_LIFETIME_S, raw_public_key
 from protocol.signing import SigningKey, key_id
+from server.audit.repo import audit
 from server.core.db import session_scope
 from server.core.localtime import Clock, as_utc, utcnow
 from server.keys.models import KeyRingState, SigningKeyRecord
@@ -183,10 +184,17 @@ def ring_version(session: Session) -> int:
 
 
 def rotate(
-    session: Session, *, now: datetime, propagation: timedelta, purpose: str = RIDER
+    session: Session,
+    *,
+    now: datetime,
+    propagation: timedelta,
+    by: str,
+    purpose: str = RIDER,
+    reason: str = "",
 ) -> SigningKeyRecord:
     """Add a key that signs after ``propagation``; the current signer retires then. (Control
-    keys: pass no propagation; every published control key signs anyway.)
+    keys: pass no propagation; every published control key signs anyway.) Audited as done by
+    ``by``: which key replaced which (key ids only, never a key).
 
     The caller bumps the config version and publishes, in that order, right away.
     """
@@ -200,6 +208,15 @@ def rotate(
         record.retires_at = new.activates_at
         session.add(record)
     session.add(new)
+    audit(
+        session,
+        actor=by,
+        action="key_rotated",
+        at=now,
+        reason=reason,
+        before={"kid": ", ".join(sorted(r.kid for r in current))},
+        after={"kid": new.kid, "purpose": purpose},
+    )
     bump_ring_version(session)
     session.commit()
     session.refresh(new)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from server.audit.models import OptionalNote
 from server.core.columns import timestamp_field
 
 
@@ -131,6 +132,12 @@ class DeviceCertPublic(SQLModel):
     not_after: datetime
     presentation_lifetime_s: int
     server_time: datetime
+
+
+class RiderChange(SQLModel):
+    """Why staff revoke a rider or renew a link: optional, kept in the audit trail."""
+
+    reason: OptionalNote = ""
 
 
 class RiderLink(SQLModel):

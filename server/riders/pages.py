@@ -18,7 +18,6 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from protocol.trust import bucket_of
-from server.audit.repo import audit
 from server.core.deps import ServicesDep, SessionDep
 from server.core.errors import NotFoundError
 from server.core.localtime import utcnow
@@ -30,7 +29,6 @@ from server.riders import handout, repo
 from server.riders.models import CHOSEN_PLATFORMS, Platform, RiderCreate
 from server.riders.tokens import render_qr_svg
 from server.staff.deps import PageOperator, PageStaff, session_token
-from server.staff.repo import Authenticated
 from server.web.render import render_page
 
 router = APIRouter(include_in_schema=False)
@@ -140,12 +138,9 @@ def enrol_form(
     platform: Annotated[Platform, Form()] = Platform.OTHER,
 ) -> Any:
     rider_in = RiderCreate(display_name=display_name.strip(), platform=platform)
-    secret, now = repo.new_link_secret(), utcnow()
-    rider = repo.add_rider(
-        session, rider_in=rider_in, link_secret_hash=repo.hash_secret(secret), now=now
+    rider, secret = repo.create_rider(
+        session, rider_in=rider_in, now=utcnow(), by=staff.user.username
     )
-    _audit(session, staff, "rider_enrolled", rider.id, platform.value)
-    session.commit()
     return _show_link(request, services, rider.id, secret)
 
 
@@ -158,24 +153,13 @@ def renew_form(
     staff: PageOperator,
 ) -> Any:
     try:
-        secret = repo.renew_rider_link(session, rider_id=rider_id, now=utcnow(), commit=False)
+        secret = repo.renew_rider_link(
+            session, rider_id=rider_id, now=utcnow(), by=staff.user.username, commit=False
+        )
     except NotFoundError:
         return render_page(
             request, "not_found.html", staff, {"what": rider_id, "nav": "riders"}, status_code=404
         )
-    _audit(session, staff, "link_renewed", rider_id, "")
-    session.commit()
+    session.commit()  # with its audit entry (repo.renew_rider_link)
     services.publisher.publish_denylist(bucket_of(rider_id))
     return _show_link(request, services, rider_id, secret)
-
-
-def _audit(session: Session, staff: Authenticated, action: str, rider_id: str, detail: str) -> None:
-    """Into the change's own transaction (the caller commits both)."""
-    audit(
-        session,
-        actor=staff.user.username,
-        action=action,
-        at=utcnow(),
-        rider_id=rider_id,
-        detail=detail,
-    )

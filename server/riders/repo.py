@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from protocol.trust import bucket_of
+from server.audit.repo import audit
 from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.riders.models import Rider, RiderCreate
 from server.stations.repo import bump_config_version
@@ -27,10 +28,22 @@ def _new_rider_id() -> str:
     return "r-" + "".join(secrets.choice(_RIDER_ID_ALPHABET) for _ in range(12))
 
 
-def create_rider(session: Session, *, rider_in: RiderCreate, now: datetime) -> tuple[Rider, str]:
-    """A new rider and the secret of their personal link (stored only as a hash)."""
+def create_rider(
+    session: Session, *, rider_in: RiderCreate, now: datetime, by: str, reason: str = ""
+) -> tuple[Rider, str]:
+    """A new rider and the secret of their personal link (stored only as a hash), audited
+    as enrolled by ``by`` (the name stays on the rider's row, not in the trail)."""
     secret = new_link_secret()
     rider = add_rider(session, rider_in=rider_in, link_secret_hash=hash_secret(secret), now=now)
+    audit(
+        session,
+        actor=by,
+        action="rider_enrolled",
+        at=now,
+        rider_id=rider.id,
+        reason=reason,
+        after={"platform": rider.platform.value, "status": "active"},
+    )
     session.commit()
     session.refresh(rider)
     return rider, secret
@@ -72,7 +85,9 @@ def get_rider_by_link(session: Session, *, secret: str) -> Rider | None:
     return session.exec(statement).first()
 
 
-def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
+def revoke_rider(
+    session: Session, *, rider_id: str, now: datetime, by: str, reason: str = ""
+) -> Rider:
     """Disable a rider: no new codes, and every code issued so far is refused everywhere."""
     rider = session.get(Rider, rider_id)
     if rider is None:
@@ -84,6 +99,16 @@ def revoke_rider(session: Session, *, rider_id: str, now: datetime) -> Rider:
     rider.credential_changed_at = now
     rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
+    audit(
+        session,
+        actor=by,
+        action="rider_revoked",
+        at=now,
+        rider_id=rider_id,
+        reason=reason,
+        before={"status": "active"},
+        after={"status": "revoked"},
+    )
     bump_config_version(session)
     session.commit()
     session.refresh(rider)
@@ -94,12 +119,20 @@ def new_link_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
-def renew_rider_link(session: Session, *, rider_id: str, now: datetime, commit: bool = True) -> str:
+def renew_rider_link(
+    session: Session,
+    *,
+    rider_id: str,
+    now: datetime,
+    by: str,
+    reason: str = "",
+    commit: bool = True,
+) -> str:
     """A new secret link for the rider; the old link stops working at once, and so does every
     code and device certificate issued through it: the credential version moves on, as on a
     revocation (a lost phone holds a device certificate for hours). The caller publishes the
-    rider's denylist page after the commit. ``commit=False``: the caller commits (with its
-    audit entry)."""
+    rider's denylist page after the commit. Audited (neither link is in the trail: they are
+    the rider's keys). ``commit=False``: the caller commits."""
     rider = session.get(Rider, rider_id)
     if rider is None:
         raise NotFoundError(ErrorCode.NO_RIDER, id=rider_id)
@@ -110,6 +143,16 @@ def renew_rider_link(session: Session, *, rider_id: str, now: datetime, commit: 
     rider.denylist_bucket = bucket_of(rider.id)
     session.add(rider)
     bump_config_version(session)
+    audit(
+        session,
+        actor=by,
+        action="rider_link_renewed",
+        at=now,
+        rider_id=rider_id,
+        reason=reason,
+        before={"link": "old"},
+        after={"link": "new"},
+    )
     if commit:
         session.commit()
     return secret

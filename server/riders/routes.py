@@ -12,20 +12,24 @@ from server.core.deps import Limit, Offset, ServicesDep, SessionDep
 from server.core.errors import ConflictError, ErrorCode, NotFoundError
 from server.core.localtime import utcnow
 from server.riders import repo
-from server.riders.models import RiderCreate, RiderEnrolled, RiderLink, RiderPage, RiderPublic
-from server.staff.deps import AS_OPERATOR, AS_VIEWER
+from server.riders.models import (
+    RiderChange,
+    RiderCreate,
+    RiderEnrolled,
+    RiderLink,
+    RiderPage,
+    RiderPublic,
+)
+from server.staff.deps import AS_VIEWER, OperatorDep
 
 router = APIRouter(tags=["riders"])
 
 
-@router.post(
-    "/api/riders",
-    status_code=status.HTTP_201_CREATED,
-    response_model=RiderEnrolled,
-    dependencies=AS_OPERATOR,
-)
-def enrol_rider(rider_in: RiderCreate, session: SessionDep) -> RiderEnrolled:
-    rider, secret = repo.create_rider(session, rider_in=rider_in, now=utcnow())
+@router.post("/api/riders", status_code=status.HTTP_201_CREATED, response_model=RiderEnrolled)
+def enrol_rider(rider_in: RiderCreate, session: SessionDep, staff: OperatorDep) -> RiderEnrolled:
+    rider, secret = repo.create_rider(
+        session, rider_in=rider_in, now=utcnow(), by=staff.user.username
+    )
     return RiderEnrolled.model_validate(rider, update={"link": f"/r/{secret}"})
 
 
@@ -41,16 +45,25 @@ def read_rider(rider_id: str, session: SessionDep) -> RiderPublic:
     return RiderPublic.model_validate(rider)
 
 
-@router.post(
-    "/api/riders/{rider_id}/revoke",
-    response_model=RiderPublic,
-    dependencies=AS_OPERATOR,
-)
-def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderPublic:
+@router.post("/api/riders/{rider_id}/revoke", response_model=RiderPublic)
+def revoke_rider(
+    rider_id: str,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: OperatorDep,
+    change: RiderChange | None = None,
+) -> RiderPublic:
     """Disable a rider everywhere: after the commit, one denylist page (the rider's bucket) is
-    published for every station at once; nothing here depends on the number of stations."""
+    published for every station at once; nothing here depends on the number of stations.
+    A reason (optional body ``{"reason": ...}``) goes into the audit trail."""
     try:
-        rider = repo.revoke_rider(session, rider_id=rider_id, now=utcnow())
+        rider = repo.revoke_rider(
+            session,
+            rider_id=rider_id,
+            now=utcnow(),
+            by=staff.user.username,
+            reason=change.reason if change else "",
+        )
     except NotFoundError as exc:
         raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     except ConflictError as exc:
@@ -59,16 +72,24 @@ def revoke_rider(rider_id: str, session: SessionDep, services: ServicesDep) -> R
     return RiderPublic.model_validate(rider)
 
 
-@router.post(
-    "/api/riders/{rider_id}/link",
-    response_model=RiderLink,
-    dependencies=AS_OPERATOR,
-)
-def renew_link(rider_id: str, session: SessionDep, services: ServicesDep) -> RiderLink:
+@router.post("/api/riders/{rider_id}/link", response_model=RiderLink)
+def renew_link(
+    rider_id: str,
+    session: SessionDep,
+    services: ServicesDep,
+    staff: OperatorDep,
+    change: RiderChange | None = None,
+) -> RiderLink:
     """A new personal link (a phone lost, say); the old one stops working at once, and the
     codes and device certificates it gave out are refused (the rider's denylist page)."""
     try:
-        secret = repo.renew_rider_link(session, rider_id=rider_id, now=utcnow())
+        secret = repo.renew_rider_link(
+            session,
+            rider_id=rider_id,
+            now=utcnow(),
+            by=staff.user.username,
+            reason=change.reason if change else "",
+        )
     except NotFoundError as exc:
         raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
     services.publisher.publish_denylist(bucket_of(rider_id))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
+from server.audit.repo import audit
 from server.core.errors import AlreadyExistsError, ErrorCode
 from server.core.localtime import as_utc
 from server.staff import throttle
@@ -36,8 +37,16 @@ def _token_hash(token: str) -> str:
 
 
 def create_user(
-    session: Session, *, username: str, password: str, role: Role, now: datetime
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    now: datetime,
+    by: str,
+    reason: str = "",
 ) -> StaffUser:
+    """A new account, audited as created by ``by`` (the password is in neither)."""
     check_password_strength(password)
     if session.get(StaffUser, username) is not None:
         raise AlreadyExistsError(ErrorCode.STAFF_EXISTS, username=username)
@@ -45,6 +54,14 @@ def create_user(
         username=username, password_hash=hash_password(password), role=role, created_at=now
     )
     session.add(user)
+    audit(
+        session,
+        actor=by,
+        action="staff_created",
+        at=now,
+        reason=reason,
+        after={"username": username, "role": role.value},
+    )
     session.commit()
     session.refresh(user)
     return user
@@ -128,7 +145,9 @@ def ensure_admin(session: Session, *, username: str, password: str, now: datetim
     """The first admin, from the settings, when there is no staff account yet."""
     if has_accounts(session):
         return False
-    create_user(session, username=username, password=password, role=Role.ADMIN, now=now)
+    create_user(
+        session, username=username, password=password, role=Role.ADMIN, now=now, by="system"
+    )
     return True
 
 

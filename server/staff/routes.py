@@ -103,6 +103,7 @@ def create_staff(account: StaffCreate, session: SessionDep, staff: AdminDep) -> 
             password=account.password,
             role=account.role,
             now=utcnow(),
+            by=staff.user.username,
         )
     except WeakPasswordError:
         raise ApiError(422, ErrorCode.WEAK_PASSWORD) from None

@@ -18,6 +18,7 @@ from protocol.payloads import (
 )
 from protocol.topics import STATION_ID_PATTERN
 from server.access.policy import Emergency, PassbackMode
+from server.audit.models import StaffNote
 from server.core.columns import timestamp_field
 
 NOT_READY_COLUMN = MAX_NOT_READY * 33  # codes of up to 32 characters, comma-joined
@@ -66,7 +67,7 @@ class StationRulesUpdate(SQLModel):
     outdoor_temp_c: float | None = Field(default=None, ge=-60, le=60)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: StaffNote
 
 
 class Station(StationBase, table=True):
@@ -161,7 +162,12 @@ class ConfigState(SQLModel, table=True):
 class CommandCreate(SQLModel):
     kind: CommandKind
     mode: StationMode | None = None
-    reason: str = Field(min_length=1, max_length=200)
+    # With set_mode free_entry: why shelter comes first now (heat wave, typhoon, cold snap).
+    emergency: Emergency | None = None
+    # A remote unlock for a station that is offline now reaches it only if it reconnects
+    # before the command expires: staff say they know (the page warns them first).
+    confirm_offline: bool = False
+    reason: StaffNote
 
 
 class CommandPublic(SQLModel):
@@ -173,7 +179,7 @@ class CommandPublic(SQLModel):
 
 
 class ReprovisionRequest(SQLModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: StaffNote
 
 
 class StationDetailsUpdate(SQLModel):

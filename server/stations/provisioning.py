@@ -16,6 +16,7 @@ from sqlmodel import Session
 from protocol.credential import public_key_to_text
 from protocol.payloads import ProvisioningBundle
 from protocol.signing import SigningKey
+from server.audit.repo import audit
 from server.broker.accounts import hash_password, new_password
 from server.core.errors import AlreadyExistsError, ErrorCode, NotFoundError
 from server.core.settings import ServerSettings
@@ -30,12 +31,22 @@ def create_station(
     settings: ServerSettings,
     control: ControlKeys,
     now: datetime,
+    by: str,
 ) -> tuple[Station, ProvisioningBundle]:
+    """A new station, audited as created by ``by`` (its identity's secrets are in no record)."""
     if session.get(Station, station_in.id) is not None:
         raise AlreadyExistsError(ErrorCode.STATION_EXISTS, id=station_in.id)
     station = Station.model_validate(station_in)
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)
+    audit(
+        session,
+        actor=by,
+        action="station_created",
+        at=now,
+        station_id=station.id,
+        after=station_in.model_dump(exclude={"id"}, exclude_none=True),
+    )
     session.commit()
     session.refresh(station)
     return station, bundle
@@ -48,13 +59,27 @@ def reprovision(
     settings: ServerSettings,
     control: ControlKeys,
     now: datetime,
+    by: str,
+    reason: str,
 ) -> tuple[Station, ProvisioningBundle]:
-    """A new identity for an existing station; the previous key and password stop working."""
+    """A new identity for an existing station; the previous key and password stop working.
+    Audited in the same transaction (which key it had and has: public halves only)."""
     station = session.get(Station, station_id)
     if station is None:
         raise NotFoundError(ErrorCode.NO_STATION, id=station_id)
+    before = {"public_key": (station.public_key or "")[:12]}
     bundle = _new_identity(station, settings=settings, control=control, now=now)
     session.add(station)
+    audit(
+        session,
+        actor=by,
+        action="station_reprovisioned",
+        at=now,
+        station_id=station_id,
+        reason=reason,
+        before=before,
+        after={"public_key": (station.public_key or "")[:12]},
+    )
     session.commit()
     session.refresh(station)
     return station, bundle

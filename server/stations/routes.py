@@ -3,10 +3,9 @@ command. Every change records who, when and why."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
@@ -17,13 +16,14 @@ from server.core.deps import Limit, Offset, ServicesDep, SessionDep
 from server.core.errors import AlreadyExistsError, ErrorCode, InvalidError, NotFoundError
 from server.core.localtime import utcnow
 from server.reports.listing import StationQueryDep, station_page
-from server.staff.deps import AS_ADMIN, AS_VIEWER, AdminDep, OperatorDep
+from server.staff.deps import AS_VIEWER, AdminDep, OperatorDep
 from server.stations import photos, provisioning, repo
 from server.stations.deps import station_or_404
 from server.stations.models import (
     CommandCreate,
     CommandPublic,
     ReprovisionRequest,
+    Station,
     StationCreate,
     StationDetails,
     StationDetailsUpdate,
@@ -34,21 +34,16 @@ from server.stations.models import (
     StationRulesUpdate,
 )
 from server.stations.opening import closed_now
-from server.stations.rules import parse_opening_hours
+from server.stations.rules import audit_values, mode_update, rules_update
 
 router = APIRouter(prefix="/api", tags=["stations"])
 
 COMMAND_TTL = timedelta(seconds=30)
 
 
-@router.post(
-    "/stations",
-    status_code=status.HTTP_201_CREATED,
-    response_model=StationProvisioned,
-    dependencies=AS_ADMIN,
-)
+@router.post("/stations", status_code=status.HTTP_201_CREATED, response_model=StationProvisioned)
 def create_station(
-    station_in: StationCreate, session: SessionDep, services: ServicesDep
+    station_in: StationCreate, session: SessionDep, services: ServicesDep, staff: AdminDep
 ) -> StationProvisioned:
     """A new station and its provisioning bundle (shown once: it holds the station's broker
     password and signing key)."""
@@ -59,6 +54,7 @@ def create_station(
             settings=services.settings,
             control=services.keys.control,
             now=utcnow(),
+            by=staff.user.username,
         )
     except AlreadyExistsError as exc:
         raise ApiError.of(status.HTTP_409_CONFLICT, exc) from None
@@ -70,7 +66,6 @@ def create_station(
 @router.post(
     "/stations/{station_id}/provision",
     response_model=StationProvisioned,
-    dependencies=AS_ADMIN,
 )
 def reprovision_station(
     station_id: str,
@@ -88,18 +83,11 @@ def reprovision_station(
             settings=services.settings,
             control=services.keys.control,
             now=utcnow(),
+            by=staff.user.username,
+            reason=request.reason,
         )
     except NotFoundError as exc:
         raise ApiError.of(status.HTTP_404_NOT_FOUND, exc) from None
-    audit(
-        session,
-        actor=staff.user.username,
-        action="station_reprovisioned",
-        at=utcnow(),
-        station_id=station_id,
-        reason=request.reason,
-    )
-    session.commit()
     services.broker.sync()
     services.consumer.station_keys.forget(station_id)
     return StationProvisioned.model_validate(station, update={"bundle": bundle})
@@ -136,53 +124,56 @@ def update_rules(
     services: ServicesDep,
     staff: AdminDep,
 ) -> StationPublic:
+    """Capacity, modes, hours and the rest: stored, audited with what each was before, and
+    sent to the station in its signed config."""
     station = station_or_404(session, station_id)
-    if change.opening_hours is not None and change.open_all_day:
-        raise ApiError(422, ErrorCode.HOURS_OR_ALL_DAY)
-    if change.emergency is not None and change.end_emergency:
-        raise ApiError(422, ErrorCode.EMERGENCY_OR_END)
-    if change.opening_hours is not None:
-        try:
-            parse_opening_hours(change.opening_hours)
-        except InvalidError as exc:
-            raise ApiError.of(422, exc) from None
-        station.opening_hours = json.dumps(change.opening_hours)
-    if change.open_all_day:
-        station.opening_hours = None
-    for name in (
-        "capacity",
-        "soft_limit",
-        "maintenance",
-        "outdoor_temp_c",
-        "latitude",
-        "longitude",
-    ):
-        value = getattr(change, name)
-        if value is not None:
-            setattr(station, name, value)
-    if change.emergency is not None:
-        station.emergency = change.emergency.value
-    if change.end_emergency:
-        station.emergency = None
-    if change.passback is not None:
-        station.passback = change.passback.value
-    station.closed_by_hours = closed_now(station, utcnow())  # hours or free entry changed
-    changed = change.model_dump(exclude_unset=True, exclude={"reason"})
-    audit(
+    try:
+        updates = rules_update(change)
+    except InvalidError as exc:
+        raise ApiError.of(422, exc) from None
+    _change_station(
         session,
-        actor=staff.user.username,
+        station,
+        updates,
         action="rules_changed",
-        at=utcnow(),
-        station_id=station_id,
+        by=staff.user.username,
         reason=change.reason,
-        detail=json.dumps(changed, ensure_ascii=False, default=str),
     )
-    repo.bump_config_version(session)
-    session.add(station)
     session.commit()
     session.refresh(station)
     services.publisher.publish_config(station_id)
     return StationPublic.model_validate(station)
+
+
+def _change_station(
+    session: SessionDep,
+    station: Station,
+    updates: dict[str, Any],
+    *,
+    action: str,
+    by: str,
+    reason: str,
+    detail: str = "",
+) -> None:
+    """Set the columns, audit them before and after, and bump the config version: in the
+    caller's transaction."""
+    before = audit_values(station, updates)
+    for name, value in updates.items():
+        setattr(station, name, value)
+    station.closed_by_hours = closed_now(station, utcnow())  # hours or free entry may change
+    session.add(station)
+    audit(
+        session,
+        actor=by,
+        action=action,
+        at=utcnow(),
+        station_id=station.id,
+        reason=reason,
+        detail=detail,
+        before=before,
+        after=audit_values(station, updates),
+    )
+    repo.bump_config_version(session)
 
 
 @router.post(
@@ -197,11 +188,31 @@ def send_command(
     services: ServicesDep,
     staff: OperatorDep,
 ) -> CommandPublic:
-    """Remote unlock, lockdown and its release: sent now, acted on at most once, audited; the
-    station's answer arrives as a command event in the audit trail."""
+    """Remote unlock, lockdown and its release, a mode: sent now, acted on at most once,
+    audited; the station's answer arrives as a command event in the audit trail. Lockdown and
+    the mode are also stored on the station and sent in its config, so they last (a restart,
+    a later config) and the server's own decisions follow them."""
     station = station_or_404(session, station_id)
     if (request.mode is not None) != (request.kind is CommandKind.SET_MODE):
         raise ApiError(422, ErrorCode.MODE_ONLY_WITH_SET_MODE)
+    standing: dict[str, Any] = {}
+    if request.kind is CommandKind.SET_MODE:
+        assert request.mode is not None
+        try:
+            standing = mode_update(request.mode, request.emergency)
+        except InvalidError as exc:
+            raise ApiError.of(422, exc) from None
+    elif request.emergency is not None:
+        raise ApiError(422, ErrorCode.EMERGENCY_ONLY_WITH_FREE_ENTRY)
+    if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
+        standing = {"lockdown": request.kind is CommandKind.LOCKDOWN}
+    offline = not station.online
+    if request.kind is CommandKind.REMOTE_UNLOCK and offline and not request.confirm_offline:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            ErrorCode.UNLOCK_STATION_OFFLINE,
+            s=int(COMMAND_TTL.total_seconds()),
+        )
     now = utcnow()
     command = StationCommand(
         command_id=uuid.uuid4().hex,
@@ -213,22 +224,32 @@ def send_command(
         reason=request.reason,
         mode=request.mode,
     )
-    if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
-        station.lockdown = request.kind is CommandKind.LOCKDOWN  # standing, via the config too
-        repo.bump_config_version(session)
-        session.add(station)
-    audit(
-        session,
-        actor=staff.user.username,
-        action=f"command_{request.kind.value}",
-        at=now,
-        station_id=station_id,
-        reason=request.reason,
-        detail=f"command {command.command_id}",
-    )
+    action = f"command_{request.kind.value}"
+    detail = f"command {command.command_id}"
+    if standing:
+        _change_station(
+            session,
+            station,
+            standing,
+            action=action,
+            by=staff.user.username,
+            reason=request.reason,
+            detail=detail,
+        )
+    else:  # a remote unlock: nothing standing changes; whether it could arrive at once does
+        audit(
+            session,
+            actor=staff.user.username,
+            action=action,
+            at=now,
+            station_id=station_id,
+            reason=request.reason,
+            detail=detail,
+            after={"station_online": not offline},
+        )
     session.commit()
     services.publisher.send_command(command)
-    if request.kind in (CommandKind.LOCKDOWN, CommandKind.LOCKDOWN_RELEASE):
+    if standing:
         services.publisher.publish_config(station_id)
     return CommandPublic.model_validate(command.model_dump())
 
@@ -248,6 +269,7 @@ def update_details(
 ) -> StationDetails:
     """Address and amenities as riders read them on the finder; audited."""
     station = station_or_404(session, station_id)
+    before = {"address": station.address, "amenities": list(station.amenities or [])}
     if change.amenities is not None and len(set(change.amenities)) != len(change.amenities):
         raise HTTPException(422, "amenities: each at most once")
     if change.address is not None:
@@ -266,10 +288,8 @@ def update_details(
         at=utcnow(),
         station_id=station_id,
         reason=change.reason,
-        detail=json.dumps(
-            change.model_dump(mode="json", exclude_unset=True, exclude={"reason"}),
-            ensure_ascii=False,
-        ),
+        before=before,
+        after={"address": station.address, "amenities": list(station.amenities or [])},
     )
     session.add(station)
     session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, time
 from functools import lru_cache
 from typing import Any
@@ -19,9 +20,11 @@ from server.access.policy import (
 )
 from server.core.errors import ErrorCode, InvalidError
 from server.stations.holidays import china_days
-from server.stations.models import Station
+from server.stations.models import Station, StationRulesUpdate
 
 DAYS = 7
+# Plain columns a rules change may set as given.
+PLAIN_RULES = ("capacity", "soft_limit", "maintenance", "outdoor_temp_c", "latitude", "longitude")
 # The hours of the days the national calendar makes special, when a station sets them.
 CALENDAR_KEYS = {
     "public_holidays": DayKind.PUBLIC_HOLIDAY,
@@ -114,3 +117,52 @@ def closed_by_hours(opening_hours: str | None, emergency: str | None, now: float
     if opening_hours is None or emergency:
         return False
     return not open_at(StationRules(capacity=1, hours=_hours_of(opening_hours)), now)
+
+
+def rules_update(change: StationRulesUpdate) -> dict[str, Any]:
+    """The station columns a staff change of its rules sets (column -> new value). Raises
+    InvalidError (a ValueError) naming what is wrong; then nothing is to be changed."""
+    if change.opening_hours is not None and change.open_all_day:
+        raise InvalidError(ErrorCode.HOURS_OR_ALL_DAY)
+    if change.emergency is not None and change.end_emergency:
+        raise InvalidError(ErrorCode.EMERGENCY_OR_END)
+    updates: dict[str, Any] = {}
+    if change.opening_hours is not None:
+        parse_opening_hours(change.opening_hours)
+        updates["opening_hours"] = json.dumps(change.opening_hours)
+    if change.open_all_day:
+        updates["opening_hours"] = None
+    for name in PLAIN_RULES:
+        value = getattr(change, name)
+        if value is not None:
+            updates[name] = value
+    if change.emergency is not None:
+        updates["emergency"] = change.emergency.value
+    if change.end_emergency:
+        updates["emergency"] = None
+    if change.passback is not None:
+        updates["passback"] = change.passback.value
+    return updates
+
+
+def mode_update(mode: StationMode, emergency: Emergency | None) -> dict[str, Any]:
+    """The columns that make ``mode_of`` the station give ``mode`` (``set_mode``): stored on
+    the station, so its config and the server's decisions keep it. Free entry needs its
+    cause. Raises InvalidError (a ValueError) naming what is wrong."""
+    if mode is StationMode.FREE_ENTRY and emergency is None:
+        raise InvalidError(ErrorCode.FREE_ENTRY_NEEDS_CAUSE)
+    if mode is not StationMode.FREE_ENTRY and emergency is not None:
+        raise InvalidError(ErrorCode.EMERGENCY_ONLY_WITH_FREE_ENTRY)
+    return {
+        "maintenance": mode is StationMode.MAINTENANCE,
+        "emergency": emergency.value if emergency is not None else None,
+    }
+
+
+def audit_values(station: Station, columns: Iterable[str]) -> dict[str, Any]:
+    """Columns as the audit trail keeps them: opening hours as an object (None: 24 hours)."""
+    values: dict[str, Any] = {}
+    for name in columns:
+        value = getattr(station, name)
+        values[name] = json.loads(value) if name == "opening_hours" and value else value
+    return values

@@ -56,6 +56,7 @@ SCRIPT_WORDS = (
     "door_forced_open",
     "lockdown",
     "maintenance",
+    "alarm_new",
     "since_time",
     "role_viewer",
     "role_operator",

@@ -237,6 +237,19 @@ class AgentStore:
                 (name, payload),
             )
 
+    def station_config(self) -> bytes | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'station_config'").fetchone()
+        return None if row is None else str(row[0]).encode()
+
+    def save_station_config(self, payload: bytes) -> None:
+        """In ``meta`` (JSON text): no schema change, so an older agent still opens the file."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('station_config', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (payload.decode(),),
+            )
+
     def depth(self) -> int:
         with self._lock:
             count: int = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]

@@ -167,27 +167,32 @@ def test_station_page_acknowledge_and_remote_unlock(
 
     desk.goto(f"/stations/{station_id}")
     expect(desk.locator("svg.chart")).to_have_count(2)
-    alarm_row = desk.locator("#alarms tr[data-alarm]")
+    alarm_row = desk.locator("#station-alarms tr[data-alarm]")
     expect(alarm_row).to_contain_text("门被强行打开")
     expect(alarm_row).to_contain_text("未开锁、也未按出门按钮时门被打开")  # its detail, in words
     alarm_row.get_by_role("button", name="确认").click()
+    desk.locator("#alarm-dialog").get_by_role("button", name="确定").click()  # no note needed
     expect(alarm_row.locator(".ack")).to_contain_text("admin")
     assert _alarms(server, station_id)[0].acknowledged_by == "admin"
 
     unlocks_before = station.sim.lock.unlock_count
-    desk.get_by_role("button", name="开门").click()  # no reason yet: the form refuses
+    unlock = desk.locator("#unlock-form")
+    unlock.get_by_role("button", name="开门").click()  # no reason yet: the form refuses
     assert desk.locator("#unlock-form input:invalid").count() == 1
-    desk.get_by_label("原因（必填）").fill("rider's phone is broken")
-    desk.get_by_role("button", name="开门").click()
+    unlock.get_by_label("原因（必填）").fill("rider's phone is broken")
+    unlock.get_by_role("button", name="开门").click()
     audit = desk.locator("#audit tbody")
-    expect(audit.locator("tr", has_text="远程开门")).to_contain_text("rider's phone is broken")
+    asked = audit.locator("tr").filter(has=desk.get_by_text("远程开门", exact=True))
+    expect(asked).to_contain_text("rider's phone is broken")
     wait_for(lambda: station.sim.lock.unlock_count > unlocks_before, what="the door to unlock")
     wait_for(
         lambda: any(e.kind == "command_done" for e in server.events(station_id)),
         what="the station to confirm",
     )
     desk.reload()
-    expect(audit.locator('td[data-action="command_done"]')).to_have_text("指令已执行")
+    expect(audit.locator('td[data-action="command_done"]')).to_have_text(
+        "站点已执行：远程开门（admin 发起）"
+    )
     with Session(server.services.engine) as session:  # the count follows live here too
         row = session.get(Station, station_id)
         assert row is not None

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from protocol.details import Shape, write
@@ -104,7 +104,7 @@ def _station_with_history(server: ServerHarness) -> tuple[str, int]:
 def test_details_are_said_in_chinese(server: ServerHarness, desk: Page) -> None:
     station_id, _ = _station_with_history(server)
     desk.goto(f"/stations/{station_id}")
-    alarms = desk.locator("#alarms tbody")
+    alarms = desk.locator("#station-alarms tbody")
     for words in (
         "门已开启 60 秒未关",
         "门磁 5 秒内变化 10 次",
@@ -121,7 +121,7 @@ def test_details_are_said_in_chinese(server: ServerHarness, desk: Page) -> None:
     assert _english_words(desk) == []
 
     desk.goto(f"/stations/{station_id}?lang=en")
-    expect(desk.locator("#alarms tbody")).to_contain_text("at night: inside 4.2 h")
+    expect(desk.locator("#station-alarms tbody")).to_contain_text("at night: inside 4.2 h")
     expect(desk.locator("#events tbody")).to_contain_text("lockdown by admin: 演练")
 
 
@@ -141,21 +141,14 @@ def test_api_errors_shown_by_the_script_are_in_the_pages_language(
 ) -> None:
     station_id, alarm_id = _station_with_history(server)
     desk.goto(f"/stations/{station_id}")
-    # Someone else acknowledges it first: the button's answer is a 409 with values.
+    # Someone else acknowledges it first: the dialog's answer is a 409 with values.
     server.client.post(f"/api/alarms/{alarm_id}/acknowledge").raise_for_status()
-    said: list[str] = []
-
-    def dismiss(dialog: Dialog) -> None:
-        said.append(dialog.message)
-        dialog.dismiss()
-
-    desk.on("dialog", dismiss)
-    row = desk.locator(f'#alarms tr[data-alarm="{alarm_id}"]')
+    row = desk.locator(f'#station-alarms tr[data-alarm="{alarm_id}"]')
     row.get_by_role("button", name="确认").click()
-    expect(row.get_by_role("button", name="确认")).to_have_attribute(
-        "title", f"告警 {alarm_id} 已由 admin 确认"
-    )
-    assert said == [f"告警 {alarm_id} 已由 admin 确认"]
+    dialog = desk.locator("#alarm-dialog")
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog.locator(".form-error")).to_have_text(f"告警 {alarm_id} 已由 admin 确认")
+    dialog.get_by_role("button", name="取消").click()
 
     # Past what the form allows (a script, an old page): the API's field, in words.
     form = desk.locator("#unlock-form")

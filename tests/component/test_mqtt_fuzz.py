@@ -126,6 +126,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MqttCon
             settings=server_settings,
             control=keys.control,
             now=datetime.now(UTC),
+            by="test",
         )
     consumer = MqttConsumer(server_settings, engine, keys)  # never connected: nothing sent
     yield consumer, (engine, SigningKey.from_text(bundle.station_key))

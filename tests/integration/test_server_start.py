@@ -120,7 +120,12 @@ def test_no_admin_password_is_fine_once_an_account_exists(tmp_path: Path) -> Non
     init_db(engine)
     with Session(engine) as session:
         repo.create_user(
-            session, username="li", password=ADMIN_PASSWORD, role=Role.ADMIN, now=utcnow()
+            session,
+            username="li",
+            password=ADMIN_PASSWORD,
+            role=Role.ADMIN,
+            now=utcnow(),
+            by="test",
         )
     check_can_start(settings, engine)
     check_can_start(ServerSettings(data_dir=tmp_path / "empty", demo_mode=True), engine)

@@ -119,7 +119,7 @@ def test_many_failures_on_one_account_are_logged_not_locked(
 def test_the_minute_jobs_prune_expired_sessions_and_old_failures(engine: Engine) -> None:
     with Session(engine) as session:
         repo.create_user(session, username="zhang", password="zhang-password-1", role=Role.VIEWER,
-                         now=T0)  # fmt: skip
+                         now=T0, by="test")  # fmt: skip
         old = repo.login(
             session, username="zhang", password="zhang-password-1", address="a", now=T0
         )

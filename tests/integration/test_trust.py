@@ -157,7 +157,7 @@ def test_a_rotation_on_one_worker_reaches_every_worker_before_the_new_key_signs(
     now = datetime.now(UTC)
     propagation = timedelta(seconds=settings.key_propagation_s)
     with session_scope(engine) as session:
-        new = ring.rotate(session, now=now, propagation=propagation)
+        new = ring.rotate(session, now=now, propagation=propagation, by="test")
     first.reload()
     assert new.kid in first.ring.published(now)
     assert second.ring.published(now).keys() != first.ring.published(now).keys()  # not yet
@@ -172,7 +172,7 @@ def test_a_rotation_on_one_worker_reaches_every_worker_before_the_new_key_signs(
     third = KeyHolder(engine, check_s=settings.key_check_s, clock=clocks[1])
     third.reload()
     with session_scope(engine) as session:
-        newer = ring.rotate(session, now=now, propagation=propagation)
+        newer = ring.rotate(session, now=now, propagation=propagation, by="test")
     assert newer.kid not in third.ring.published(now)
     clocks[1].now += settings.key_check_s
     assert newer.kid in third.ring.published(now)

@@ -122,7 +122,12 @@ def access_request(
 def enrol_riders(engine: Engine, count: int) -> list[Rider]:
     with Session(engine, expire_on_commit=False) as session:
         return [
-            create_rider(session, rider_in=RiderCreate(platform="food_delivery"), now=utcnow())[0]
+            create_rider(
+                session,
+                rider_in=RiderCreate(platform="food_delivery"),
+                now=utcnow(),
+                by="test",
+            )[0]
             for _ in range(count)
         ]
 

@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoSt
 from alembic import op
 
 revision: str = "0006_device_certs"
-down_revision: str | None = "0004_closed_by_hours"
+down_revision: str | None = "0005_audit_changes_alarm_states"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

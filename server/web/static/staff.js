@@ -39,9 +39,9 @@ function apiErrorText(status, data) {
   return `${word("error")}${word("colon")}${detail || status}`;
 }
 
-async function callApi(url, body) {
+async function callApi(url, body, method = "POST") {
   const reply = await fetch(url, {
-    method: "POST",
+    method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -462,6 +462,7 @@ function wireStation() {
     const state = facts.querySelector(".state");
     state.className = `state ${row.online ? "online" : "offline"}`;
     state.textContent = word(row.online ? "online" : "offline");
+    document.dispatchEvent(new CustomEvent("station-row", { detail: row })); // station.js
   });
 }
 

@@ -37,6 +37,7 @@ def test_every_key_is_in_a_known_family() -> None:
         "rider",
         "door",
         "alert",
+        "audit",
         "error",
         "detail",
         "join",

@@ -14,6 +14,7 @@ from server.events.occupancy import (
     ChangeSource,
     CorrectionError,
     OccupancyChange,
+    Outcome,
     QuietHour,
     Reconciled,
     correct,
@@ -44,12 +45,31 @@ def test_occupancy_never_goes_negative_and_counts_entries_minus_exits(
         count = after
 
 
-def test_reconciliation_resets_the_count_once_in_the_local_quiet_hour() -> None:
-    done = reconcile_quiet_hour(
-        7, station_id="s-1", now=IN_QUIET_HOUR, quiet=QUIET, last_run_on=date(2026, 11, 30)
+def _night(
+    count: int,
+    *,
+    now: datetime = IN_QUIET_HOUR,
+    open_now: bool = False,
+    door_quiet_for: timedelta | None = timedelta(hours=5),
+    last_run_on: date | None = date(2026, 11, 30),
+) -> Reconciled | None:
+    return reconcile_quiet_hour(
+        count,
+        station_id="s-1",
+        now=now,
+        quiet=QUIET,
+        last_run_on=last_run_on,
+        open_now=open_now,
+        last_door_at=None if door_quiet_for is None else now - door_quiet_for,
     )
+
+
+def test_a_closed_station_with_a_quiet_door_is_set_to_zero_once_a_local_night() -> None:
+    done = _night(7)
     assert done == Reconciled(
         0,
+        Outcome.CORRECTED,
+        date(2026, 12, 1),  # the local date, not the UTC one
         OccupancyChange(
             "s-1",
             7,
@@ -57,22 +77,59 @@ def test_reconciliation_resets_the_count_once_in_the_local_quiet_hour() -> None:
             IN_QUIET_HOUR,
             ChangeSource.QUIET_HOUR,
             QUIET_HOUR_ACTOR,
-            "daily reconciliation at 04:00 Asia/Shanghai",
+            "closed at 04:20, door quiet for at least 3:00:00",
+            {"closed": True, "door_quiet_h": 5.0, "door_quiet_min_h": 3.0},
         ),
-        date(2026, 12, 1),  # the local date, not the UTC one
     )
+    assert done.change is not None
     assert done.change.changed
     # Later in the same hour, with people who came in since: left alone.
-    assert (
-        reconcile_quiet_hour(
-            2,
-            station_id="s-1",
-            now=IN_QUIET_HOUR + timedelta(minutes=30),
-            quiet=QUIET,
-            last_run_on=done.run_on,
-        )
-        is None
+    later = _night(2, now=IN_QUIET_HOUR + timedelta(minutes=30), last_run_on=done.run_on)
+    assert later is None
+
+
+def test_a_door_that_never_reported_counts_as_quiet() -> None:
+    done = _night(2, door_quiet_for=None)
+    assert done is not None
+    assert done.change is not None
+    assert done.change.evidence["door_quiet_h"] is None
+    assert done.count == 0
+
+
+@pytest.mark.parametrize("count", [1, 3, 40])
+def test_a_station_open_at_the_quiet_hour_is_never_zeroed(count: int) -> None:
+    """A 24-hour station (or one open at night) with people inside: they are asleep, and a
+    quiet door is what that looks like. The count stays; nothing is stored."""
+    for quiet_for in (timedelta(hours=20), None, timedelta(minutes=1)):
+        kept = _night(count, open_now=True, door_quiet_for=quiet_for)
+        assert kept == Reconciled(count, Outcome.OPEN_NOW, date(2026, 12, 1))
+
+
+def test_a_closed_station_whose_door_was_used_lately_is_kept() -> None:
+    kept = _night(3, door_quiet_for=timedelta(hours=2, minutes=59))
+    assert kept == Reconciled(3, Outcome.DOOR_USED, date(2026, 12, 1))
+    just_enough = _night(3, door_quiet_for=QUIET.door_quiet)
+    assert just_enough is not None
+    assert just_enough.outcome is Outcome.CORRECTED
+
+
+def test_the_quiet_door_needed_is_a_setting() -> None:
+    strict = QuietHour(hour=4, tz=LOCAL_TZ, door_quiet=timedelta(hours=8))
+    result = reconcile_quiet_hour(
+        3,
+        station_id="s-1",
+        now=IN_QUIET_HOUR,
+        quiet=strict,
+        last_run_on=None,
+        open_now=False,
+        last_door_at=IN_QUIET_HOUR - timedelta(hours=5),
     )
+    assert result is not None
+    assert result.outcome is Outcome.DOOR_USED
+
+
+def test_an_empty_station_needs_no_correction() -> None:
+    assert _night(0) == Reconciled(0, Outcome.ALREADY_EMPTY, date(2026, 12, 1))
 
 
 @pytest.mark.parametrize(
@@ -86,29 +143,35 @@ def test_reconciliation_resets_the_count_once_in_the_local_quiet_hour() -> None:
     ],
 )
 def test_reconciliation_only_inside_the_quiet_hour(local: datetime, runs: bool) -> None:
-    now = local.replace(tzinfo=LOCAL_TZ)
-    result = reconcile_quiet_hour(3, station_id="s-1", now=now, quiet=QUIET, last_run_on=None)
+    result = _night(3, now=local.replace(tzinfo=LOCAL_TZ), last_run_on=None)
     assert (result is not None) == runs
 
 
-def test_reconciliation_to_a_known_count_and_unchanged_counts_are_still_recorded() -> None:
-    kept = reconcile_quiet_hour(
-        2, station_id="s-1", now=IN_QUIET_HOUR, quiet=QUIET, last_run_on=None, expected=2
-    )
-    assert kept is not None
-    assert (kept.count, kept.change.changed) == (2, False)
-    negative = reconcile_quiet_hour(
-        2, station_id="s-1", now=IN_QUIET_HOUR, quiet=QUIET, last_run_on=None, expected=-3
-    )
-    assert negative is not None
-    assert negative.count == 0
+@given(
+    count=st.integers(0, 500),
+    open_now=st.booleans(),
+    quiet_min=st.one_of(st.none(), st.integers(0, 48 * 60)),
+)
+def test_the_count_is_only_ever_lowered_to_zero_with_evidence(
+    count: int, open_now: bool, quiet_min: int | None
+) -> None:
+    quiet_for = None if quiet_min is None else timedelta(minutes=quiet_min)
+    result = _night(count, open_now=open_now, door_quiet_for=quiet_for)
+    assert result is not None
+    if result.count != count:
+        assert result.count == 0
+        assert count > 0
+        assert not open_now
+        assert quiet_for is None or quiet_for >= QUIET.door_quiet
+        assert result.change is not None
+        assert result.change.evidence["closed"] is True
+    else:
+        assert result.change is None
 
 
 def test_reconciliation_needs_an_aware_time() -> None:
     with pytest.raises(ValueError, match="time zone"):
-        reconcile_quiet_hour(
-            1, station_id="s-1", now=datetime(2026, 12, 1, 4, 20), quiet=QUIET, last_run_on=None
-        )
+        _night(1, now=datetime(2026, 12, 1, 4, 20))
 
 
 def test_staff_correction_is_audited() -> None:

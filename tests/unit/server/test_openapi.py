@@ -63,12 +63,13 @@ def test_every_api_route_behind_a_login_references_both_schemes(tmp_path: Path) 
 def test_the_routes_declared_open_are_the_only_ones_without_the_login_dependency(
     tmp_path: Path,
 ) -> None:
-    """/api/stream checks the login itself (it stays open for minutes): it only declares it."""
+    """The two streams check the login themselves (they stay open for minutes): they only
+    declare it."""
     routes, schema = _app_and_schema(tmp_path)
     open_routes = {
         r.path for r in routes if r.path.startswith("/api") and not _needs_login(r.dependant)
     }
-    assert open_routes == {*OPEN_API_ROUTES, "/api/stream"}
+    assert open_routes == {*OPEN_API_ROUTES, "/api/stream", "/api/alarms/stream"}
     for path in OPEN_API_ROUTES:
         for operation in schema["paths"][path].values():
             assert "security" not in operation

@@ -90,6 +90,7 @@ class MemoryStore:
         self.closed = False
         self.pinned: dict[str, str] | None = None
         self.kept_pages: dict[str, bytes] = {}
+        self.kept_config: bytes | None = None
 
     @property
     def last_seq(self) -> int:
@@ -140,6 +141,12 @@ class MemoryStore:
 
     def save_trust_page(self, name: str, payload: bytes) -> None:
         self.kept_pages[name] = payload
+
+    def station_config(self) -> bytes | None:
+        return self.kept_config
+
+    def save_station_config(self, payload: bytes) -> None:
+        self.kept_config = payload
 
     def close(self) -> None:
         self.closed = True

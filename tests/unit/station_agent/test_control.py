@@ -224,3 +224,34 @@ def test_control_keys_that_do_not_parse_leave_the_pins_alone() -> None:
     rig.send(TrustArrived(keys_page(3, control_keys={"bad": "not-a-key"})))
     assert dict(rig.agent.pinned.text) == before
     assert rig.store.pinned_control_keys() is None
+
+
+def test_the_config_is_kept_so_a_restart_offline_keeps_the_mode_and_lockdown() -> None:
+    rig = Rig.build()
+    rig.send(ConfigArrived(config(2, mode=StationMode.MAINTENANCE, lockdown=True)))
+    assert (rig.agent.mode, rig.agent.lockdown) == (StationMode.MAINTENANCE, True)
+
+    # Restarted with no link to the broker: the kept config (and trust pages) still rule.
+    restarted = Rig.build(connected=False, configured=False, store=rig.store)
+    assert (restarted.agent.mode, restarted.agent.lockdown) == (StationMode.MAINTENANCE, True)
+    assert restarted.agent.state.config_version == 2
+    assert restarted.agent.state.standing_refusal() is Reason.LOCKDOWN
+    restarted.send(ConfigArrived(config(1)))  # an older config still changes nothing
+    assert restarted.agent.lockdown
+
+
+def test_a_kept_config_that_no_longer_parses_is_ignored() -> None:
+    rig = Rig.build()
+    rig.store.kept_config = b'{"v": 1, "station_id": "elsewhere"'
+    restarted = Rig.build(connected=False, configured=False, store=rig.store)
+    assert (restarted.agent.mode, restarted.agent.lockdown) == (StationMode.NORMAL, False)
+
+
+def test_a_config_is_written_to_the_store_only_when_it_changed() -> None:
+    rig = Rig.build()
+    first = rig.store.kept_config
+    assert first is not None
+    rig.send(ConfigArrived(config(1)))  # the same config again (a birth): nothing to write
+    assert rig.store.kept_config is first
+    rig.send(ConfigArrived(config(3, mode=StationMode.FREE_ENTRY)))
+    assert rig.store.kept_config != first
