@@ -8,6 +8,7 @@ import random
 import signal
 import socket
 import subprocess
+from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -59,17 +60,24 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> int:
 _LISTEN_PORTS = range(20_000, 32_768)
 
 
+_RECENT_PORTS: deque[int] = deque(maxlen=1_000)  # handed out, maybe not listened on yet
+
+
 def free_port() -> int:
-    """A port nobody listens on now, for a listener started a moment later."""
+    """A port nobody listens on now, for a listener started a moment later; never one this
+    process handed out recently (two listeners of one broker ask one after the other)."""
     shard, shards = (int(n) for n in os.environ.get("WS_PORT_SHARD", "0/1").split("/"))
     ports = _LISTEN_PORTS[shard::shards]
     for port in random.sample(ports, 200):
+        if port in _RECENT_PORTS:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _RECENT_PORTS.append(port)
+        return port
     raise OSError("no free port found")
 
 

@@ -63,4 +63,12 @@ AUDIT: dict[str, str] = {
     "audit.notifier_added": "added alert notifier {name}",
     "audit.notifier_changed": "changed alert notifier {name}",
     "audit.notifier_removed": "removed alert notifier {name}",
+    "audit.field_photo": "photo",
+    "audit.field_address": "address",
+    "audit.field_amenities": "amenities",
+    "audit.field_count": "count",
+    "audit.field_days": "valid days",
+    "code.status_pending": "pending",
+    "code.status_approved": "approved",
+    "code.status_refused": "refused",
 }

@@ -60,4 +60,12 @@ AUDIT: dict[str, str] = {
     "audit.notifier_added": "添加告警通知 {name}",
     "audit.notifier_changed": "修改告警通知 {name}",
     "audit.notifier_removed": "删除告警通知 {name}",
+    "audit.field_photo": "照片",
+    "audit.field_address": "地址",
+    "audit.field_amenities": "设施",
+    "audit.field_count": "数量",
+    "audit.field_days": "有效天数",
+    "code.status_pending": "待审核",
+    "code.status_approved": "已通过",
+    "code.status_refused": "已拒绝",
 }

@@ -77,6 +77,8 @@ def _value(field: str, value: Any, w: _Words) -> str:
         if isinstance(patterns, list):
             shown = [w("audit.all_stations") if p == "*" else str(p) for p in patterns]
             return w("page.days_sep").join(shown)
+    if field == "amenities" and isinstance(value, list):
+        return w("page.days_sep").join(w.code(f"amenity_{v}") for v in value) or w("audit.none")
     if field in _CODED:
         for key in (f"code.{field}_{value}", f"page.{field}_{value}"):
             if w.has(key):

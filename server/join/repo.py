@@ -215,6 +215,8 @@ def approve(session: Session, *, request_id: int, staff: str, now: datetime) -> 
         at=now,
         rider_id=rider.id,
         detail=f"request {rules.show_code(request.code)} ({request.platform.value})",
+        before={"status": "pending"},
+        after={"status": "approved", "platform": request.platform.value},
     )
     session.commit()
     session.refresh(request)
@@ -232,6 +234,8 @@ def refuse(session: Session, *, request_id: int, staff: str, now: datetime) -> J
         action="join_refused",
         at=now,
         detail=f"request {rules.show_code(request.code)} ({request.platform.value})",
+        before={"status": "pending"},
+        after={"status": "refused", "platform": request.platform.value},
     )
     session.commit()
     return request
@@ -277,7 +281,9 @@ def create_invites(
         actor=staff,
         action="invites_created",
         at=now,
+        reason=note,
         detail=f"batch {batch.id}: {count} for {platform.value}, {days} days. {note}".strip(),
+        after={"platform": platform.value, "count": count, "days": days},
     )
     session.commit()
     session.refresh(batch)

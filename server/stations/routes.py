@@ -329,6 +329,8 @@ def upload_photo(
     except photos.PhotoError as exc:
         raise HTTPException(422, str(exc)) from None
     now = utcnow()
+    old = session.get(StationPhoto, station_id)
+    before = {"photo": f"{old.width}x{old.height}" if old is not None else None}
     photos.store(session, station_id=station_id, photo=photo, now=now)
     audit(
         session,
@@ -338,6 +340,8 @@ def upload_photo(
         station_id=station_id,
         reason=reason,
         detail=f"{photo.width}x{photo.height}, {len(photo.data) // 1024} KiB",
+        before=before,
+        after={"photo": f"{photo.width}x{photo.height}"},
     )
     session.commit()
     return repo.station_details(session, station)
@@ -362,6 +366,8 @@ def delete_photo(
         at=utcnow(),
         station_id=station_id,
         reason=reason,
+        before={"photo": f"{photo.width}x{photo.height}"},
+        after={"photo": None},
     )
     session.commit()
     return repo.station_details(session, station)

@@ -19,7 +19,15 @@ from server.alarms.repo import raise_alarm
 from tests.support.stack import ServerHarness, unique_station_id
 
 # Logging in and out make and end a session; they change nothing staff manage.
-NOT_CHANGES = {("POST", "/api/auth/login"), ("POST", "/api/auth/logout")}
+NOT_CHANGES = {
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/logout"),
+    # A rider's own steps, not staff changes: asking to join (staff decide it, audited), the
+    # waiting page asking how it went, a phone getting its device certificate.
+    ("POST", "/api/join"),
+    ("POST", "/api/join/status"),
+    ("POST", "/r/{secret}/device-cert"),
+}
 READS = {"GET", "HEAD", "OPTIONS"}
 CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a stored code (held_open, rider_enrolled) shown raw
 
@@ -76,7 +84,72 @@ class Calls:
             ("POST", "/api/notifiers"): self.add_notifier,
             ("PUT", "/api/notifiers/{notifier_id}"): self.change_notifier,
             ("DELETE", "/api/notifiers/{notifier_id}"): self.remove_notifier,
+            ("PATCH", f"{sid}/details"): self.details,
+            ("PUT", f"{sid}/photo"): self.photo,
+            ("DELETE", f"{sid}/photo"): self.remove_photo,
+            ("POST", "/api/join/requests/{request_id}/approve"): self.approve,
+            ("POST", "/api/join/requests/{request_id}/refuse"): self.refuse,
+            ("POST", "/riders/requests/{request_id}/approve"): self.approve_form,
+            ("POST", "/riders/requests/{request_id}/refuse"): self.refuse_form,
+            ("POST", "/api/join/invites"): self.invites,
+            ("POST", "/riders/invites"): self.invites_form,
         }
+
+    def details(self) -> tuple[str, str]:
+        body = {"address": "杭州市西湖区文三路 90 号", "amenities": ["water"], "reason": "opened"}
+        self._ok(self.client.patch(f"/api/stations/{self.station}/details", json=body))
+        return "station_details_changed", "opened"
+
+    def photo(self) -> tuple[str, str]:
+        reply = self.client.put(
+            f"/api/stations/{self.station}/photo",
+            params={"reason": "new sign"},
+            content=_photo(),
+            headers={"content-type": "image/png"},
+        )
+        self._ok(reply)
+        return "station_photo_changed", "new sign"
+
+    def remove_photo(self) -> tuple[str, str]:
+        reply = self.client.delete(
+            f"/api/stations/{self.station}/photo", params={"reason": "wrong place"}
+        )
+        self._ok(reply)
+        return "station_photo_removed", "wrong place"
+
+    def _pending(self) -> int:
+        self._ok(self.client.post("/api/join", json={"platform": "meituan"}))
+        pending = self._ok(self.client.get("/api/join/requests"))
+        return int(pending[0]["id"])
+
+    def approve(self) -> tuple[str, str]:
+        self._ok(self.client.post(f"/api/join/requests/{self._pending()}/approve"))
+        return "join_approved", ""
+
+    def refuse(self) -> tuple[str, str]:
+        self._ok(self.client.post(f"/api/join/requests/{self._pending()}/refuse"))
+        return "join_refused", ""
+
+    def approve_form(self) -> tuple[str, str]:
+        reply = self.client.post(f"/riders/requests/{self._pending()}/approve")
+        assert reply.status_code in (200, 303), reply.text
+        return "join_approved", ""
+
+    def refuse_form(self) -> tuple[str, str]:
+        reply = self.client.post(f"/riders/requests/{self._pending()}/refuse")
+        assert reply.status_code in (200, 303), reply.text
+        return "join_refused", ""
+
+    def invites(self) -> tuple[str, str]:
+        body = {"platform": "jd", "count": 3, "days": 7, "note": "for the JD depot"}
+        self._ok(self.client.post("/api/join/invites", json=body))
+        return "invites_created", "for the JD depot"
+
+    def invites_form(self) -> tuple[str, str]:
+        form = {"platform": "didi", "count": "2", "days": "7", "note": "for Didi drivers"}
+        reply = self.client.post("/riders/invites", data=form)
+        assert reply.status_code in (200, 303), reply.text
+        return "invites_created", "for Didi drivers"
 
     def create_station(self) -> tuple[str, str]:
         self.server.add_station(self.station, capacity=8)
@@ -174,6 +247,17 @@ class Calls:
         reply = self.client.delete(f"/api/notifiers/{self.notifier}")
         assert reply.status_code == 204, reply.text
         return "notifier_removed", ""
+
+
+def _photo() -> bytes:
+    """A small real PNG, made with Pillow (the server re-encodes what it is given)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (320, 240), (200, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _newest_id(server: ServerHarness) -> int:
