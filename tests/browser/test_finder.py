@@ -206,6 +206,7 @@ def test_finder_and_code_page_open_offline_after_one_visit(
     page = context.new_page()
     page.goto("/find")
     expect(page.locator("#stations > li")).to_have_count(3)
+    _offline_ready(page, "/find")  # the page itself, then the list it shows
     _offline_ready(page, "/api/public/stations")
     context.set_offline(True)
     page.reload()

@@ -20,7 +20,7 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
 # Words a Chinese page may show in Latin letters: the switch to English, the file format.
-ALLOWED = {"English", "CSV", "admin"}
+ALLOWED = {"English", "CSV", "admin", "JPEG", "PNG", "WebP"}  # names, not words
 TOKEN = re.compile(r"[A-Za-z0-9_'.:/-]+")
 
 
