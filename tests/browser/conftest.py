@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from demo.broker import PrivateBroker
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount
 from server.broker.accounts import Role as BrokerRole
+from server.core.localtime import LOCAL_TZ
 from server.core.settings import ServerSettings
 from server.web.language import LANG_COOKIE
 from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
@@ -83,7 +85,8 @@ class PlantedServer:
 @contextmanager
 def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedServer]:
     """A server (SQLite, a secure broker) holding ``count`` stations in every state. Offline
-    stations raise no alarm while it runs (that would change what the tests look at);
+    stations raise no alarm and no count is reconciled while it runs (either would change
+    what the tests look at);
     ``settings`` are more of its ServerSettings."""
     account = BrokerAccount.with_password(
         DEFAULT_SERVER_USERNAME, SERVER_BROKER_PASSWORD, BrokerRole.SERVER
@@ -94,6 +97,8 @@ def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedS
             audience="ws-test",
             admin_password=ADMIN_PASSWORD,
             offline_alarm_after_s=7 * 86_400,
+            # Nor does the nightly count check zero a planted count, whatever the hour.
+            reconcile_hour=(datetime.now(LOCAL_TZ).hour + 12) % 24,
             **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
             **settings,  # type: ignore[arg-type]
         )
