@@ -39,8 +39,9 @@ from protocol.payloads import (
 )
 from protocol.signing import SignatureCheck, key_id, verify
 from protocol.topics import Family, StationTopic
+from server.access.decision_store import DecisionStore
 from server.access.flood import RequestBudget
-from server.access.handler import AccessPolicy, handle_access_request
+from server.access.handler import AccessPolicy, handle_access_request, nearest_station_with_room
 from server.core.db import make_engine, session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
@@ -94,6 +95,7 @@ class MqttConsumer:
             durable_commits=settings.decision_synchronous_commit,
             pre_ping=False,
         )
+        self._decisions = DecisionStore(self._decision_engine)
         self._clock = clock
         self._monotonic = monotonic  # how long a request waited in its lane
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
@@ -160,6 +162,7 @@ class MqttConsumer:
         self._bulk_link.stop()
         self._link.stop()
         if not self._started:
+            self._decisions.close()
             self._decision_engine.dispose()
             return
         for _ in range(self._settings.access_workers):
@@ -167,6 +170,7 @@ class MqttConsumer:
         self._bulk.close()
         for worker in self._workers:
             worker.join(timeout=10)
+        self._decisions.close()
         self._decision_engine.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
@@ -356,13 +360,19 @@ class MqttConsumer:
             audience=self._settings.audience,
             decision_ttl_s=self._settings.decision_ttl_s,
         )
-        with self._urgent_turn(), session_scope(self._decision_engine) as session:
-            decision = handle_access_request(session, request=request, policy=policy, now=now)
+        with self._urgent_turn():
+            decision = handle_access_request(
+                self._decisions, request=request, policy=policy, now=now, nearest=self._nearest
+            )
         correlation = message.correlation_data or request.request_id.encode()
         self.publisher.answer(station_id, decision, correlation)
         self._count("decisions_sent")
         self.decision_metrics.observe(decision, time.perf_counter() - started)
         return None
+
+    def _nearest(self, station_id: str, now: float) -> str | None:
+        with session_scope(self._engine) as session:
+            return nearest_station_with_room(session, station_id, now)
 
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
