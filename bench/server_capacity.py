@@ -259,12 +259,12 @@ def run_phase(
     outbox.join(30)
     # Until the servers have worked off what they queued: their CPU and their counts then
     # belong to this phase, not the next one.
-    counts, drained_by = handled(servers), time.monotonic() + 30
-    while time.monotonic() < drained_by:
+    # (Unchanged for 2 s: a server starved of CPU by a busy machine can pause that long.)
+    counts, drained_by, still = handled(servers), time.monotonic() + 60, 0
+    while time.monotonic() < drained_by and still < 4:
         time.sleep(0.5)
         counts, before = handled(servers), counts
-        if counts == before:
-            break
+        still = still + 1 if counts == before else 0
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     counted = {k: v - counted_before[k] for k, v in counts.items()}
     tally = fleet.reset()
