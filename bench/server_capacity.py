@@ -77,6 +77,9 @@ def handled(servers: list[ServerProcess]) -> dict[str, float]:
             name = line.split("{", 1)[0].split(" ", 1)[0]
             if name in _COUNTERS:
                 totals[_COUNTERS[name]] += float(line.rsplit(" ", 1)[1])
+            elif name == "ws_consumer_cpu_seconds_total":  # this branch's server only
+                thread = "cpu_s " + line.split('thread="', 1)[1].split('"', 1)[0]
+                totals[thread] = totals.get(thread, 0.0) + float(line.rsplit(" ", 1)[1])
     return totals
 
 
@@ -126,6 +129,12 @@ class Phase:
             "cpu_us_per_decision_with_events": (
                 round(1e6 * self.cpu_s / decisions) if decisions and not heartbeats else None
             ),
+            # Where it went: each consumer thread's CPU seconds (servers that report them).
+            "cpu_s_by_thread": {
+                k.removeprefix("cpu_s "): round(v, 2)
+                for k, v in sorted(self.handled.items())
+                if k.startswith("cpu_s ")
+            },
         }
 
 
@@ -266,7 +275,7 @@ def run_phase(
         counts, before = handled(servers), counts
         still = still + 1 if counts == before else 0
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
-    counted = {k: v - counted_before[k] for k, v in counts.items()}
+    counted = {k: v - counted_before.get(k, 0.0) for k, v in counts.items()}
     tally = fleet.reset()
     return Phase(
         db, code, len(servers), name, elapsed, heartbeat_rate, request_rate, tally, cpu, counted

@@ -140,6 +140,11 @@ class Link:
         )
         self._client.loop_start()
 
+    def network_thread(self) -> threading.Thread | None:
+        """paho's network thread while it runs (for CPU accounting)."""
+        thread: threading.Thread | None = getattr(self._client, "_thread", None)
+        return thread
+
     def wait_connected(self, timeout_s: float) -> bool:
         return self.connected.wait(timeout_s)
 

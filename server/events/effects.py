@@ -5,9 +5,22 @@ outcomes are rare and go through their own modules (an alarm queues its alerts).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Table, bindparam, insert, or_, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    insert,
+    or_,
+    update,
+)
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -24,12 +37,24 @@ _STAY: Table = Stay.__table__  # type: ignore[attr-defined]
 _STATION: Table = Station.__table__  # type: ignore[attr-defined]
 _CHUNK = 900  # bound parameters per IN list (well under SQLite's limit)
 
+_AT = bindparam("b_at", type_=DateTime(timezone=True))
 _STATION_UPDATE = (
     update(_STATION)
     .where(_STATION.c.id == bindparam("b_id", type_=String()))
     .values(
         occupancy=bindparam("b_occupancy", type_=Integer()),
         door_phase=bindparam("b_phase", type_=String()),
+        # The newest event's time, unless an older one is all this batch brings.
+        last_event_at=case(
+            (
+                and_(
+                    _AT.is_not(None),
+                    or_(_STATION.c.last_event_at.is_(None), _STATION.c.last_event_at < _AT),
+                ),
+                _AT,
+            ),
+            else_=_STATION.c.last_event_at,
+        ),
     )
 )
 _STAY_END = (
@@ -61,16 +86,31 @@ def open_stays_of(
     return [OpenStay(row[0], row[1], row[2], as_utc(row[3])) for row in rows]
 
 
-def write_effects(session: Session, effects: Effects) -> None:
-    """The fold's result, in the caller's transaction."""
+def write_effects(
+    session: Session,
+    effects: Effects,
+    *,
+    stations: Mapping[str, StationState] | None = None,
+    last_event: Mapping[str, datetime] | None = None,
+) -> None:
+    """The fold's result, in the caller's transaction; with ``last_event`` (each station's
+    newest event) recorded in the same statement (``stations``: their state, for those the
+    fold did not change)."""
     connection = session.connection()
     ids = effects.applied
     for start in range(0, len(ids), _CHUNK):
         connection.execute(_APPLIED, {"b_ids": ids[start : start + _CHUNK], "b_true": True})
-    if effects.stations:
+    last_event = last_event or {}
+    changed = {**{sid: stations[sid] for sid in last_event if stations}, **effects.stations}
+    if changed:
         rows = [
-            {"b_id": sid, "b_occupancy": s.occupancy, "b_phase": s.door_phase}
-            for sid, s in sorted(effects.stations.items())
+            {
+                "b_id": sid,
+                "b_occupancy": state.occupancy,
+                "b_phase": state.door_phase,
+                "b_at": last_event.get(sid),
+            }
+            for sid, state in sorted(changed.items())
         ]
         connection.execute(_STATION_UPDATE, rows)
     if effects.stays_ended:
@@ -119,16 +159,21 @@ def write_effects(session: Session, effects: Effects) -> None:
 
 
 def fold_and_write(
-    session: Session, stations: dict[str, StationState], events: Sequence[Pending]
+    session: Session,
+    stations: dict[str, StationState],
+    events: Sequence[Pending],
+    *,
+    last_event: Mapping[str, datetime] | None = None,
 ) -> Effects:
     """Apply ``events`` (in order) to ``stations`` (their current state, rows locked by the
-    caller) and write the result."""
-    if not events:
-        return Effects()
-    entering = [e.rider_id for e in events if e.rider_id is not None and e.passage == "entry"]
-    stays = open_stays_of(session, riders=entering, stations=stations)
-    effects = fold(stations, stays, events)
-    write_effects(session, effects)
+    caller) and write the result, with each station's newest event time (``last_event``)."""
+    effects = Effects()
+    if events:
+        entering = [e.rider_id for e in events if e.rider_id and e.passage == "entry"]
+        touched = {e.station_id for e in events}
+        stays = open_stays_of(session, riders=entering, stations=touched)
+        effects = fold(stations, stays, events)
+    write_effects(session, effects, stations=stations, last_event=last_event)
     return effects
 
 

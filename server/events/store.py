@@ -6,26 +6,24 @@ event or per stream: the pure ``server.events.fold`` decides, this module reads 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import (
-    DateTime,
     Executable,
     Integer,
     String,
     Table,
     and_,
     bindparam,
-    or_,
     tuple_,
     update,
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from protocol.payloads import EventKind, StationEvent
 from server.access.models import UsedNonce
@@ -65,8 +63,8 @@ def store_events(
     seq seen.
     """
     ordered = sorted(events, key=lambda e: (e.station_id, e.epoch, e.seq))
-    station_ids = sorted({event.station_id for event in ordered})
-    known = set(session.exec(select(Station.id).where(col(Station.id).in_(station_ids))).all())
+    stations = lock_stations(session, {event.station_id for event in ordered})
+    known = set(stations)
     acks: dict[tuple[str, str], StreamAck] = {}
     rows: dict[str, dict[str, object]] = {}
     for event in ordered:
@@ -80,8 +78,14 @@ def store_events(
         # their index locks in the same order, so one waits for the other, never deadlocks.
         _insert_ignoring_duplicates(session, _EVENT, list(rows.values()))
         _claim_offline_nonces(session, ordered, known)
-        _touch_last_event(session, ordered, known)
-    missing = advance_streams(session, [acks[key] for key in sorted(acks)])
+    latest: dict[str, datetime] = {}  # each station's newest event: its last_event_at
+    for event in ordered:
+        if event.station_id in known:
+            seen = latest.get(event.station_id)
+            latest[event.station_id] = max(seen or event.occurred_at, event.occurred_at)
+    missing = advance_streams(
+        session, [acks[key] for key in sorted(acks)], stations=stations, last_event=latest
+    )
     for key, ack in acks.items():
         ack.missing = missing.get(key, [])
     session.commit()
@@ -147,22 +151,18 @@ def _claim_offline_nonces(
         _insert_ignoring_duplicates(session, _NONCE, rows)
 
 
-def _touch_last_event(session: Session, events: Sequence[StationEvent], known: set[str]) -> None:
-    latest: dict[str, datetime] = {}
-    for event in events:
-        if event.station_id in known:
-            latest[event.station_id] = max(
-                latest.get(event.station_id, event.occurred_at), event.occurred_at
-            )
-    at = bindparam("b_at", type_=DateTime(timezone=True))
-    statement = (
-        update(_STATION)
-        .where(_STATION.c.id == bindparam("b_id", type_=String()))
-        .where(or_(_STATION.c.last_event_at.is_(None), _STATION.c.last_event_at < at))
-        .values(last_event_at=at)
-    )
-    rows = [{"b_id": station_id, "b_at": latest[station_id]} for station_id in sorted(latest)]
-    session.connection().execute(statement, rows)
+def lock_stations(session: Session, station_ids: Iterable[str]) -> dict[str, StationState]:
+    """The count and door phase of each of these stations that exists, its row locked to the
+    end of the transaction (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+    return {
+        row[0]: StationState(row[1], row[2])
+        for row in session.execute(
+            sql_select(_STATION.c.id, _STATION.c.occupancy, _STATION.c.door_phase)
+            .where(_STATION.c.id.in_(sorted(set(station_ids))))
+            .order_by(_STATION.c.id)
+            .with_for_update()
+        )
+    }
 
 
 def advance_stream(
@@ -179,49 +179,30 @@ def advance_streams(
     acks: Sequence[StreamAck],
     *,
     floors: Mapping[tuple[str, str], int] | None = None,
+    stations: dict[str, StationState] | None = None,
+    last_event: Mapping[str, datetime] | None = None,
 ) -> dict[tuple[str, str], list[tuple[int, int]]]:
     """Apply, in order, every stored event each stream's contiguous mark can move over; the
     ranges still missing, by stream. ``floors``: a station says everything below its floor
     was acknowledged (by this server before a restore, say), so the mark may move up to it
-    regardless. A few statements for the whole batch (``server.events.fold`` decides)."""
+    regardless. ``stations``: their rows, already locked by the caller (``lock_stations``);
+    ``last_event``: stations' newest event times to record. A few statements for the whole
+    batch (``server.events.fold`` decides)."""
     keys = sorted({(ack.station_id, ack.epoch) for ack in acks})
-    if not keys:
-        return {}
-    station_ids = sorted({station_id for station_id, _ in keys})
     # Locks, always stations then streams (as heartbeats and the event insert take them), so
     # two workers on overlapping batches wait for each other and never deadlock: the station
-    # rows (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every caller has written first, so
-    # holds the database's write lock), then the streams' rows, made first if new. Two
-    # workers never apply the same event's effects twice.
-    stations = {
-        row[0]: StationState(row[1], row[2])
-        for row in session.execute(
-            sql_select(_STATION.c.id, _STATION.c.occupancy, _STATION.c.door_phase)
-            .where(_STATION.c.id.in_(station_ids))
-            .order_by(_STATION.c.id)
-            .with_for_update()
-        )
-    }
+    # rows, then the streams' rows, made first if new. Two workers never apply the same
+    # event's effects twice.
+    if stations is None:
+        stations = lock_stations(session, (station_id for station_id, _ in keys))
     keys = [key for key in keys if key[0] in stations]
-    if not keys:
-        return {}
-    new_streams: list[dict[str, object]] = [{"station_id": s, "epoch": e} for s, e in keys]
-    _insert_ignoring_duplicates(session, _STREAM, new_streams)
-    in_keys = tuple_(_STREAM.c.station_id, _STREAM.c.epoch).in_(keys)
-    marks = {
-        (row[0], row[1]): Mark(row[2], row[3])
-        for row in session.execute(
-            sql_select(
-                _STREAM.c.station_id,
-                _STREAM.c.epoch,
-                _STREAM.c.contiguous_through,
-                _STREAM.c.highest_seen,
-            )
-            .where(in_keys)
-            .order_by(_STREAM.c.station_id, _STREAM.c.epoch)
-            .with_for_update()
-        )
-    }
+    marks = _locked_marks(session, keys)
+    if len(marks) < len(keys):  # new streams: made (or waited for, if another worker makes
+        new: list[dict[str, object]] = [  # them), then locked as the others
+            {"station_id": s, "epoch": e} for s, e in keys if (s, e) not in marks
+        ]
+        _insert_ignoring_duplicates(session, _STREAM, new)
+        marks |= _locked_marks(session, [(str(r["station_id"]), str(r["epoch"])) for r in new])
     stored = _stored_beyond_marks(session, keys)
     acked: dict[tuple[str, str], list[int]] = {}
     for ack in acks:
@@ -246,8 +227,27 @@ def advance_streams(
             )
     if moved:
         session.connection().execute(_STREAM_UPDATE, moved)
-    fold_and_write(session, stations, to_apply)
+    fold_and_write(session, stations, to_apply, last_event=last_event or {})
     return missing
+
+
+def _locked_marks(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Mark]:
+    if not keys:
+        return {}
+    return {
+        (row[0], row[1]): Mark(row[2], row[3])
+        for row in session.execute(
+            sql_select(
+                _STREAM.c.station_id,
+                _STREAM.c.epoch,
+                _STREAM.c.contiguous_through,
+                _STREAM.c.highest_seen,
+            )
+            .where(tuple_(_STREAM.c.station_id, _STREAM.c.epoch).in_(keys))
+            .order_by(_STREAM.c.station_id, _STREAM.c.epoch)
+            .with_for_update()
+        )
+    }
 
 
 _STREAM_UPDATE = (

@@ -13,6 +13,7 @@ shared subscriptions do not deliver, so every worker subscribes to it directly (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -58,6 +59,9 @@ from telemetry.logs import bind
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
+# How long the bulk worker waits for a batch to fill once it has a message: acknowledgements
+# and heartbeats are that much later (stations wait seconds for them), batches fewer.
+BATCH_LINGER_S = 0.05
 HEARTBEAT_MAX_AGE_S = 120.0  # beyond its interval: clocks may differ a little, not minutes
 _FROM_STATIONS = frozenset({Family.ACCESS_REQUEST, Family.EVENTS, Family.HEARTBEAT, Family.STATE})
 _TOTALS = frozenset({"events_stored", "heartbeats_stored", "decisions_sent"})
@@ -96,6 +100,9 @@ class MqttConsumer:
             pre_ping=False,
         )
         self._decisions = DecisionStore(self._decision_engine)
+        # The bulk worker's own connection: durable commits, but no ping before each batch
+        # (a round trip per batch; a dead connection fails one batch, which is sent again).
+        self._bulk_engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
         self._clock = clock
         self._monotonic = monotonic  # how long a request waited in its lane
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
@@ -164,6 +171,7 @@ class MqttConsumer:
         if not self._started:
             self._decisions.close()
             self._decision_engine.dispose()
+            self._bulk_engine.dispose()
             return
         for _ in range(self._settings.access_workers):
             self._requests.close()
@@ -172,6 +180,7 @@ class MqttConsumer:
             worker.join(timeout=10)
         self._decisions.close()
         self._decision_engine.dispose()
+        self._bulk_engine.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -186,6 +195,21 @@ class MqttConsumer:
 
     def lanes(self) -> tuple[Lane[Routed], ...]:
         return (self._requests, self._bulk)
+
+    def thread_cpu(self) -> dict[str, float]:
+        """CPU seconds each of the consumer's threads has used (its workers, and paho's network
+        thread of each link): where a server's time goes, per lane."""
+        threads = {worker.name: worker for worker in self._workers}
+        for name, link in (("paho-requests", self._link), ("paho-bulk", self._bulk_link)):
+            if (thread := link.network_thread()) is not None:
+                threads[name] = thread
+        used: dict[str, float] = {}
+        for name, thread in threads.items():
+            if thread.ident is not None and thread.is_alive():
+                with contextlib.suppress(OSError):  # it ended meanwhile
+                    clock = time.pthread_getcpuclockid(thread.ident)
+                    used[name] = time.clock_gettime(clock)
+        return used
 
     def stats(self) -> dict[str, object]:
         """What this consumer has done so far, and how full its lanes are."""
@@ -257,7 +281,7 @@ class MqttConsumer:
     def _serve_bulk(self) -> None:
         stopping = False
         while not stopping and (first := self._bulk.take()) is not None:
-            more, stopping = self._bulk.take_more(BATCH_MAX - 1)
+            more, stopping = self._bulk.take_more(BATCH_MAX - 1, BATCH_LINGER_S)
             events: list[StationEvent] = []
             heartbeats: list[Heartbeat] = []
             for queued in [first, *more]:
@@ -376,7 +400,7 @@ class MqttConsumer:
 
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._bulk_engine) as session:
                 acks = store_events(session, events=events, received_at=utcnow())
         except Exception:
             # Nothing acknowledged: the stations send these events again.
@@ -391,7 +415,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._bulk_engine) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:

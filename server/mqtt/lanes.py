@@ -53,12 +53,17 @@ class Lane(Generic[Item]):
         """The next item, waiting for one."""
         return self._queue.get()
 
-    def take_more(self, limit: int) -> tuple[list[Queued[Item]], bool]:
-        """Up to ``limit`` items already queued, without waiting; and whether "stop" was met."""
+    def take_more(self, limit: int, linger_s: float = 0.0) -> tuple[list[Queued[Item]], bool]:
+        """Up to ``limit`` more items, waiting up to ``linger_s`` for them to come (none: only
+        what is queued now); and whether "stop" was met. A batch worker lingers so that a
+        trickle makes a few batches, not one per message: what a batch costs is mostly
+        fixed (its statements and its commit), not per message."""
         taken: list[Queued[Item]] = []
+        deadline = time.monotonic() + linger_s
         while len(taken) < limit:
+            wait = deadline - time.monotonic()
             try:
-                queued = self._queue.get_nowait()
+                queued = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
             if queued is None:

@@ -20,12 +20,14 @@ from protocol.reasons import Reason
 from server.access.decide import RiderView
 from server.access.decision_store import DecisionStore, StationView
 from server.access.models import DecisionRecord, UsedNonce
+from server.access.repo import prune_used_nonces
 from server.core.localtime import as_utc
 from server.events.models import Stay
 from server.riders.models import Rider
 from server.stations.models import Station
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -155,3 +157,14 @@ def test_a_broken_connection_fails_one_call_and_the_next_reconnects(
     with pytest.raises((sqlite3.Error, psycopg.Error)):
         store.read(station_id="st-1", rider_id=None, nonce=None)
     assert store.read(station_id="st-1", rider_id=None, nonce=None).station is not None
+
+
+def test_expired_nonces_are_pruned_in_one_statement(store: DecisionStore, engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(
+            UsedNonce(nonce="n-later", request_id="y" * 32, station_id="st-1", expires_at=T0 + HOUR)
+        )
+        session.commit()
+        assert prune_used_nonces(session, now=T0 + timedelta(seconds=1)) == 1  # "n-used"
+        left = session.exec(select(UsedNonce.nonce)).all()
+    assert left == ["n-later"]
