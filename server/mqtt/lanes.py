@@ -40,6 +40,12 @@ class Lane(Generic[Item]):
         self.capacity = capacity
         self._monotonic = monotonic
         self._queue: queue.Queue[Queued[Item] | None] = queue.Queue(maxsize=capacity)
+        # A batch worker lingering for a fuller batch is woken once, when the lane holds what
+        # it asked for (or closes): not once per message, which would cost a thread switch
+        # (and a turn of the GIL) per heartbeat.
+        self._filled = threading.Condition()
+        self._wanted = 0
+        self._closing = False
 
     def offer(self, item: Item) -> bool:
         """Queue the item, or False at once when the lane is full."""
@@ -47,6 +53,9 @@ class Lane(Generic[Item]):
             self._queue.put_nowait(Queued(item, self._monotonic()))
         except queue.Full:
             return False
+        if self._wanted and self._queue.qsize() >= self._wanted:
+            with self._filled:
+                self._filled.notify()
         return True
 
     def take(self) -> Queued[Item] | None:
@@ -58,12 +67,17 @@ class Lane(Generic[Item]):
         what is queued now); and whether "stop" was met. A batch worker lingers so that a
         trickle makes a few batches, not one per message: what a batch costs is mostly
         fixed (its statements and its commit), not per message."""
+        if linger_s > 0 and self._queue.qsize() < limit:
+            with self._filled:
+                self._wanted = limit
+                self._filled.wait_for(
+                    lambda: self._closing or self._queue.qsize() >= limit, timeout=linger_s
+                )
+                self._wanted = 0
         taken: list[Queued[Item]] = []
-        deadline = time.monotonic() + linger_s
         while len(taken) < limit:
-            wait = deadline - time.monotonic()
             try:
-                queued = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                queued = self._queue.get_nowait()
             except queue.Empty:
                 break
             if queued is None:
@@ -76,6 +90,9 @@ class Lane(Generic[Item]):
         # A worker that does not drain in time is a daemon thread: it dies with the process.
         with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=timeout_s)
+        with self._filled:
+            self._closing = True
+            self._filled.notify_all()
 
     def depth(self) -> int:
         return self._queue.qsize()
