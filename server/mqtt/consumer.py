@@ -103,6 +103,13 @@ class MqttConsumer:
         # The bulk worker's own connection: durable commits, but no ping before each batch
         # (a round trip per batch; a dead connection fails one batch, which is sent again).
         self._bulk_engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
+        # Heartbeats are not history (the next one comes within a minute): their batches
+        # commit without waiting for the disk, so on SQLite a decision waiting for its turn
+        # never waits for a heartbeat batch's fsync (docs/scaling.md, "Decisions and
+        # durability"). Events keep durable commits: a stored event is acknowledged.
+        self._heartbeat_engine = make_engine(
+            settings.sqlalchemy_url, durable_commits=False, pre_ping=False
+        )
         self._clock = clock
         self._monotonic = monotonic  # how long a request waited in its lane
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
@@ -172,6 +179,7 @@ class MqttConsumer:
             self._decisions.close()
             self._decision_engine.dispose()
             self._bulk_engine.dispose()
+            self._heartbeat_engine.dispose()
             return
         for _ in range(self._settings.access_workers):
             self._requests.close()
@@ -181,6 +189,7 @@ class MqttConsumer:
         self._decisions.close()
         self._decision_engine.dispose()
         self._bulk_engine.dispose()
+        self._heartbeat_engine.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -415,7 +424,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._bulk_engine) as session:
+            with self._bulk_turn(), session_scope(self._heartbeat_engine) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:
