@@ -5,7 +5,10 @@ shared subscriptions).
 
 Per phase: the rates offered, decisions answered, decision latency p50/p99 (request published
 to decision received, by the load generator), events sent and stored, heartbeats sent and
-stored (the server's own count, logged when it stops), the server's CPU and memory. The broker
+stored (the server's own count, logged when it stops), the server's CPU and memory, and its CPU
+per message handled (process CPU over decisions sent plus heartbeats and events stored, read
+from its /metrics); two phases alone give CPU per heartbeat and per decision with its events,
+for each code side by side. The broker
 is "open" (anonymous, no ACL), so that a few connections can speak for every station (the
 signatures are checked all the same). Broker, server(s) and load generator share the machine.
 
@@ -28,13 +31,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx
 from capacity_load import Fleet, Tally
 from sqlalchemy import Engine, func, insert
 from sqlmodel import Session, select
@@ -51,6 +55,32 @@ from tests.support.fleet import provision_fleet
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 P99_TARGET_MS = 50.0
+METRICS_TOKEN = uuid.uuid4().hex
+_COUNTERS = {  # Prometheus sample name -> what it counts (main's server has them too)
+    "ws_decisions_total": "decisions",
+    "ws_heartbeats_stored_total": "heartbeats",
+    "ws_events_stored_total": "events",
+}
+
+
+def handled(servers: list[ServerProcess]) -> dict[str, float]:
+    """Decisions sent, heartbeats and events stored so far, over the servers (/metrics)."""
+    totals = dict.fromkeys(_COUNTERS.values(), 0.0)
+    for server in servers:
+        response = httpx.get(
+            f"{server.base_url}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        for line in response.text.splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in _COUNTERS:
+                totals[_COUNTERS[name]] += float(line.rsplit(" ", 1)[1])
+            elif name == "ws_consumer_cpu_seconds_total":  # this branch's server only
+                thread = "cpu_s " + line.split('thread="', 1)[1].split('"', 1)[0]
+                totals[thread] = totals.get(thread, 0.0) + float(line.rsplit(" ", 1)[1])
+    return totals
 
 
 @dataclass
@@ -64,10 +94,15 @@ class Phase:
     request_rate: float
     tally: Tally
     cpu_s: float
+    handled: dict[str, float] = field(default_factory=dict)  # from the servers' /metrics
 
     def row(self) -> dict[str, object]:
         lat = sorted(self.tally.latencies_ms)
         answered = len(lat)
+        decisions = self.handled.get("decisions", 0)
+        heartbeats = self.handled.get("heartbeats", 0)
+        events = self.handled.get("events", 0)
+        messages = decisions + heartbeats + events
         return {
             "db": self.db,
             "code": self.code,
@@ -81,6 +116,25 @@ class Phase:
             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2) if lat else None,
             "events_sent": self.tally.events,
             "server_cpu_pct": round(100 * self.cpu_s / self.seconds),
+            "server_cpu_s": round(self.cpu_s, 2),
+            "decisions": int(decisions),
+            "heartbeats_stored": int(heartbeats),
+            "events_stored": int(events),
+            # The server process's CPU (every thread: paho's parsing included) per message it
+            # handled in the phase, whatever its kind; the isolated phases split it by kind.
+            "cpu_us_per_message": round(1e6 * self.cpu_s / messages) if messages else None,
+            "cpu_us_per_heartbeat": (
+                round(1e6 * self.cpu_s / heartbeats) if heartbeats and not decisions else None
+            ),
+            "cpu_us_per_decision_with_events": (
+                round(1e6 * self.cpu_s / decisions) if decisions and not heartbeats else None
+            ),
+            # Where it went: each consumer thread's CPU seconds (servers that report them).
+            "cpu_s_by_thread": {
+                k.removeprefix("cpu_s "): round(v, 2)
+                for k, v in sorted(self.handled.items())
+                if k.startswith("cpu_s ")
+            },
         }
 
 
@@ -165,6 +219,7 @@ def start_servers(
                 "WS_SERVER_CONFIG_REFRESH_S": "86400",  # not during the run
                 "WS_SERVER_ACCESS_REQUEST_BURST": "1000",
                 "WS_SERVER_ACCESS_REQUESTS_PER_S": "1000",
+                "WS_SERVER_METRICS_TOKEN": METRICS_TOKEN,
             },
         )
         servers.append(server.start(timeout_s=900))
@@ -184,6 +239,7 @@ def run_phase(
 ) -> Phase:
     fleet.reset()
     pids = [s.pid for s in servers if s.pid is not None]
+    counted_before = handled(servers)
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     stop = threading.Event()
     threads: list[threading.Thread] = []
@@ -210,9 +266,20 @@ def run_phase(
         time.sleep(0.05)
     outbox_stop.set()  # the events of late answers go out too
     outbox.join(30)
+    # Until the servers have worked off what they queued: their CPU and their counts then
+    # belong to this phase, not the next one.
+    # (Unchanged for 2 s: a server starved of CPU by a busy machine can pause that long.)
+    counts, drained_by, still = handled(servers), time.monotonic() + 60, 0
+    while time.monotonic() < drained_by and still < 4:
+        time.sleep(0.5)
+        counts, before = handled(servers), counts
+        still = still + 1 if counts == before else 0
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    counted = {k: v - counted_before.get(k, 0.0) for k, v in counts.items()}
     tally = fleet.reset()
-    return Phase(db, code, len(servers), name, elapsed, heartbeat_rate, request_rate, tally, cpu)
+    return Phase(
+        db, code, len(servers), name, elapsed, heartbeat_rate, request_rate, tally, cpu, counted
+    )
 
 
 def consumer_stats(server: ServerProcess) -> dict[str, object]:
@@ -264,10 +331,16 @@ def run_database(
                 request_rate=0,
             )
             heartbeats_sent += warm.tally.heartbeats
-            steps = [("target", args.requests_per_s)]
+            # CPU by kind, each alone: heartbeats at the national rate; requests (and the events
+            # their answers produce) at a rate every code keeps up with.
+            steps: list[tuple[str, float, float]] = [
+                ("cpu: heartbeats", args.heartbeats_per_s, 0.0),
+                ("cpu: requests", 0.0, args.cpu_requests_per_s),
+                ("target", args.heartbeats_per_s, args.requests_per_s),
+            ]
             if code_dir is None:  # this branch: find how far it holds
-                steps += [(f"ramp {r:.0f}", r) for r in args.ramp]
-            for name, rate in steps:
+                steps += [(f"ramp {r:.0f}", args.heartbeats_per_s, r) for r in args.ramp]
+            for name, beats, rate in steps:
                 phase = run_phase(
                     fleet,
                     servers,
@@ -275,7 +348,7 @@ def run_database(
                     code=code,
                     name=name,
                     seconds=args.seconds,
-                    heartbeat_rate=args.heartbeats_per_s,
+                    heartbeat_rate=beats,
                     request_rate=rate,
                 )
                 phases.append(phase)
@@ -292,7 +365,9 @@ def run_database(
         holding = [
             p.request_rate
             for p in phases
-            if (p.row()["p99_ms"] or 1e9) <= P99_TARGET_MS and p.row()["unanswered"] == 0
+            if p.heartbeat_rate
+            and (p.row()["p99_ms"] or 1e9) <= P99_TARGET_MS
+            and p.row()["unanswered"] == 0
         ]
         return {
             "db": kind,
@@ -388,6 +463,12 @@ def main() -> None:
     )
     parser.add_argument("--saturate-per-s", type=float, default=1_500.0)
     parser.add_argument(
+        "--cpu-requests-per-s",
+        type=float,
+        default=40.0,
+        help="requests a second in the requests-only phase that measures CPU per decision",
+    )
+    parser.add_argument(
         "--baseline",
         default="main",
         help="git ref whose server runs first, side by side ('' : none)",
@@ -414,7 +495,10 @@ def main() -> None:
 def print_table(results: dict[str, object]) -> None:
     columns = ("db", "code", "srv", "phase", "hb/s", "req/s", "ans/s", "lost", "p50 ms", "p99 ms")
     widths = (9, 7, 3, 14, 6, 6, 6, 5, 8, 8)
-    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)) + "  cpu%")
+    print(
+        " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+        + "  cpu%  µs/msg  µs/hb  µs/dec+ev"
+    )
     rows: list[dict[str, object]] = []
     for value in results.values():
         if isinstance(value, dict):
@@ -425,7 +509,11 @@ def print_table(results: dict[str, object]) -> None:
         keys = ("db", "code", "servers", "phase", "heartbeats_per_s", "requests_per_s")
         keys += ("answered_per_s", "unanswered", "p50_ms", "p99_ms")
         cells = " ".join(f"{r[k]!s:>{w}}" for k, w in zip(keys, widths, strict=True))
-        print(f"{cells}  {r['server_cpu_pct']}")
+        cpu = (
+            f"{r['server_cpu_pct']!s:>4}  {r.get('cpu_us_per_message')!s:>6}  "
+            f"{r.get('cpu_us_per_heartbeat')!s:>5}  {r.get('cpu_us_per_decision_with_events')!s:>9}"
+        )
+        print(f"{cells}  {cpu}")
     for key, value in results.items():
         if isinstance(value, dict):
             print(

@@ -18,7 +18,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from mqttlink.properties import FastProperties, install
 from telemetry.edges import Watch
+
+install()  # paho reads incoming properties with the fast class too
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,11 @@ class Link:
         )
         self._client.loop_start()
 
+    def network_thread(self) -> threading.Thread | None:
+        """paho's network thread while it runs (for CPU accounting)."""
+        thread: threading.Thread | None = getattr(self._client, "_thread", None)
+        return thread
+
     def wait_connected(self, timeout_s: float) -> bool:
         return self.connected.wait(timeout_s)
 
@@ -167,7 +175,7 @@ class Link:
             or expiry_s is not None
             or user_properties
         ):
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties = FastProperties(PacketTypes.PUBLISH)
             if user_properties:
                 properties.UserProperty = list(user_properties)
             if response_topic is not None:

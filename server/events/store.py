@@ -1,27 +1,40 @@
 """Storing what stations report: each event once, one INSERT per batch in one transaction, and
 each outbox stream (station, epoch) advanced in sequence order under a lock on its row,
 applying the events' effects as the contiguous mark moves over them. What to acknowledge, and
-what is still missing, comes back."""
+what is still missing, comes back. A batch costs a fixed number of statements, not one per
+event or per stream: the pure ``server.events.fold`` decides, this module reads and writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import DateTime, Executable, String, Table, bindparam, or_, update
+from sqlalchemy import (
+    Executable,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    tuple_,
+    update,
+)
+from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from protocol.payloads import EventKind, StationEvent
 from server.access.models import UsedNonce
 from server.access.repo import NONCE_KEEP_S
-from server.events.effects import apply_effects
+from server.core.localtime import as_utc
+from server.events.effects import fold_and_write
+from server.events.fold import Mark, Pending, StationState, advance
 from server.events.models import EventRecord, EventStream
 from server.stations.models import Station
 
-_MAX_MISSING_RANGES = 64
-_GAP_SCAN_ROWS = 10_000
+_GAP_SCAN_SEQS = 10_000
 _EVENT: Table = EventRecord.__table__  # type: ignore[attr-defined]
 _STREAM: Table = EventStream.__table__  # type: ignore[attr-defined]
 _NONCE: Table = UsedNonce.__table__  # type: ignore[attr-defined]
@@ -50,8 +63,8 @@ def store_events(
     seq seen.
     """
     ordered = sorted(events, key=lambda e: (e.station_id, e.epoch, e.seq))
-    station_ids = sorted({event.station_id for event in ordered})
-    known = set(session.exec(select(Station.id).where(col(Station.id).in_(station_ids))).all())
+    stations = lock_stations(session, {event.station_id for event in ordered})
+    known = set(stations)
     acks: dict[tuple[str, str], StreamAck] = {}
     rows: dict[str, dict[str, object]] = {}
     for event in ordered:
@@ -63,11 +76,18 @@ def store_events(
     if rows:
         # Rows in (station, epoch, seq) order: two workers storing overlapping batches take
         # their index locks in the same order, so one waits for the other, never deadlocks.
-        session.execute(_insert_ignoring_duplicates(session, _EVENT, list(rows.values())))
+        _insert_ignoring_duplicates(session, _EVENT, list(rows.values()))
         _claim_offline_nonces(session, ordered, known)
-        _touch_last_event(session, ordered, known)
-    for key in sorted(acks):
-        acks[key].missing = advance_stream(session, acks[key])
+    latest: dict[str, datetime] = {}  # each station's newest event: its last_event_at
+    for event in ordered:
+        if event.station_id in known:
+            seen = latest.get(event.station_id)
+            latest[event.station_id] = max(seen or event.occurred_at, event.occurred_at)
+    missing = advance_streams(
+        session, [acks[key] for key in sorted(acks)], stations=stations, last_event=latest
+    )
+    for key, ack in acks.items():
+        ack.missing = missing.get(key, [])
     session.commit()
     return [acks[key] for key in sorted(acks)]
 
@@ -97,11 +117,17 @@ def _row(event: StationEvent, received_at: datetime) -> dict[str, object]:
 
 def _insert_ignoring_duplicates(
     session: Session, table: Table, rows: list[dict[str, object]]
-) -> Executable:
-    """One multi-row INSERT that skips rows clashing with any unique key (both dialects)."""
-    dialect = session.get_bind().dialect.name
+) -> None:
+    """Insert the rows in one statement (executemany: compiled once and kept, not rebuilt
+    for each batch's number of rows), skipping rows clashing with any unique key."""
+    connection = session.connection()
+    connection.execute(_ignoring_insert(connection.dialect.name, table), rows)
+
+
+@cache
+def _ignoring_insert(dialect: str, table: Table) -> Executable:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(rows).on_conflict_do_nothing()
+    return insert(table).on_conflict_do_nothing()
 
 
 def _claim_offline_nonces(
@@ -122,85 +148,169 @@ def _claim_offline_nonces(
     }
     if claims:
         rows = [claims[nonce] for nonce in sorted(claims)]
-        session.execute(_insert_ignoring_duplicates(session, _NONCE, rows))
+        _insert_ignoring_duplicates(session, _NONCE, rows)
 
 
-def _touch_last_event(session: Session, events: Sequence[StationEvent], known: set[str]) -> None:
-    latest: dict[str, datetime] = {}
-    for event in events:
-        if event.station_id in known:
-            latest[event.station_id] = max(
-                latest.get(event.station_id, event.occurred_at), event.occurred_at
-            )
-    at = bindparam("b_at", type_=DateTime(timezone=True))
-    statement = (
-        update(_STATION)
-        .where(_STATION.c.id == bindparam("b_id", type_=String()))
-        .where(or_(_STATION.c.last_event_at.is_(None), _STATION.c.last_event_at < at))
-        .values(last_event_at=at)
-    )
-    rows = [{"b_id": station_id, "b_at": latest[station_id]} for station_id in sorted(latest)]
-    session.connection().execute(statement, rows)
+def lock_stations(session: Session, station_ids: Iterable[str]) -> dict[str, StationState]:
+    """The count and door phase of each of these stations that exists, its row locked to the
+    end of the transaction (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+    return {
+        row[0]: StationState(row[1], row[2])
+        for row in session.execute(
+            sql_select(_STATION.c.id, _STATION.c.occupancy, _STATION.c.door_phase)
+            .where(_STATION.c.id.in_(sorted(set(station_ids))))
+            .order_by(_STATION.c.id)
+            .with_for_update()
+        )
+    }
 
 
 def advance_stream(
     session: Session, ack: StreamAck, *, floor: int | None = None
 ) -> list[tuple[int, int]]:
-    """Apply, in order, every stored event the contiguous mark can move over; return the
-    ranges still missing. ``floor``: the station says everything below it was acknowledged
-    (by this server before a restore, say), so the mark may move up to it regardless."""
-    # The stream's row, locked to the end of the transaction (SELECT ... FOR UPDATE on
-    # PostgreSQL; on SQLite every caller has written first, so holds the database's write
-    # lock): two workers never apply the same event's effects twice. A new stream's row is
-    # made first (two workers racing to make it: one waits for the other's).
-    stream = _locked_stream(session, ack)
-    if stream is None:
-        row: dict[str, object] = {"station_id": ack.station_id, "epoch": ack.epoch}
-        session.execute(_insert_ignoring_duplicates(session, _STREAM, [row]))
-        stream = _locked_stream(session, ack)
-        assert stream is not None  # made just now, or by the worker we waited for
-    station = session.get(Station, ack.station_id, with_for_update=True, populate_existing=True)
-    if station is None:
-        return []
-    if ack.acked:
-        stream.highest_seen = max(stream.highest_seen, *ack.acked)
-    stored = session.exec(
-        select(EventRecord)
-        .where(EventRecord.station_id == ack.station_id, EventRecord.epoch == ack.epoch)
-        .where(col(EventRecord.seq) > stream.contiguous_through)
-        .order_by(col(EventRecord.seq))
-        .limit(_GAP_SCAN_ROWS)
-    ).all()
-    if floor is not None and floor - 1 > stream.contiguous_through:
-        for record in stored:  # stored beyond a gap that will never be filled: apply now
-            if record.seq < floor and not record.applied:
-                apply_effects(session, station, record)
-        stream.contiguous_through = floor - 1
-        stream.highest_seen = max(stream.highest_seen, floor - 1)
-    missing: list[tuple[int, int]] = []
-    expected = stream.contiguous_through + 1
-    for record in stored:
-        if record.seq < expected:
-            continue
-        if record.seq > expected and len(missing) < _MAX_MISSING_RANGES:
-            missing.append((expected, record.seq - 1))
-        if not missing and record.seq == expected:
-            stream.contiguous_through = record.seq
-            if not record.applied:
-                apply_effects(session, station, record)
-        expected = record.seq + 1
-    session.add(station)
-    session.add(stream)
+    """One stream's ``advance_streams``: the ranges still missing."""
+    key = (ack.station_id, ack.epoch)
+    floors = {key: floor} if floor is not None else None
+    return advance_streams(session, [ack], floors=floors).get(key, [])
+
+
+def advance_streams(
+    session: Session,
+    acks: Sequence[StreamAck],
+    *,
+    floors: Mapping[tuple[str, str], int] | None = None,
+    stations: dict[str, StationState] | None = None,
+    last_event: Mapping[str, datetime] | None = None,
+) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """Apply, in order, every stored event each stream's contiguous mark can move over; the
+    ranges still missing, by stream. ``floors``: a station says everything below its floor
+    was acknowledged (by this server before a restore, say), so the mark may move up to it
+    regardless. ``stations``: their rows, already locked by the caller (``lock_stations``);
+    ``last_event``: stations' newest event times to record. A few statements for the whole
+    batch (``server.events.fold`` decides)."""
+    keys = sorted({(ack.station_id, ack.epoch) for ack in acks})
+    # Locks, always stations then streams (as heartbeats and the event insert take them), so
+    # two workers on overlapping batches wait for each other and never deadlock: the station
+    # rows, then the streams' rows, made first if new. Two workers never apply the same
+    # event's effects twice.
+    if stations is None:
+        stations = lock_stations(session, (station_id for station_id, _ in keys))
+    keys = [key for key in keys if key[0] in stations]
+    marks = _locked_marks(session, keys)
+    if len(marks) < len(keys):  # new streams: made (or waited for, if another worker makes
+        new: list[dict[str, object]] = [  # them), then locked as the others
+            {"station_id": s, "epoch": e} for s, e in keys if (s, e) not in marks
+        ]
+        _insert_ignoring_duplicates(session, _STREAM, new)
+        marks |= _locked_marks(session, [(str(r["station_id"]), str(r["epoch"])) for r in new])
+    stored = _stored_beyond_marks(session, keys)
+    acked: dict[tuple[str, str], list[int]] = {}
+    for ack in acks:
+        acked.setdefault((ack.station_id, ack.epoch), []).extend(ack.acked)
+    missing: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    to_apply: list[Pending] = []
+    moved: list[dict[str, object]] = []
+    for key in keys:
+        mark = marks[key]
+        floor = floors.get(key) if floors else None
+        result = advance(mark, stored.get(key, []), acked=acked.get(key, ()), floor=floor)
+        missing[key] = result.missing
+        to_apply += result.to_apply
+        if result.mark != mark:
+            moved.append(
+                {
+                    "b_station": key[0],
+                    "b_epoch": key[1],
+                    "b_through": result.mark.contiguous_through,
+                    "b_highest": result.mark.highest_seen,
+                }
+            )
+    if moved:
+        session.connection().execute(_STREAM_UPDATE, moved)
+    fold_and_write(session, stations, to_apply, last_event=last_event or {})
     return missing
 
 
-def _locked_stream(session: Session, ack: StreamAck) -> EventStream | None:
-    return session.exec(
-        select(EventStream)
-        .where(EventStream.station_id == ack.station_id, EventStream.epoch == ack.epoch)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+def _locked_marks(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Mark]:
+    if not keys:
+        return {}
+    return {
+        (row[0], row[1]): Mark(row[2], row[3])
+        for row in session.execute(
+            sql_select(
+                _STREAM.c.station_id,
+                _STREAM.c.epoch,
+                _STREAM.c.contiguous_through,
+                _STREAM.c.highest_seen,
+            )
+            .where(tuple_(_STREAM.c.station_id, _STREAM.c.epoch).in_(keys))
+            .order_by(_STREAM.c.station_id, _STREAM.c.epoch)
+            .with_for_update()
+        )
+    }
+
+
+_STREAM_UPDATE = (
+    update(_STREAM)
+    .where(_STREAM.c.station_id == bindparam("b_station", type_=String()))
+    .where(_STREAM.c.epoch == bindparam("b_epoch", type_=String()))
+    .values(
+        contiguous_through=bindparam("b_through", type_=Integer()),
+        highest_seen=bindparam("b_highest", type_=Integer()),
+    )
+)
+
+
+def _stored_beyond_marks(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[Pending]]:
+    """Each stream's stored events past its mark (at most _GAP_SCAN_SEQS of seqs past it: a
+    stream stuck behind a gap is not read whole every batch), in seq order. One query."""
+    stream = _STREAM.alias("s")
+    e = _EVENT.c
+    rows = session.execute(
+        sql_select(
+            e.event_id,
+            e.station_id,
+            e.epoch,
+            e.seq,
+            e.kind,
+            e.occurred_at,
+            e.applied,
+            e.passage,
+            e.rider_id,
+            e.alarm,
+            e.detail,
+            e.command_id,
+        )
+        .join_from(
+            _EVENT,
+            stream,
+            and_(stream.c.station_id == e.station_id, stream.c.epoch == e.epoch),
+        )
+        .where(tuple_(e.station_id, e.epoch).in_(keys))
+        .where(e.seq > stream.c.contiguous_through)
+        .where(e.seq <= stream.c.contiguous_through + _GAP_SCAN_SEQS)
+        .order_by(e.station_id, e.epoch, e.seq)
+    )
+    stored: dict[tuple[str, str], list[Pending]] = {}
+    for row in rows:
+        stored.setdefault((row[1], row[2]), []).append(
+            Pending(
+                event_id=row[0],
+                station_id=row[1],
+                seq=row[3],
+                kind=row[4],
+                occurred_at=as_utc(row[5]),
+                applied=bool(row[6]),
+                passage=row[7],
+                rider_id=row[8],
+                alarm=row[9],
+                detail=row[10],
+                command_id=row[11],
+            )
+        )
+    return stored
 
 
 def get_stream(session: Session, *, station_id: str, epoch: str) -> EventStream | None:

@@ -59,6 +59,14 @@ class ServerCollector(Collector):
             age.add_metric([lane.name], lane.oldest_age())
         yield depth
         yield age
+        cpu = CounterMetricFamily(
+            "ws_consumer_cpu_seconds",
+            "CPU time used by each of the MQTT consumer's threads",
+            labels=["thread"],
+        )
+        for thread, seconds in sorted(consumer.thread_cpu().items()):
+            cpu.add_metric([thread], seconds)
+        yield cpu
         connected = GaugeMetricFamily(
             "ws_broker_connected", "1 while the link to the broker is up", labels=["link"]
         )

@@ -13,6 +13,7 @@ shared subscriptions do not deliver, so every worker subscribes to it directly (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -37,10 +38,13 @@ from protocol.payloads import (
     StationState,
     parse,
 )
+from protocol.reasons import Reason
 from protocol.signing import SignatureCheck, key_id, verify
 from protocol.topics import Family, StationTopic
+from server.access.decision_store import DecisionStore
 from server.access.flood import RequestBudget
-from server.access.handler import AccessPolicy, handle_access_request
+from server.access.handler import AccessPolicy, handle_access_request, next_step_in
+from server.access.next_step import NextStep
 from server.core.db import make_engine, session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
@@ -57,6 +61,9 @@ from telemetry.logs import bind
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
+# How long the bulk worker waits for a batch to fill once it has a message: acknowledgements
+# and heartbeats are that much later (stations wait seconds for them), batches fewer.
+BATCH_LINGER_S = 0.05
 HEARTBEAT_MAX_AGE_S = 120.0  # beyond its interval: clocks may differ a little, not minutes
 _FROM_STATIONS = frozenset({Family.ACCESS_REQUEST, Family.EVENTS, Family.HEARTBEAT, Family.STATE})
 _TOTALS = frozenset({"events_stored", "heartbeats_stored", "decisions_sent"})
@@ -93,6 +100,17 @@ class MqttConsumer:
             settings.sqlalchemy_url,
             durable_commits=settings.decision_synchronous_commit,
             pre_ping=False,
+        )
+        self._decisions = DecisionStore(self._decision_engine)
+        # The bulk worker's own connection: durable commits, but no ping before each batch
+        # (a round trip per batch; a dead connection fails one batch, which is sent again).
+        self._bulk_engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
+        # Heartbeats are not history (the next one comes within a minute): their batches
+        # commit without waiting for the disk, so on SQLite a decision waiting for its turn
+        # never waits for a heartbeat batch's fsync (docs/scaling.md, "Decisions and
+        # durability"). Events keep durable commits: a stored event is acknowledged.
+        self._heartbeat_engine = make_engine(
+            settings.sqlalchemy_url, durable_commits=False, pre_ping=False
         )
         self._clock = clock
         self._monotonic = monotonic  # how long a request waited in its lane
@@ -160,14 +178,20 @@ class MqttConsumer:
         self._bulk_link.stop()
         self._link.stop()
         if not self._started:
+            self._decisions.close()
             self._decision_engine.dispose()
+            self._bulk_engine.dispose()
+            self._heartbeat_engine.dispose()
             return
         for _ in range(self._settings.access_workers):
             self._requests.close()
         self._bulk.close()
         for worker in self._workers:
             worker.join(timeout=10)
+        self._decisions.close()
         self._decision_engine.dispose()
+        self._bulk_engine.dispose()
+        self._heartbeat_engine.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -182,6 +206,21 @@ class MqttConsumer:
 
     def lanes(self) -> tuple[Lane[Routed], ...]:
         return (self._requests, self._bulk)
+
+    def thread_cpu(self) -> dict[str, float]:
+        """CPU seconds each of the consumer's threads has used (its workers, and paho's network
+        thread of each link): where a server's time goes, per lane."""
+        threads = {worker.name: worker for worker in self._workers}
+        for name, link in (("paho-requests", self._link), ("paho-bulk", self._bulk_link)):
+            if (thread := link.network_thread()) is not None:
+                threads[name] = thread
+        used: dict[str, float] = {}
+        for name, thread in threads.items():
+            if thread.ident is not None and thread.is_alive():
+                with contextlib.suppress(OSError):  # it ended meanwhile
+                    clock = time.pthread_getcpuclockid(thread.ident)
+                    used[name] = time.clock_gettime(clock)
+        return used
 
     def stats(self) -> dict[str, object]:
         """What this consumer has done so far, and how full its lanes are."""
@@ -253,7 +292,7 @@ class MqttConsumer:
     def _serve_bulk(self) -> None:
         stopping = False
         while not stopping and (first := self._bulk.take()) is not None:
-            more, stopping = self._bulk.take_more(BATCH_MAX - 1)
+            more, stopping = self._bulk.take_more(BATCH_MAX - 1, BATCH_LINGER_S)
             events: list[StationEvent] = []
             heartbeats: list[Heartbeat] = []
             for queued in [first, *more]:
@@ -356,17 +395,27 @@ class MqttConsumer:
             audience=self._settings.audience,
             decision_ttl_s=self._settings.decision_ttl_s,
         )
-        with self._urgent_turn(), session_scope(self._decision_engine) as session:
-            decision = handle_access_request(session, request=request, policy=policy, now=now)
+        with self._urgent_turn():
+            decision = handle_access_request(
+                self._decisions,
+                request=request,
+                policy=policy,
+                now=now,
+                next_step_of=self._next_step,
+            )
         correlation = message.correlation_data or request.request_id.encode()
         self.publisher.answer(station_id, decision, correlation)
         self._count("decisions_sent")
         self.decision_metrics.observe(decision, time.perf_counter() - started)
         return None
 
+    def _next_step(self, station_id: str, reason: Reason, now: float) -> NextStep:
+        with session_scope(self._engine) as session:
+            return next_step_in(session, station_id, reason, now)
+
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._bulk_engine) as session:
                 acks = store_events(session, events=events, received_at=utcnow())
         except Exception:
             # Nothing acknowledged: the stations send these events again.
@@ -381,7 +430,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._engine) as session:
+            with self._bulk_turn(), session_scope(self._heartbeat_engine) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:

@@ -40,6 +40,12 @@ class Lane(Generic[Item]):
         self.capacity = capacity
         self._monotonic = monotonic
         self._queue: queue.Queue[Queued[Item] | None] = queue.Queue(maxsize=capacity)
+        # A batch worker lingering for a fuller batch is woken once, when the lane holds what
+        # it asked for (or closes): not once per message, which would cost a thread switch
+        # (and a turn of the GIL) per heartbeat.
+        self._filled = threading.Condition()
+        self._wanted = 0
+        self._closing = False
 
     def offer(self, item: Item) -> bool:
         """Queue the item, or False at once when the lane is full."""
@@ -47,14 +53,27 @@ class Lane(Generic[Item]):
             self._queue.put_nowait(Queued(item, self._monotonic()))
         except queue.Full:
             return False
+        if self._wanted and self._queue.qsize() >= self._wanted:
+            with self._filled:
+                self._filled.notify()
         return True
 
     def take(self) -> Queued[Item] | None:
         """The next item, waiting for one."""
         return self._queue.get()
 
-    def take_more(self, limit: int) -> tuple[list[Queued[Item]], bool]:
-        """Up to ``limit`` items already queued, without waiting; and whether "stop" was met."""
+    def take_more(self, limit: int, linger_s: float = 0.0) -> tuple[list[Queued[Item]], bool]:
+        """Up to ``limit`` more items, waiting up to ``linger_s`` for them to come (none: only
+        what is queued now); and whether "stop" was met. A batch worker lingers so that a
+        trickle makes a few batches, not one per message: what a batch costs is mostly
+        fixed (its statements and its commit), not per message."""
+        if linger_s > 0 and self._queue.qsize() < limit:
+            with self._filled:
+                self._wanted = limit
+                self._filled.wait_for(
+                    lambda: self._closing or self._queue.qsize() >= limit, timeout=linger_s
+                )
+                self._wanted = 0
         taken: list[Queued[Item]] = []
         while len(taken) < limit:
             try:
@@ -71,6 +90,9 @@ class Lane(Generic[Item]):
         # A worker that does not drain in time is a daemon thread: it dies with the process.
         with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=timeout_s)
+        with self._filled:
+            self._closing = True
+            self._filled.notify_all()
 
     def depth(self) -> int:
         return self._queue.qsize()

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from protocol.payloads import Heartbeat
 from server.events.models import EventStream
-from server.events.store import StreamAck, advance_stream
+from server.events.store import StreamAck, advance_streams
 from server.stations.models import Station
 
 MISSED_HEARTBEATS = 3
@@ -125,10 +125,14 @@ def _advance_to_floors(session: Session, heartbeats: Sequence[Heartbeat]) -> Non
             _STREAM.c.station_id.in_(sorted({station_id for station_id, _ in floors}))
         )
     ).all()
-    for station_id, epoch, contiguous_through in streams:
-        floor = floors.get((station_id, epoch))
-        if floor is not None and floor - 1 > contiguous_through:
-            advance_stream(session, StreamAck(station_id, epoch), floor=floor)
+    behind = {
+        (station_id, epoch): floors[(station_id, epoch)]
+        for station_id, epoch, contiguous_through in streams
+        if (station_id, epoch) in floors and floors[(station_id, epoch)] - 1 > contiguous_through
+    }
+    if behind:
+        acks = [StreamAck(station_id, epoch) for station_id, epoch in sorted(behind)]
+        advance_streams(session, acks, floors=behind)
 
 
 def _overdue(session: Session, now: datetime) -> ColumnElement[bool]:

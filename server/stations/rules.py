@@ -82,18 +82,44 @@ def parse_opening_hours(raw: dict[str, Any]) -> OpeningHours:
 
 
 def rules_of(station: Station) -> StationRules:
-    hours = (
-        parse_opening_hours(json.loads(station.opening_hours)) if station.opening_hours else None
-    )
-    return StationRules(
+    return rules_from(
         capacity=station.capacity,
         soft_limit=station.soft_limit,
-        hours=hours,
+        opening_hours=station.opening_hours,
         lockdown=station.lockdown,
         maintenance=station.maintenance,
-        emergency=Emergency(station.emergency) if station.emergency else None,
-        passback=PassbackMode(station.passback),
+        emergency=station.emergency,
+        passback=station.passback,
     )
+
+
+def rules_from(
+    *,
+    capacity: int,
+    soft_limit: float,
+    opening_hours: str | None,
+    lockdown: bool,
+    maintenance: bool,
+    emergency: str | None,
+    passback: str,
+) -> StationRules:
+    """The rules from the station's stored columns (a decision reads only these)."""
+    return StationRules(
+        capacity=capacity,
+        soft_limit=soft_limit,
+        hours=_hours(opening_hours) if opening_hours else None,
+        lockdown=lockdown,
+        maintenance=maintenance,
+        emergency=Emergency(emergency) if emergency else None,
+        passback=PassbackMode(passback),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _hours(text: str) -> OpeningHours:
+    """Parsed once per distinct stored text: a decision must not parse JSON (stations share a
+    few timetables, and the result is immutable)."""
+    return parse_opening_hours(json.loads(text))
 
 
 def mode_of(station: Station) -> StationMode:

@@ -183,6 +183,12 @@ def test_metrics_count_a_real_entry(watched: ServerHarness, make_station: MakeSt
     assert after[("ws_published_total", (("kind", "config"),))] >= 1
     assert after[("ws_consumer_queue_depth", (("lane", "access"),))] == 0
     assert after[("ws_broker_connected", (("link", "requests"),))] == 1
+    # Each consumer thread's CPU clock: the access worker that decided has used some.
+    cpu = {
+        labels: v for (name, labels), v in after.items() if name == "ws_consumer_cpu_seconds_total"
+    }
+    assert {dict(labels)["thread"] for labels in cpu} >= {"mqtt-bulk", "paho-requests", "paho-bulk"}
+    assert sum(v for labels, v in cpu.items() if "mqtt-access" in dict(labels)["thread"]) > 0
 
     # A message the server refuses is counted by its reason.
     with mqtt_peer(watched.station_peer_settings(station_id)) as peer:

@@ -35,6 +35,29 @@ def test_take_more_stops_at_the_limit_and_at_close() -> None:
     assert stopping
 
 
+def test_lingering_takes_what_comes_and_returns_at_the_limit() -> None:
+    lane: Lane[int] = Lane("test", capacity=10)
+    lane.offer(0)
+    later = threading.Thread(target=lambda: [lane.offer(n) for n in (1, 2, 3)])
+    later.start()
+    # A day's linger: the call returns only because the limit is reached.
+    more, stopping = lane.take_more(4, linger_s=86_400)
+    later.join()
+    assert [queued.item for queued in more] == [0, 1, 2, 3]
+    assert not stopping
+
+
+def test_lingering_ends_at_close() -> None:
+    lane: Lane[int] = Lane("test", capacity=10)
+    lane.offer(0)
+    closer = threading.Thread(target=lane.close)
+    closer.start()
+    more, stopping = lane.take_more(10, linger_s=86_400)
+    closer.join()
+    assert [queued.item for queued in more] == [0]
+    assert stopping
+
+
 def test_close_wakes_a_waiting_worker() -> None:
     lane: Lane[int] = Lane("test", capacity=1)
     lane.close()
