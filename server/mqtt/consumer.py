@@ -13,7 +13,6 @@ shared subscriptions do not deliver, so every worker subscribes to it directly (
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
@@ -27,7 +26,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from mqttlink import Inbound, Link, LinkSettings
+from mqttlink import Inbound, Link
 from protocol import topics
 from protocol.payloads import (
     MAX_PAYLOAD_BYTES,
@@ -39,20 +38,22 @@ from protocol.payloads import (
     parse,
 )
 from protocol.reasons import Reason
-from protocol.signing import SignatureCheck, key_id, verify
 from protocol.topics import Family, StationTopic
 from server.access.decision_store import DecisionStore
 from server.access.flood import RequestBudget
 from server.access.handler import AccessPolicy, handle_access_request, next_step_in
 from server.access.next_step import NextStep
-from server.core.db import make_engine, session_scope
+from server.core.db import session_scope
 from server.core.localtime import Clock, utcnow
 from server.core.settings import ServerSettings
 from server.events.store import store_events
 from server.keys.ring import KeyHolder
 from server.metrics.instruments import DecisionMetrics
+from server.mqtt.connections import broker_link_settings, work_engines
 from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
 from server.mqtt.publisher import Publisher
+from server.mqtt.station_signatures import unsigned_by_station
+from server.mqtt.thread_cpu import thread_cpu
 from server.stations.identity import StationKeys
 from server.stations.liveness import record_heartbeats
 from server.stations.repo import set_station_state
@@ -94,24 +95,8 @@ class MqttConsumer:
         self._bulk_turn: Callable[[], AbstractContextManager[None]] = (
             turns.bulk if turns else nullcontext
         )
-        # The decisions' own connections: no ping before each, and (unless configured
-        # otherwise) commits that do not wait for the disk.
-        self._decision_engine = make_engine(
-            settings.sqlalchemy_url,
-            durable_commits=settings.decision_synchronous_commit,
-            pre_ping=False,
-        )
-        self._decisions = DecisionStore(self._decision_engine)
-        # The bulk worker's own connection: durable commits, but no ping before each batch
-        # (a round trip per batch; a dead connection fails one batch, which is sent again).
-        self._bulk_engine = make_engine(settings.sqlalchemy_url, pre_ping=False)
-        # Heartbeats are not history (the next one comes within a minute): their batches
-        # commit without waiting for the disk, so on SQLite a decision waiting for its turn
-        # never waits for a heartbeat batch's fsync (docs/scaling.md, "Decisions and
-        # durability"). Events keep durable commits: a stored event is acknowledged.
-        self._heartbeat_engine = make_engine(
-            settings.sqlalchemy_url, durable_commits=False, pre_ping=False
-        )
+        self._engines = work_engines(settings)
+        self._decisions = DecisionStore(self._engines.decisions)
         self._clock = clock
         self._monotonic = monotonic  # how long a request waited in its lane
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
@@ -133,17 +118,7 @@ class MqttConsumer:
         self._budget = RequestBudget(settings.access_requests_per_s, settings.access_request_burst)
         self._budget_lock = threading.Lock()
         group = settings.share_group_name
-        link_settings = LinkSettings(
-            host=settings.broker_host,
-            port=settings.broker_port,
-            username=settings.broker_username,
-            password=(
-                settings.broker_password.get_secret_value()
-                if settings.broker_password is not None
-                else None
-            ),
-            ca_file=str(settings.broker_ca) if settings.broker_ca else None,
-        )
+        link_settings = broker_link_settings(settings)
         name = f"server-{uuid.uuid4().hex[:12]}"
         # Two connections: requests (and everything the server sends) on one, bulk topics on
         # the other. The broker queues for each apart, so a backlog of heartbeats waiting in
@@ -179,9 +154,7 @@ class MqttConsumer:
         self._link.stop()
         if not self._started:
             self._decisions.close()
-            self._decision_engine.dispose()
-            self._bulk_engine.dispose()
-            self._heartbeat_engine.dispose()
+            self._engines.dispose()
             return
         for _ in range(self._settings.access_workers):
             self._requests.close()
@@ -189,9 +162,7 @@ class MqttConsumer:
         for worker in self._workers:
             worker.join(timeout=10)
         self._decisions.close()
-        self._decision_engine.dispose()
-        self._bulk_engine.dispose()
-        self._heartbeat_engine.dispose()
+        self._engines.dispose()
         log.info("consumer stopped: %s", json.dumps(self.stats(), sort_keys=True))
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -214,13 +185,7 @@ class MqttConsumer:
         for name, link in (("paho-requests", self._link), ("paho-bulk", self._bulk_link)):
             if (thread := link.network_thread()) is not None:
                 threads[name] = thread
-        used: dict[str, float] = {}
-        for name, thread in threads.items():
-            if thread.ident is not None and thread.is_alive():
-                with contextlib.suppress(OSError):  # it ended meanwhile
-                    clock = time.pthread_getcpuclockid(thread.ident)
-                    used[name] = time.clock_gettime(clock)
-        return used
+        return thread_cpu(threads)
 
     def stats(self) -> dict[str, object]:
         """What this consumer has done so far, and how full its lanes are."""
@@ -318,7 +283,7 @@ class MqttConsumer:
         if len(message.payload) > MAX_PAYLOAD_BYTES:
             self._drop(message, "too_large", f"{len(message.payload)} bytes")
             return False
-        refused = self._unsigned_by_station(parsed.family, parsed.station_id, message)
+        refused = unsigned_by_station(self.station_keys, parsed.family, parsed.station_id, message)
         if refused is not None:
             # Only the station itself can speak for it: a broker password alone cannot.
             self._drop(message, refused, "not signed by the station")
@@ -353,28 +318,6 @@ class MqttConsumer:
         else:
             self._on_state(parsed.station_id, message)
         return None
-
-    def _unsigned_by_station(self, family: Family, station_id: str, message: Inbound) -> str | None:
-        """None when the station's registered key signed this message, else why not."""
-        key = self.station_keys.get(station_id)
-        if key is None:
-            return "unknown_station"
-        check = self._verify(family, station_id, key, message)
-        if check is SignatureCheck.BAD_SIGNATURE or check is SignatureCheck.UNKNOWN_KEY:
-            fresh = self.station_keys.get(station_id, fresh=True)  # provisioned anew?
-            if fresh is not None and fresh != key:
-                check = self._verify(family, station_id, fresh, message)
-        return None if check is SignatureCheck.OK else check.value
-
-    @staticmethod
-    def _verify(family: Family, station_id: str, key: bytes, message: Inbound) -> SignatureCheck:
-        return verify(
-            message.user_properties,
-            keys={key_id(key): key},
-            family=family,
-            station_id=station_id,
-            payload=message.payload,
-        )
 
     def _on_access_request(self, station_id: str, message: Inbound) -> None:
         started = time.perf_counter()
@@ -415,7 +358,7 @@ class MqttConsumer:
 
     def _store_events(self, events: list[StationEvent]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._bulk_engine) as session:
+            with self._bulk_turn(), session_scope(self._engines.events) as session:
                 acks = store_events(session, events=events, received_at=utcnow())
         except Exception:
             # Nothing acknowledged: the stations send these events again.
@@ -430,7 +373,7 @@ class MqttConsumer:
 
     def _store_heartbeats(self, heartbeats: list[Heartbeat]) -> None:
         try:
-            with self._bulk_turn(), session_scope(self._heartbeat_engine) as session:
+            with self._bulk_turn(), session_scope(self._engines.heartbeats) as session:
                 unknown = record_heartbeats(session, heartbeats=heartbeats, now=utcnow())
                 session.commit()
         except Exception:
