@@ -80,9 +80,7 @@ async function start() {
     if (source) source.close();
     if (!ids) return;
     source = new EventSource(`/api/stream?ids=${encodeURIComponent(ids)}`);
-    let snapshot = true;
     source.addEventListener("open", () => {
-      snapshot = true;
       live.textContent = say("live");
       live.classList.remove("down");
     });
@@ -92,12 +90,13 @@ async function start() {
     });
     source.addEventListener("stations", (event) => {
       const rows = JSON.parse(event.data).map(fromRow);
-      const news = snapshot ? [] : rows
+      // Against the markers as drawn, snapshots included: a stream opened anew (the map
+      // moved, the link came back) still says what changed since they were drawn.
+      const news = rows
         .filter((m) => stations.marker(m.id) && stations.marker(m.id).state !== m.state)
         .map((m) => say("announce_state", { station: m.name, state: say(`badge_${m.state}`) }));
       stations.updateMarkers(rows);
       if (news.length) announce.textContent = news.slice(0, 5).join("；");
-      snapshot = false;
     });
   }
   let moved = null;
