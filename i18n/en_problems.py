@@ -73,4 +73,15 @@ PROBLEMS: dict[str, str] = {
     "detail.refusal_too_far_ahead": "dated ahead: check the clocks",
     "detail.refusal_repeated": "a repeat",
     "detail.refusal_station_in_lockdown": "the station is in lockdown",
+    "error.free_entry_needs_cause": (
+        "Emergency free entry needs its cause (heat wave, typhoon or cold snap)"
+    ),
+    "error.emergency_only_with_free_entry": (
+        "An emergency cause goes only with emergency free entry"
+    ),
+    "error.unlock_station_offline": (
+        "The station is offline: the unlock reaches it only if it reconnects within {s} "
+        "s; confirm to send it anyway"
+    ),
+    "error.alarm_already_resolved": "Alarm {id} was already resolved by {by}",
 }

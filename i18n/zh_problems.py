@@ -73,4 +73,10 @@ PROBLEMS: dict[str, str] = {
     "detail.refusal_too_far_ahead": "指令时间超前，请检查时钟",
     "detail.refusal_repeated": "重复的指令",
     "detail.refusal_station_in_lockdown": "站点处于封闭状态",
+    "error.free_entry_needs_cause": "应急开放须选择原因（高温、台风或寒潮）",
+    "error.emergency_only_with_free_entry": "只有切换为“应急开放”时才需要选择应急原因",
+    "error.unlock_station_offline": (
+        "站点离线：开门指令要等站点重新连上才会送达（{s} 秒内有效），请确认后再发送"
+    ),
+    "error.alarm_already_resolved": "告警 {id} 已由 {by} 处理完毕",
 }
