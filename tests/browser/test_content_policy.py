@@ -87,5 +87,7 @@ def test_staff_pages_and_the_rider_pass_run_under_the_policy(
 
     page.goto("/find")  # the finder: its scripts, its icons and the offline worker
     expect(page.locator(f'li[data-station="{station_id}"]')).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # A function, not a bare expression: Playwright evals the text again at every later poll
+    # (a function only once, at the first), and the policy rightly refuses eval in the page.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     _assert_nothing_blocked(page, console)
