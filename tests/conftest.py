@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from demo.broker import PrivateBroker
 from protocol.payloads import ProvisioningBundle
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount, Role
 from server.core.db import init_db, make_engine
+from server.core.localtime import LOCAL_TZ
 from server.core.settings import ServerSettings
 from server.main import create_app
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
@@ -47,6 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
     if worker.startswith("gw") and count:
         os.environ["WS_PORT_SHARD"] = f"{int(worker[2:])}/{int(count)}"
+    # Every server a test starts (in process or as a child) keeps its nightly count check
+    # twelve hours away, so a run during that hour sees the counts it made. Tests of the
+    # check itself pass their hour explicitly.
+    os.environ.setdefault("WS_SERVER_RECONCILE_HOUR", str((datetime.now(LOCAL_TZ).hour + 12) % 24))
 
 
 ADMIN_PASSWORD = "test-admin-password"

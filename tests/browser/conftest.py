@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from demo.broker import PrivateBroker
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount
 from server.broker.accounts import Role as BrokerRole
-from server.core.localtime import LOCAL_TZ
 from server.core.settings import ServerSettings
 from server.web.language import LANG_COOKIE
 from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
@@ -97,8 +95,6 @@ def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedS
             audience="ws-test",
             admin_password=ADMIN_PASSWORD,
             offline_alarm_after_s=7 * 86_400,
-            # Nor does the nightly count check zero a planted count, whatever the hour.
-            reconcile_hour=(datetime.now(LOCAL_TZ).hour + 12) % 24,
             **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
             **settings,  # type: ignore[arg-type]
         )
