@@ -2,7 +2,9 @@
 message signed with its station's own key, as its agent would sign it. An open broker only:
 in secure mode a station's account may publish on its own topics alone (docs/security.md).
 
-- heartbeats (QoS 0) at a set rate, cycling through every station;
+- heartbeats (QoS 0) at a set rate, cycling through every station, from a child process of
+  their own: 3,100 signed publishes a second are most of a core of Python, and in the same
+  process they would hold the GIL while a decision waits to be timed;
 - access requests (QoS 1, correlation data) at a set rate, each with a fresh rider code;
   the time from publish to the decision received is recorded;
 - the events an answered request produces, as the station's outbox sends them: a grant gives
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import queue
 import random
 import threading
@@ -20,6 +23,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event as ProcessEvent
 
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
@@ -74,6 +79,38 @@ def _link(
     return link
 
 
+def beat_forever(
+    port: int,
+    seeds: dict[str, bytes],
+    rate: Synchronized[float],
+    sent: Synchronized[int],
+    ready: ProcessEvent,
+    done: ProcessEvent,
+) -> None:
+    """The heartbeat process: beat at whatever ``rate`` says (0: pause) until ``done``,
+    counting what it sent in ``sent``."""
+    keys = {station_id: SigningKey(seed) for station_id, seed in seeds.items()}
+    order = itertools.cycle(keys)
+    link = _link(port, "beats")
+    ready.set()
+    current, started, beaten = 0.0, time.monotonic(), 0
+    try:
+        while not done.is_set():
+            if (wanted := rate.value) != current:
+                current, started, beaten = wanted, time.monotonic(), 0
+            due = int((time.monotonic() - started) * current)
+            for _ in range(due - beaten):
+                station_id = next(order)
+                Fleet.send(link, heartbeat(keys[station_id], station_id), qos=0)
+            if due > beaten:
+                with sent.get_lock():
+                    sent.value += due - beaten
+                beaten = due
+            time.sleep(TICK_S)
+    finally:
+        link.stop()
+
+
 class Fleet:
     """Every simulated station, its key and its outbox sequence."""
 
@@ -89,8 +126,21 @@ class Fleet:
         self._outbox: queue.SimpleQueue[tuple[str, dict[str, object]]] = queue.SimpleQueue()
         self.tally = Tally()
         self._rng = random.Random(1)
-        self._beat_order = itertools.cycle(self.ids)
-        self._beats = _link(port, "beats")
+        spawn = multiprocessing.get_context("spawn")  # this process has threads: no fork
+        self._beat_rate: Synchronized[float] = spawn.Value("d", 0.0)
+        self._beats_sent: Synchronized[int] = spawn.Value("q", 0)
+        self._beats_done = spawn.Event()
+        ready = spawn.Event()
+        seeds = {station_id: key.seed for station_id, key in keys.items()}
+        self._beater = spawn.Process(
+            target=beat_forever,
+            args=(port, seeds, self._beat_rate, self._beats_sent, ready, self._beats_done),
+            name="heartbeats",
+            daemon=True,
+        )
+        self._beater.start()
+        if not ready.wait(120):
+            raise RuntimeError("the heartbeat process did not start")
         self._events = _link(port, "events")
         self._requests = _link(
             port,
@@ -100,7 +150,9 @@ class Fleet:
         )
 
     def close(self) -> None:
-        for link in (self._beats, self._events, self._requests):
+        self._beats_done.set()
+        self._beater.join(10)
+        for link in (self._events, self._requests):
             link.stop()
 
     def reset(self) -> Tally:
@@ -112,11 +164,13 @@ class Fleet:
 
     # -- heartbeats --------------------------------------------------------------------------
     def send_heartbeats(self, rate_per_s: float, stop: threading.Event) -> None:
-        for count in paced(rate_per_s, stop):
-            for _ in range(count):
-                station_id = next(self._beat_order)
-                self._send(self._beats, heartbeat(self.keys[station_id], station_id), qos=0)
-            self.tally.heartbeats += count
+        """Beat (in the heartbeat process) until ``stop``."""
+        before = self._beats_sent.value
+        self._beat_rate.value = rate_per_s
+        stop.wait()
+        self._beat_rate.value = 0.0
+        time.sleep(3 * TICK_S)  # its last tick counted
+        self.tally.heartbeats += self._beats_sent.value - before
 
     # -- requests and their decisions ---------------------------------------------------------
     def send_requests(self, rate_per_s: float, stop: threading.Event) -> None:
@@ -177,7 +231,7 @@ class Fleet:
                 self._seq[station_id] += 1
                 seq = self._seq[station_id]
             message = event(key, station_id, epoch=self._epoch, seq=seq, kind=kind, **fields)
-            self._send(self._events, message, qos=1)
+            self.send(self._events, message, qos=1)
             self.tally.events += 1
 
     def unanswered(self) -> int:
@@ -185,7 +239,7 @@ class Fleet:
             return len(self._pending)
 
     @staticmethod
-    def _send(link: Link, message: Outgoing, *, qos: int) -> None:
+    def send(link: Link, message: Outgoing, *, qos: int) -> None:
         link.publish(
             message.topic, message.payload, qos=qos, user_properties=message.user_properties
         )

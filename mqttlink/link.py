@@ -18,6 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from mqttlink.buffered import BufferedClient, BufferedSocket
 from mqttlink.properties import FastProperties, install
 from telemetry.edges import Watch
 
@@ -87,7 +88,7 @@ class Link:
     _client: mqtt.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        client = mqtt.Client(
+        client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=mqtt.MQTTv5,
@@ -189,6 +190,8 @@ class Link:
     # -- paho callbacks (network thread) ---------------------------------------------------
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         # Nagle plus delayed ACK costs ~90 ms per request/response round trip on loopback.
+        if isinstance(sock, BufferedSocket):
+            sock = sock.raw
         if isinstance(sock, socket.socket):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

@@ -50,7 +50,7 @@ from server.events.store import store_events
 from server.keys.ring import KeyHolder
 from server.metrics.instruments import DecisionMetrics
 from server.mqtt.connections import broker_link_settings, work_engines
-from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
+from server.mqtt.lanes import Lane, RidersFirst, WriteTurns, waited_too_long
 from server.mqtt.publisher import Publisher
 from server.mqtt.station_signatures import unsigned_by_station
 from server.mqtt.thread_cpu import thread_cpu
@@ -102,6 +102,7 @@ class MqttConsumer:
         # A rider's request has its own lane and workers: it never waits behind bulk writes.
         self._requests: Lane[Routed] = Lane("access", settings.access_queue_max, monotonic)
         self._bulk: Lane[Routed] = Lane("bulk", settings.ingest_queue_max, monotonic)
+        self._riders_first = RidersFirst()
         self._workers = [
             threading.Thread(target=self._serve_requests, name=f"mqtt-access-{n}", daemon=True)
             for n in range(settings.access_workers)
@@ -205,7 +206,9 @@ class MqttConsumer:
         if parsed is None:
             return
         if parsed.family is Family.ACCESS_REQUEST:
+            self._riders_first.arrived()
             if not self._requests.offer((parsed, message)):
+                self._riders_first.answered()
                 self._drop(message, "shed_access", "the access lane is full")
         elif parsed.family is Family.HEARTBEAT and self._bulk.depth() > self._bulk.capacity // 2:
             # Heartbeats go first when the bulk lane fills: the next one comes within a minute,
@@ -250,8 +253,9 @@ class MqttConsumer:
             if waited_too_long(queued.queued_at, self._monotonic(), self._settings.decision_ttl_s):
                 # Its decision would arrive expired: the station has decided offline already.
                 self._drop(message, "access_stale", "waited past the decision's lifetime")
-                continue
-            self._guarded(message, partial(self._on_access_request, parsed.station_id, message))
+            else:  # (_guarded lets no exception through)
+                self._guarded(message, partial(self._on_access_request, parsed.station_id, message))
+            self._riders_first.answered()
 
     # -- the bulk worker: events and heartbeats, one statement per batch --------------------
     def _serve_bulk(self) -> None:
@@ -261,11 +265,14 @@ class MqttConsumer:
             events: list[StationEvent] = []
             heartbeats: list[Heartbeat] = []
             for queued in [first, *more]:
+                self._riders_first.step_aside()
                 parsed, message = queued.item
                 self._guarded(message, partial(self._sort, parsed, message, events, heartbeats))
             if events:
+                self._riders_first.step_aside()
                 self._store_events(events)
             if heartbeats:
+                self._riders_first.step_aside()
                 self._store_heartbeats(heartbeats)
 
     def _guarded(self, message: Inbound, handle: Callable[[], None]) -> None:

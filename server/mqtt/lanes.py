@@ -140,3 +140,43 @@ class WriteTurns:
             self._changed.wait_for(lambda: self._urgent_waiting == 0)
         with self._lock:
             yield
+
+
+class RidersFirst:
+    """Bulk work steps aside while a rider's request is queued or in hand.
+
+    Python runs one thread at a time (the GIL). An access worker lets go of it at every query,
+    signature check and socket write of a decision, a dozen times, and each time it wants it
+    back from a bulk worker busy verifying heartbeats it waits up to the switch interval: the
+    decision's latency grows with the bulk load, not with its own work. So the bulk worker
+    waits between messages while any request is pending, for ``max_pause_s`` at most, so that
+    it never stops for long even under a flood of requests (its lane then sheds heartbeats
+    first, counted).
+    """
+
+    def __init__(self, max_pause_s: float = 0.02) -> None:
+        self._max_pause_s = max_pause_s
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def arrived(self) -> None:
+        """A request was queued (paho's thread)."""
+        with self._changed:
+            self._pending += 1
+
+    def answered(self) -> None:
+        """A request was answered or dropped (its worker)."""
+        with self._changed:
+            self._pending -= 1
+            if self._pending == 0:
+                self._changed.notify_all()
+
+    def step_aside(self) -> None:
+        """Wait (bulk worker) until no request is pending, or ``max_pause_s``."""
+        if self._pending:  # read without the lock: a stale look costs one message's time
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending == 0, timeout=self._max_pause_s)

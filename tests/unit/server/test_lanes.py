@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from server.mqtt.lanes import Lane, WriteTurns, waited_too_long
+from server.mqtt.lanes import Lane, RidersFirst, WriteTurns, waited_too_long
 from tests.support.waiting import wait_for
 
 
@@ -90,6 +90,37 @@ def test_a_waiting_decision_writes_before_the_next_batch() -> None:
     waiting.join(5)
     following.join(5)
     assert order == ["decision", "next batch"]
+
+
+def test_bulk_work_waits_while_a_request_is_pending_and_goes_on_when_it_is_answered() -> None:
+    gate = RidersFirst(max_pause_s=86_400)  # a day: only the answer can let it go
+    gate.arrived()
+    gate.arrived()
+    stepped = threading.Event()
+    bulk = threading.Thread(target=lambda: (gate.step_aside(), stepped.set()))
+    bulk.start()
+    gate.answered()
+    assert not stepped.wait(0.05)  # one request is still pending
+    gate.answered()
+    assert stepped.wait(5)
+    bulk.join(5)
+    assert gate.pending == 0
+
+
+def test_bulk_work_steps_aside_for_a_bounded_time_only() -> None:
+    gate = RidersFirst(max_pause_s=0.01)
+    gate.arrived()  # never answered: a flood of requests must not stop the bulk worker
+    for _ in range(3):
+        gate.step_aside()  # returns: the test would hang otherwise
+    assert gate.pending == 1
+
+
+def test_with_nothing_pending_bulk_work_does_not_wait() -> None:
+    gate = RidersFirst(max_pause_s=86_400)
+    gate.step_aside()
+    gate.arrived()
+    gate.answered()
+    gate.step_aside()
 
 
 def test_oldest_age_is_how_long_the_head_has_waited() -> None:
