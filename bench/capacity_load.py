@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
+import os
 import queue
 import random
 import threading
@@ -23,8 +24,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.sharedctypes import Synchronized
-from multiprocessing.synchronize import Event as ProcessEvent
+from multiprocessing.connection import Connection
+
+import raw_mqtt
 
 from mqttlink import Inbound, Link, LinkSettings
 from protocol import topics
@@ -79,36 +81,39 @@ def _link(
     return link
 
 
-def beat_forever(
-    port: int,
-    seeds: dict[str, bytes],
-    rate: Synchronized[float],
-    sent: Synchronized[int],
-    ready: ProcessEvent,
-    done: ProcessEvent,
-) -> None:
-    """The heartbeat process: beat at whatever ``rate`` says (0: pause) until ``done``,
-    counting what it sent in ``sent``."""
+def beat_on_command(port: int, seeds: dict[str, bytes], commands: Connection) -> None:
+    """The heartbeat process. ``("prepare", n)``: sign and encode the next ``n`` heartbeats
+    (cycling through the stations), answering "ready"; ``("beat", rate)``: send them at
+    ``rate`` until ``("stop",)`` comes or they run out, answering how many went; ``("quit",)``."""
     keys = {station_id: SigningKey(seed) for station_id, seed in seeds.items()}
     order = itertools.cycle(keys)
-    link = _link(port, "beats")
-    ready.set()
-    current, started, beaten = 0.0, time.monotonic(), 0
+    sock = raw_mqtt.connect(port, f"load-beats-{uuid.uuid4().hex[:6]}")
+    packets: list[bytes] = []
+    commands.send("ready")
     try:
-        while not done.is_set():
-            if (wanted := rate.value) != current:
-                current, started, beaten = wanted, time.monotonic(), 0
-            due = int((time.monotonic() - started) * current)
-            for _ in range(due - beaten):
-                station_id = next(order)
-                Fleet.send(link, heartbeat(keys[station_id], station_id), qos=0)
-            if due > beaten:
-                with sent.get_lock():
-                    sent.value += due - beaten
-                beaten = due
-            time.sleep(TICK_S)
+        while (command := commands.recv())[0] != "quit":
+            if command[0] == "prepare":
+                packets = []
+                for _ in range(int(command[1])):
+                    station_id = next(order)
+                    beat = heartbeat(keys[station_id], station_id)
+                    packets.append(
+                        raw_mqtt.publish_packet(beat.topic, beat.payload, beat.user_properties)
+                    )
+                commands.send("ready")
+            elif command[0] == "beat":
+                rate, started, sent = float(command[1]), time.monotonic(), 0
+                while not commands.poll() and sent < len(packets):
+                    due = min(len(packets), int((time.monotonic() - started) * rate))
+                    if due > sent:
+                        sock.sendall(b"".join(packets[sent:due]))
+                        sent = due
+                    time.sleep(TICK_S)
+                commands.recv()  # the "stop" (it may have come after the last packet)
+                packets = []
+                commands.send(sent)
     finally:
-        link.stop()
+        sock.close()
 
 
 class Fleet:
@@ -126,20 +131,15 @@ class Fleet:
         self._outbox: queue.SimpleQueue[tuple[str, dict[str, object]]] = queue.SimpleQueue()
         self.tally = Tally()
         self._rng = random.Random(1)
+        self._prepared: list[tuple[str, str, Outgoing]] = []
         spawn = multiprocessing.get_context("spawn")  # this process has threads: no fork
-        self._beat_rate: Synchronized[float] = spawn.Value("d", 0.0)
-        self._beats_sent: Synchronized[int] = spawn.Value("q", 0)
-        self._beats_done = spawn.Event()
-        ready = spawn.Event()
+        self._beat_commands, theirs = spawn.Pipe()
         seeds = {station_id: key.seed for station_id, key in keys.items()}
         self._beater = spawn.Process(
-            target=beat_forever,
-            args=(port, seeds, self._beat_rate, self._beats_sent, ready, self._beats_done),
-            name="heartbeats",
-            daemon=True,
+            target=beat_on_command, args=(port, seeds, theirs), name="heartbeats", daemon=True
         )
         self._beater.start()
-        if not ready.wait(120):
+        if not self._beat_commands.poll(120) or self._beat_commands.recv() != "ready":
             raise RuntimeError("the heartbeat process did not start")
         self._events = _link(port, "events")
         self._requests = _link(
@@ -149,8 +149,12 @@ class Fleet:
             subscriptions=[(topics.all_stations(Family.ACCESS_DECISION), 1)],
         )
 
+    def pids(self) -> list[int]:
+        """This process and the heartbeat process: the load generator's CPU."""
+        return [os.getpid(), *([self._beater.pid] if self._beater.pid is not None else [])]
+
     def close(self) -> None:
-        self._beats_done.set()
+        self._beat_commands.send(("quit",))
         self._beater.join(10)
         for link in (self._events, self._requests):
             link.stop()
@@ -163,23 +167,37 @@ class Fleet:
         return done
 
     # -- heartbeats --------------------------------------------------------------------------
+    def prepare_heartbeats(self, count: int) -> None:
+        """Have the next ``count`` heartbeats signed and encoded, before a phase starts (they
+        stay fresh for minutes: the server drops one older than its interval + 2 min)."""
+        self._beat_commands.send(("prepare", count))
+        if self._beat_commands.recv() != "ready":
+            raise RuntimeError("the heartbeat process failed")
+
     def send_heartbeats(self, rate_per_s: float, stop: threading.Event) -> None:
-        """Beat (in the heartbeat process) until ``stop``."""
-        before = self._beats_sent.value
-        self._beat_rate.value = rate_per_s
+        """Send the prepared heartbeats (in the heartbeat process) until ``stop``."""
+        self._beat_commands.send(("beat", rate_per_s))
         stop.wait()
-        self._beat_rate.value = 0.0
-        time.sleep(3 * TICK_S)  # its last tick counted
-        self.tally.heartbeats += self._beats_sent.value - before
+        self._beat_commands.send(("stop",))
+        self.tally.heartbeats += int(self._beat_commands.recv())
 
     # -- requests and their decisions ---------------------------------------------------------
+    def prepare_requests(self, count: int) -> None:
+        """Sign the next ``count`` requests, each with a fresh rider code, before a phase
+        starts (a code lives two minutes)."""
+        self._prepared = [self._request() for _ in range(count)]
+        self._prepared.reverse()  # popped from the end, in order
+
+    def _request(self) -> tuple[str, str, Outgoing]:
+        station_id = self._rng.choice(self.ids)
+        request_id, message = access_request(self.keys[station_id], station_id, next(self._tokens))
+        return station_id, request_id, message
+
     def send_requests(self, rate_per_s: float, stop: threading.Event) -> None:
         for count in paced(rate_per_s, stop):
             for _ in range(count):
-                station_id = self._rng.choice(self.ids)
-                request_id, message = access_request(
-                    self.keys[station_id], station_id, next(self._tokens)
-                )
+                prepared = self._prepared
+                station_id, request_id, message = prepared.pop() if prepared else self._request()
                 with self._pending_lock:
                     self._pending[request_id.encode()] = (station_id, time.monotonic())
                 self._requests.publish(

@@ -95,6 +95,8 @@ class Phase:
     tally: Tally
     cpu_s: float
     handled: dict[str, float] = field(default_factory=dict)  # from the servers' /metrics
+    load_cpu_s: float = 0.0  # the load generator's processes
+    broker_cpu_s: float = 0.0
 
     def row(self) -> dict[str, object]:
         lat = sorted(self.tally.latencies_ms)
@@ -117,6 +119,9 @@ class Phase:
             "events_sent": self.tally.events,
             "server_cpu_pct": round(100 * self.cpu_s / self.seconds),
             "server_cpu_s": round(self.cpu_s, 2),
+            # What else ran on the same cores: the load generator and the broker.
+            "load_cpu_pct": round(100 * self.load_cpu_s / self.seconds),
+            "broker_cpu_pct": round(100 * self.broker_cpu_s / self.seconds),
             "decisions": int(decisions),
             "heartbeats_stored": int(heartbeats),
             "events_stored": int(events),
@@ -236,11 +241,19 @@ def run_phase(
     seconds: float,
     heartbeat_rate: float,
     request_rate: float,
+    broker_pid: int | None = None,
 ) -> Phase:
+    # Signed (and the heartbeats encoded) before the clocks start: the generator shares the
+    # cores it measures the server on (capacity_load.py).
+    if heartbeat_rate:
+        fleet.prepare_heartbeats(int(heartbeat_rate * seconds * 1.1) + 100)
+    fleet.prepare_requests(int(request_rate * seconds * 1.1) + 10 if request_rate else 0)
     fleet.reset()
     pids = [s.pid for s in servers if s.pid is not None]
     counted_before = handled(servers)
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    others = {"load": fleet.pids(), "broker": [broker_pid] if broker_pid else []}
+    others_before = {k: sum(cpu_seconds(pid) for pid in v) for k, v in others.items()}
     stop = threading.Event()
     threads: list[threading.Thread] = []
     if heartbeat_rate:
@@ -275,10 +288,24 @@ def run_phase(
         counts, before = handled(servers), counts
         still = still + 1 if counts == before else 0
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    others_cpu = {
+        k: sum(cpu_seconds(pid) for pid in v) - others_before[k] for k, v in others.items()
+    }
     counted = {k: v - counted_before.get(k, 0.0) for k, v in counts.items()}
     tally = fleet.reset()
     return Phase(
-        db, code, len(servers), name, elapsed, heartbeat_rate, request_rate, tally, cpu, counted
+        db,
+        code,
+        len(servers),
+        name,
+        elapsed,
+        heartbeat_rate,
+        request_rate,
+        tally,
+        cpu,
+        counted,
+        load_cpu_s=others_cpu["load"],
+        broker_cpu_s=others_cpu["broker"],
     )
 
 
@@ -350,6 +377,7 @@ def run_database(
                     seconds=args.seconds,
                     heartbeat_rate=beats,
                     request_rate=rate,
+                    broker_pid=broker.pid,
                 )
                 phases.append(phase)
                 events_sent += phase.tally.events
@@ -414,6 +442,7 @@ def run_scale_out(
                     seconds=args.seconds,
                     heartbeat_rate=0,
                     request_rate=args.saturate_per_s,
+                    broker_pid=broker.pid,
                 )
                 print(json.dumps(phase.row()), flush=True)
                 events_stored = wait_stored(db, warm.tally.events + phase.tally.events)
@@ -497,7 +526,7 @@ def print_table(results: dict[str, object]) -> None:
     widths = (9, 7, 3, 14, 6, 6, 6, 5, 8, 8)
     print(
         " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
-        + "  cpu%  µs/msg  µs/hb  µs/dec+ev"
+        + "  cpu%  µs/msg  µs/hb  µs/dec+ev  load%  broker%"
     )
     rows: list[dict[str, object]] = []
     for value in results.values():
@@ -512,6 +541,7 @@ def print_table(results: dict[str, object]) -> None:
         cpu = (
             f"{r['server_cpu_pct']!s:>4}  {r.get('cpu_us_per_message')!s:>6}  "
             f"{r.get('cpu_us_per_heartbeat')!s:>5}  {r.get('cpu_us_per_decision_with_events')!s:>9}"
+            f"  {r.get('load_cpu_pct')!s:>5}  {r.get('broker_cpu_pct')!s:>7}"
         )
         print(f"{cells}  {cpu}")
     for key, value in results.items():

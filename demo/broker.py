@@ -87,6 +87,11 @@ class PrivateBroker:
         return self.workdir / "mosquitto.log"
 
     @property
+    def pid(self) -> int | None:
+        """The running broker's process id (None when stopped)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def pid_file(self) -> Path:
         """Written by the broker in secure mode (``server.broker.files.reload_broker``)."""
         return self.workdir / "mosquitto.pid"

@@ -10,12 +10,11 @@ import uvicorn
 from pydantic import ValidationError
 
 from server.core.db import make_engine
+from server.core.runtime import tune_interpreter
 from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
 from server.migrations.apply import SchemaNotCurrentError
 from telemetry.logs import configure
-
-SWITCH_INTERVAL_S = 0.001
 
 
 def _settings_or_exit() -> ServerSettings:
@@ -50,12 +49,10 @@ def main() -> None:
     # what a migration changed is printed by `python -m server.cli migrate`.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = _settings_or_exit()
-    # A thread that wakes (a rider's request handed over, a database's answer) waits for the
-    # GIL until the running thread's switch interval is over: 5 ms by default, several times
-    # a decision while the bulk lane runs Python. 1 ms bounds that wait (docs/scaling.md).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    app = create_app(settings)
+    tune_interpreter()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level=args.log_level,
