@@ -60,7 +60,16 @@ def test_demo_runs_headless_and_loses_nothing(tmp_path: Path) -> None:
 def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     process = subprocess.Popen(
-        [str(ROOT / "scripts/demo"), "--http-port", "0", "--data-dir", str(data_dir)],
+        # Three stations: the stop is what is tested (the city's sixteen run in the test above).
+        [
+            str(ROOT / "scripts/demo"),
+            "--stations",
+            "3",
+            "--http-port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
