@@ -20,6 +20,7 @@ Prints a table and, last, one JSON line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -63,11 +64,16 @@ _COUNTERS = {  # Prometheus sample name -> what it counts (main's server has the
 }
 
 
+# One client for every scrape: a new one builds a TLS context each time (tens of ms of CPU,
+# counted against the load generator).
+_HTTP = httpx.Client()
+
+
 def handled(servers: list[ServerProcess]) -> dict[str, float]:
     """Decisions sent, heartbeats and events stored so far, over the servers (/metrics)."""
     totals = dict.fromkeys(_COUNTERS.values(), 0.0)
     for server in servers:
-        response = httpx.get(
+        response = _HTTP.get(
             f"{server.base_url}/metrics",
             headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
             timeout=30,
@@ -97,6 +103,7 @@ class Phase:
     handled: dict[str, float] = field(default_factory=dict)  # from the servers' /metrics
     load_cpu_s: float = 0.0  # the load generator's processes
     broker_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0  # PostgreSQL's processes (SQLite runs inside the server)
 
     def row(self) -> dict[str, object]:
         lat = sorted(self.tally.latencies_ms)
@@ -122,6 +129,7 @@ class Phase:
             # What else ran on the same cores: the load generator and the broker.
             "load_cpu_pct": round(100 * self.load_cpu_s / self.seconds),
             "broker_cpu_pct": round(100 * self.broker_cpu_s / self.seconds),
+            "database_cpu_pct": round(100 * self.database_cpu_s / self.seconds),
             "decisions": int(decisions),
             "heartbeats_stored": int(heartbeats),
             "events_stored": int(events),
@@ -146,6 +154,30 @@ class Phase:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100.0  # utime + stime, in clock ticks
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL's processes (its backends included), by the account they run as."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text.split("\n", 1)[0].removeprefix("Name:").strip()
+        if name == "postgres":
+            pids.append(int(status.parent.name))
+    return pids
+
+
+def database_cpu(db: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process (none for SQLite, inside the server).
+    Backends that end during a phase are missed; the server's and the bench's stay."""
+    seconds: dict[int, float] = {}
+    for pid in postgres_pids() if db == "postgres" else []:
+        with contextlib.suppress(OSError):  # ended meanwhile
+            seconds[pid] = cpu_seconds(pid)
+    return seconds
 
 
 def rss_mib(pid: int) -> float:
@@ -253,6 +285,7 @@ def run_phase(
     counted_before = handled(servers)
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     others = {"load": fleet.pids(), "broker": [broker_pid] if broker_pid else []}
+    database_before = database_cpu(db)
     others_before = {k: sum(cpu_seconds(pid) for pid in v) for k, v in others.items()}
     stop = threading.Event()
     threads: list[threading.Thread] = []
@@ -291,6 +324,10 @@ def run_phase(
     others_cpu = {
         k: sum(cpu_seconds(pid) for pid in v) - others_before[k] for k, v in others.items()
     }
+    database_after = database_cpu(db)
+    others_cpu["database"] = sum(
+        cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()
+    )
     counted = {k: v - counted_before.get(k, 0.0) for k, v in counts.items()}
     tally = fleet.reset()
     return Phase(
@@ -306,6 +343,7 @@ def run_phase(
         counted,
         load_cpu_s=others_cpu["load"],
         broker_cpu_s=others_cpu["broker"],
+        database_cpu_s=others_cpu["database"],
     )
 
 
@@ -526,7 +564,7 @@ def print_table(results: dict[str, object]) -> None:
     widths = (9, 7, 3, 14, 6, 6, 6, 5, 8, 8)
     print(
         " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
-        + "  cpu%  µs/msg  µs/hb  µs/dec+ev  load%  broker%"
+        + "  cpu%  µs/msg  µs/hb  µs/dec+ev  load%  broker%  db%"
     )
     rows: list[dict[str, object]] = []
     for value in results.values():
@@ -542,6 +580,7 @@ def print_table(results: dict[str, object]) -> None:
             f"{r['server_cpu_pct']!s:>4}  {r.get('cpu_us_per_message')!s:>6}  "
             f"{r.get('cpu_us_per_heartbeat')!s:>5}  {r.get('cpu_us_per_decision_with_events')!s:>9}"
             f"  {r.get('load_cpu_pct')!s:>5}  {r.get('broker_cpu_pct')!s:>7}"
+            f"  {r.get('database_cpu_pct')!s:>3}"
         )
         print(f"{cells}  {cpu}")
     for key, value in results.items():
