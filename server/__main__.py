@@ -16,6 +16,12 @@ from server.main import UnsafeStartError, check_can_start, create_app
 from server.migrations.apply import SchemaNotCurrentError
 from telemetry.logs import configure
 
+# How long a stopping server lets requests in flight finish. Staff pages' live streams never
+# finish by themselves (each lasts ten minutes): without a limit uvicorn waited for them, and
+# a restart with a staff tab open hung (its MQTT consumer never stopped; Docker kills after
+# 10 s). Past the grace they are cancelled and the browsers reconnect to the new server.
+SHUTDOWN_GRACE_S = 5
+
 
 def _settings_or_exit() -> ServerSettings:
     """The settings, checked before anything starts; else one line on stderr, exit status 1."""
@@ -59,6 +65,7 @@ def main() -> None:
         log_config=None if fmt == "json" else uvicorn.config.LOGGING_CONFIG,  # json: ours
         access_log=False,  # an access log would hold every rider link's secret
         server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
     )

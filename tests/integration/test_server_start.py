@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,7 @@ from sqlmodel import Session
 from demo.broker import PrivateBroker
 from demo.processes import free_port, spawn, stop
 from demo.server_process import staff_client
+from server.__main__ import SHUTDOWN_GRACE_S
 from server.broker.tls import ensure_broker_tls
 from server.core.db import init_db, make_engine
 from server.core.localtime import utcnow
@@ -133,7 +136,7 @@ def test_no_admin_password_is_fine_once_an_account_exists(tmp_path: Path) -> Non
 
 
 @contextmanager
-def _running(env: dict[str, str], log_path: Path) -> Iterator[str]:
+def _running(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     base = f"http://127.0.0.1:{env['WS_SERVER_HTTP_PORT']}"
     with log_path.open("wb") as log:
         process = spawn([sys.executable, "-m", "server", "--log-level", "debug"], log=log, env=env)
@@ -148,7 +151,7 @@ def _running(env: dict[str, str], log_path: Path) -> Iterator[str]:
             assert process.poll() is None, log_path.read_text()[-2000:]
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         stop(process)
 
@@ -165,7 +168,7 @@ def test_the_running_server_names_no_software_and_logs_no_secret(
     )
     env["WS_LOG_FORMAT"] = log_format
     log_path = tmp_path / "server.log"
-    with _running(env, log_path) as base:
+    with _running(env, log_path) as (base, _):
         health = httpx.get(f"{base}/healthz")
         assert "server" not in health.headers
         assert health.headers["X-Content-Type-Options"] == "nosniff"
@@ -184,3 +187,39 @@ def test_the_running_server_names_no_software_and_logs_no_secret(
         assert any(line["logger"].startswith("uvicorn") for line in lines)
     for secret in (ADMIN_PASSWORD, "x" * 12, bearer, link.removeprefix("/r/"), token):
         assert secret not in logged
+
+
+def test_sigterm_stops_the_server_with_a_staff_stream_open(
+    broker: PrivateBroker, tmp_path: Path
+) -> None:
+    """A staff tab's live stream never ends by itself: the server must not wait for it when
+    told to stop (a restart would hang, and Docker kill it before its consumer stopped)."""
+    env = _env(
+        tmp_path, demo_mode="true", admin_password=ADMIN_PASSWORD, broker_port=str(broker.port)
+    )
+    log_path = tmp_path / "server.log"
+    with (
+        _running(env, log_path) as (base, process),
+        closing(staff_client(base, "admin", ADMIN_PASSWORD)) as staff,
+    ):
+        opened = threading.Event()
+
+        def tab() -> None:
+            with (
+                httpx.Client(base_url=base, timeout=60) as client,
+                client.stream("GET", "/api/stream", headers=dict(staff.headers)) as reply,
+            ):
+                opened.set()
+                with suppress(httpx.RemoteProtocolError):  # cut when the grace is over
+                    for _ in reply.iter_lines():
+                        pass
+
+        threading.Thread(target=tab, daemon=True).start()
+        assert opened.wait(10)
+        process.terminate()
+        # A hang guard, not a speed check: without the grace this waited ten minutes. (The
+        # status is SIGTERM's: uvicorn raises the signal again once it has shut down.)
+        assert process.wait(timeout=SHUTDOWN_GRACE_S + 20) == -signal.SIGTERM
+    logged = log_path.read_text()
+    assert "consumer stopped" in logged  # the lifespan's shutdown ran: nothing was killed
+    assert "timeout graceful shutdown exceeded" in logged

@@ -46,7 +46,12 @@ def serve_in_thread(app: FastAPI) -> Iterator[httpx.Client]:
     """The app behind real HTTP on a free port, its lifespan (and MQTT consumer) running."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", server_header=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=1,  # live streams a test left open end with it
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
