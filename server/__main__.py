@@ -16,10 +16,11 @@ from server.main import UnsafeStartError, check_can_start, create_app
 from server.migrations.apply import SchemaNotCurrentError
 from telemetry.logs import configure
 
-# How long a stopping server lets requests in flight finish. Staff pages' live streams never
-# finish by themselves (each lasts ten minutes): without a limit uvicorn waited for them, and
-# a restart with a staff tab open hung (its MQTT consumer never stopped; Docker kills after
-# 10 s). Past the grace they are cancelled and the browsers reconnect to the new server.
+# How long a stopping server lets requests in flight finish. uvicorn's own wait has no limit,
+# and a staff page's live stream lasts ten minutes: with a tab reading one, a stopping server
+# was still waiting after 5 s (tests/integration/test_server_start.py), and Docker kills at
+# 10 s, before the MQTT consumer has stopped. Past the grace what is left is cancelled and
+# the browsers reconnect to whichever server answers.
 SHUTDOWN_GRACE_S = 5
 
 

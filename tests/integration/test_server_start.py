@@ -217,7 +217,7 @@ def test_sigterm_stops_the_server_with_a_staff_stream_open(
         threading.Thread(target=tab, daemon=True).start()
         assert opened.wait(10)
         process.terminate()
-        # A hang guard, not a speed check: without the grace this waited ten minutes. (The
+        # A hang guard, not a speed check: nothing bounded this wait before the grace. (The
         # status is SIGTERM's: uvicorn raises the signal again once it has shut down.)
         assert process.wait(timeout=SHUTDOWN_GRACE_S + 20) == -signal.SIGTERM
     logged = log_path.read_text()
