@@ -1,6 +1,8 @@
-"""Whether stations are alive, in bulk: a batch of heartbeats is one UPDATE statement run for
-every row (executemany), and stations gone silent are marked offline by one UPDATE that the
-database evaluates, not by loading every station each second."""
+"""Whether stations are alive, in bulk: a batch of heartbeats is one UPDATE statement (on
+PostgreSQL one statement over arrays of the batch's values, its rows locked first in station
+order; on SQLite one statement run for every row, executemany, in the process), and stations
+gone silent are marked offline by one UPDATE that the database evaluates, not by loading
+every station each second."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    text,
     update,
 )
 from sqlmodel import Session
@@ -78,6 +81,35 @@ def _heartbeat_update() -> object:
 
 _HEARTBEAT_UPDATE = _heartbeat_update()
 
+# PostgreSQL: the batch as one statement over arrays, so that the database plans and runs one
+# statement per batch, not one per station (3,100 a second at the national peak). The rows
+# are locked in station order first (as ``events.store.lock_stations`` does): an UPDATE joined
+# to an array locks in its plan's order, and two workers must never lock in two orders.
+_LOCK_PG = text("SELECT id FROM station WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+_HEARTBEATS_PG = text("""
+UPDATE station AS s SET
+  last_heartbeat_at = :now,
+  heartbeat_interval_s = b.interval_s,
+  camera_ok = b.camera_ok,
+  outbox_depth = b.outbox_depth,
+  offline_refusal = b.refusal,
+  config_error = b.config_error,
+  not_ready = b.not_ready,
+  clock_offset_s = coalesce(b.offset_s, s.clock_offset_s),
+  online = CASE WHEN NOT s.online AND s.session_id = b.session_id THEN true ELSE s.online END,
+  online_changed_at = CASE WHEN NOT s.online AND s.session_id = b.session_id
+                           THEN :now ELSE s.online_changed_at END,
+  offline_reason = CASE WHEN NOT s.online AND s.session_id = b.session_id
+                        THEN NULL ELSE s.offline_reason END
+FROM unnest(
+  CAST(:ids AS text[]), CAST(:sessions AS text[]), CAST(:intervals AS float8[]),
+  CAST(:camera AS boolean[]), CAST(:depths AS integer[]), CAST(:refusals AS text[]),
+  CAST(:offsets AS float8[]), CAST(:config_errors AS text[]), CAST(:not_ready AS text[])
+) AS b(id, session_id, interval_s, camera_ok, outbox_depth, refusal, offset_s, config_error,
+       not_ready)
+WHERE s.id = b.id
+""")
+
 
 def record_heartbeats(session: Session, *, heartbeats: Sequence[Heartbeat], now: datetime) -> int:
     """Store what a batch of heartbeats says (the newest per station) in one statement; move
@@ -86,26 +118,48 @@ def record_heartbeats(session: Session, *, heartbeats: Sequence[Heartbeat], now:
     newest = latest_per_station(heartbeats)
     if not newest:
         return 0
-    rows = [
-        {
-            "b_id": h.station_id,
-            "b_session": h.session_id,
-            "b_now": now,
-            "b_interval": h.interval_s,
-            "b_camera_ok": h.camera_ok,
-            "b_outbox_depth": h.outbox_depth,
-            "b_refusal": h.offline_refusal.value if h.offline_refusal else None,
-            "b_offset": h.clock_offset_s,
-            "b_config_error": h.config_error,
-            "b_not_ready": ",".join(h.not_ready) or None,
-        }
-        for h in newest
-    ]
     connection = session.connection()
-    result = connection.execute(_HEARTBEAT_UPDATE, rows)  # type: ignore[call-overload]
-    unknown = 0
-    if connection.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
-        unknown = len(rows) - result.rowcount
+    if connection.dialect.name == "postgresql":
+        ids = [h.station_id for h in newest]
+        connection.execute(_LOCK_PG, {"ids": ids})
+        result = connection.execute(
+            _HEARTBEATS_PG,
+            {
+                "now": now,
+                "ids": ids,
+                "sessions": [h.session_id for h in newest],
+                "intervals": [h.interval_s for h in newest],
+                "camera": [h.camera_ok for h in newest],
+                "depths": [h.outbox_depth for h in newest],
+                "refusals": [
+                    h.offline_refusal.value if h.offline_refusal else None for h in newest
+                ],
+                "offsets": [h.clock_offset_s for h in newest],
+                "config_errors": [h.config_error for h in newest],
+                "not_ready": [",".join(h.not_ready) or None for h in newest],
+            },
+        )
+        unknown = len(newest) - result.rowcount
+    else:
+        rows = [
+            {
+                "b_id": h.station_id,
+                "b_session": h.session_id,
+                "b_now": now,
+                "b_interval": h.interval_s,
+                "b_camera_ok": h.camera_ok,
+                "b_outbox_depth": h.outbox_depth,
+                "b_refusal": h.offline_refusal.value if h.offline_refusal else None,
+                "b_offset": h.clock_offset_s,
+                "b_config_error": h.config_error,
+                "b_not_ready": ",".join(h.not_ready) or None,
+            }
+            for h in newest
+        ]
+        result = connection.execute(_HEARTBEAT_UPDATE, rows)  # type: ignore[call-overload]
+        unknown = 0
+        if connection.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
+            unknown = len(rows) - result.rowcount
     _advance_to_floors(session, newest)
     return unknown
 
