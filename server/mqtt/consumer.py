@@ -144,6 +144,7 @@ class MqttConsumer:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        log.info("%d station keys read", self.station_keys.preload())  # before the first message
         for worker in self._workers:
             worker.start()
         self._link.start()
@@ -219,8 +220,7 @@ class MqttConsumer:
         return
 
     def handle(self, message: Inbound) -> None:
-        """One message through every check and handler the workers give it, on the calling
-        thread, without the lanes (the fuzz tests drive the consumer this way)."""
+        """One message through all its checks and handlers on this thread, no lanes (fuzz tests)."""
         parsed = self._ours(message)
         if parsed is None:
             return
