@@ -103,12 +103,19 @@ def logged_in_server(
         yield ServerHarness(client, app.state.services, broker, bundles, app=app)
 
 
+@pytest.fixture
+def server_settings() -> dict[str, object]:
+    """More ``ServerSettings`` fields for the ``server`` fixture: a module overrides this."""
+    return {}
+
+
 @pytest.fixture(params=["sqlite"])
 def server(
     request: pytest.FixtureRequest,
     broker: PrivateBroker,
     tmp_path: Path,
     bundles: dict[str, ProvisioningBundle],
+    server_settings: dict[str, object],
 ) -> Iterator[ServerHarness]:
     """The server on SQLite; parametrize indirectly with "postgres" for PostgreSQL."""
     database_url = ""
@@ -122,6 +129,7 @@ def server(
         # An open broker has no accounts: only the demo's rules allow that.
         demo_mode=not broker.secure,
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
+        **server_settings,  # type: ignore[arg-type]
     )
     with logged_in_server(settings, broker, bundles) as harness:
         yield harness
