@@ -55,6 +55,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WS_SERVER_RECONCILE_HOUR", str((datetime.now(LOCAL_TZ).hour + 12) % 24))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the items by their fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests (whole programs, 10-30 s each) first, in their order: on
+    parallel workers (``--dist worksteal``) none of them then starts last while the other
+    worker has nothing left. None uses a fixture wider than the test, so moving them costs no
+    second setup of one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 ADMIN_PASSWORD = "test-admin-password"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
