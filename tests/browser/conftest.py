@@ -15,7 +15,12 @@ from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount
 from server.broker.accounts import Role as BrokerRole
 from server.core.settings import ServerSettings
 from server.web.language import LANG_COOKIE
-from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    LIVE_POLL_S,
+    SERVER_BROKER_PASSWORD,
+    logged_in_server,
+)
 from tests.support.stack import ServerHarness
 from tests.support.station_states import Planted, plant
 
@@ -96,7 +101,7 @@ def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedS
             admin_password=ADMIN_PASSWORD,
             offline_alarm_after_s=7 * 86_400,
             **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
-            **settings,  # type: ignore[arg-type]
+            **{"live_poll_s": LIVE_POLL_S, **settings},  # type: ignore[arg-type]
         )
         with logged_in_server(chosen, broker, {}) as harness:
             yield PlantedServer(harness, plant(harness.services.engine, count))
