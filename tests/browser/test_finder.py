@@ -245,7 +245,6 @@ def test_finder_and_code_page_open_offline_after_one_visit(
 
     context = phone_context()
     page = context.new_page()
-    page.clock.install()  # the page's poll timer, moved on below rather than waited for
     page.goto("/find")
     expect(page.locator("#stations > li")).to_have_count(3)
     _offline_ready(page, "/find")  # the page itself, then the list it shows
@@ -258,7 +257,6 @@ def test_finder_and_code_page_open_offline_after_one_visit(
     expect(page.locator("#freshness")).to_have_class(re.compile("stale"))
     save_screenshot(page, "finder-offline")
     context.set_offline(False)
-    page.clock.fast_forward(FINDER_POLL_MS)  # the next poll, online again
     expect(page.locator("#freshness")).to_have_text(re.compile(r"更新于"), timeout=15_000)
 
     rider = phone_context()  # a phone that has seen only its code page
