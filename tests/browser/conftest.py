@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from demo.broker import PrivateBroker
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount
@@ -142,6 +142,12 @@ def staff_page(
         yield context.new_page()
     finally:
         context.close()
+
+
+def overview_took(page: Page, station_id: str) -> None:
+    """Until the overview this page is on shows a station just added: the overview reloads
+    itself for one, and that reload would cut short a navigation started before it."""
+    expect(page.locator(f'tr[data-station="{station_id}"]')).to_have_count(1)
 
 
 def sideways_overflow(page: Page) -> int:
