@@ -184,9 +184,10 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
         app.state.services = Services(
             settings, engine, key_holder, consumer, publisher, broker, clock
         )
-        app.state.live_feed = LiveFeed(LiveReader(engine))  # one poller for every open stream
+        # One poller for every open stream.
+        app.state.live_feed = LiveFeed(LiveReader(engine), poll_s=settings.live_poll_s)
         app.state.finder = finder_routes.Finder.build(engine, settings, clock)
-        app.state.alarm_feed = AlarmFeed(pulse_reader(engine))  # likewise, alarms
+        app.state.alarm_feed = AlarmFeed(pulse_reader(engine), poll_s=settings.live_poll_s)
         try:
             yield
         finally:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine
 
 from demo.broker import PrivateBroker
@@ -18,6 +20,7 @@ from server.core.db import init_db, make_engine
 from server.core.localtime import LOCAL_TZ
 from server.core.settings import ServerSettings
 from server.main import create_app
+from server.staff import passwords
 from tests.support.stack import ServerHarness, StationHarness, serve_in_thread, start_station
 
 # The server's own broker account in tests (the broker fixture admits it; the server writes it
@@ -53,9 +56,31 @@ def pytest_configure(config: pytest.Config) -> None:
     # twelve hours away, so a run during that hour sees the counts it made. Tests of the
     # check itself pass their hour explicitly.
     os.environ.setdefault("WS_SERVER_RECONCILE_HOUR", str((datetime.now(LOCAL_TZ).hour + 12) % 24))
+    _cheap_staff_password_hashing()
+
+
+def _cheap_staff_password_hashing() -> None:
+    """Staff passwords hashed and checked with Argon2id as in production, but at its lowest
+    cost (0.1 ms, not 0.12 s): every in-process server hashes its admin's password and checks
+    it at each login. No test measures that cost; servers started as processes keep it."""
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+    passwords._hasher = cheap
+    passwords._DUMMY_HASH = cheap.hash("not a real password")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the items by their fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests (whole programs, 10-30 s each) first, in their order: on
+    parallel workers (``--dist worksteal``) none of them then starts last while the other
+    worker has nothing left. None uses a fixture wider than the test, so moving them costs no
+    second setup of one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 ADMIN_PASSWORD = "test-admin-password"
+# The staff pages' live streams read the database this often in tests (1 s by default): a
+# change reaches an open page, and a recount the counts, five times sooner.
+LIVE_POLL_S = 0.2
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -103,12 +128,19 @@ def logged_in_server(
         yield ServerHarness(client, app.state.services, broker, bundles, app=app)
 
 
+@pytest.fixture
+def server_settings() -> dict[str, object]:
+    """More ``ServerSettings`` fields for the ``server`` fixture: a module overrides this."""
+    return {}
+
+
 @pytest.fixture(params=["sqlite"])
 def server(
     request: pytest.FixtureRequest,
     broker: PrivateBroker,
     tmp_path: Path,
     bundles: dict[str, ProvisioningBundle],
+    server_settings: dict[str, object],
 ) -> Iterator[ServerHarness]:
     """The server on SQLite; parametrize indirectly with "postgres" for PostgreSQL."""
     database_url = ""
@@ -122,6 +154,7 @@ def server(
         # An open broker has no accounts: only the demo's rules allow that.
         demo_mode=not broker.secure,
         **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
+        **{"live_poll_s": LIVE_POLL_S, **server_settings},  # type: ignore[arg-type]
     )
     with logged_in_server(settings, broker, bundles) as harness:
         yield harness
@@ -148,5 +181,9 @@ def make_station(
         return harness
 
     yield make
+    # All at once, and without the outbox's moment to empty on the way out: a station whose
+    # server never acknowledged would wait it out (3 s) for nobody.
+    for harness in started:
+        harness.stop_soon(flush=False)
     for harness in started:
         harness.stop()

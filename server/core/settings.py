@@ -178,6 +178,9 @@ class ServerSettings(BaseSettings):
     public_cache_s: float = Field(default=3.0, gt=0, le=300)
     public_burst: int = Field(default=60, ge=1, le=100_000)
     public_requests_per_s: float = Field(default=2.0, gt=0, le=10_000)
+    # How often the staff pages' live streams (stations, alarms) read the database, one read
+    # for every open tab; the station counts are recounted every fifth read. Tests shorten it.
+    live_poll_s: float = Field(default=1.0, ge=0.05, le=60)
     # A station photo staff upload may be at most this large (it is re-encoded smaller).
     photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     # The staff map's background (docs/operations.md, "Map tiles"): an XYZ tile address with

@@ -8,14 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from demo.broker import PrivateBroker
 from server.broker.accounts import DEFAULT_SERVER_USERNAME, BrokerAccount
 from server.broker.accounts import Role as BrokerRole
 from server.core.settings import ServerSettings
 from server.web.language import LANG_COOKIE
-from tests.conftest import ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, logged_in_server
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    LIVE_POLL_S,
+    SERVER_BROKER_PASSWORD,
+    logged_in_server,
+)
 from tests.support.stack import ServerHarness
 from tests.support.station_states import Planted, plant
 
@@ -96,7 +101,7 @@ def planted(data_dir: Path, count: int, **settings: object) -> Iterator[PlantedS
             admin_password=ADMIN_PASSWORD,
             offline_alarm_after_s=7 * 86_400,
             **broker.server_settings(SERVER_BROKER_PASSWORD),  # type: ignore[arg-type]
-            **settings,  # type: ignore[arg-type]
+            **{"live_poll_s": LIVE_POLL_S, **settings},  # type: ignore[arg-type]
         )
         with logged_in_server(chosen, broker, {}) as harness:
             yield PlantedServer(harness, plant(harness.services.engine, count))
@@ -137,6 +142,12 @@ def staff_page(
         yield context.new_page()
     finally:
         context.close()
+
+
+def overview_took(page: Page, station_id: str) -> None:
+    """Until the overview this page is on shows a station just added: the overview reloads
+    itself for one, and that reload would cut short a navigation started before it."""
+    expect(page.locator(f'tr[data-station="{station_id}"]')).to_have_count(1)
 
 
 def sideways_overflow(page: Page) -> int:

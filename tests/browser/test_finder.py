@@ -21,8 +21,11 @@ from tests.browser.conftest import save_screenshot
 from tests.browser.test_content_policy import WATCH_VIOLATIONS
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
+PUBLIC_API = "/api/public/stations"
+FINDER_POLL_MS = 5_000  # finder.js
 # 杭州 武林广场; the stations below are about 0.55, 2.0 and 8.2 km from it.
 RIDER_AT = {"latitude": 30.2741, "longitude": 120.1652}
 PLACES = (
@@ -61,6 +64,12 @@ def phone_context(
         context.close()
 
 
+@pytest.fixture
+def server_settings() -> dict[str, object]:
+    """The public list cached 0.1 s (3 s by default): a poll soon after an entry shows it."""
+    return {"public_cache_s": 0.1}
+
+
 def _add(server: ServerHarness, name: str, lat: float, lon: float, address: str, **kw: Any) -> str:
     station_id = unique_station_id()
     server.add_station(station_id, name=name, latitude=lat, longitude=lon, **kw)
@@ -80,6 +89,19 @@ def _names(page: Page) -> list[str]:
     ]
 
 
+def _next_poll_shows_free(server: ServerHarness, page: Page, station_id: str, free: int) -> None:
+    """Once the server counts ``free`` places at the station, move the page's clock on to its
+    next poll rather than wait for it (the server's public list is cached only briefly here,
+    see ``server_settings``; a poll that still met the old list is followed by another)."""
+
+    def counted() -> bool:
+        station = server.station(station_id)
+        return station.capacity - station.occupancy == free
+
+    wait_for(counted, what=f"{free} free places counted")
+    page.clock.fast_forward(FINDER_POLL_MS)
+
+
 def test_finder_without_login_shows_free_places_live(
     server: ServerHarness, make_station: MakeStation, phone_context: Callable[..., BrowserContext]
 ) -> None:
@@ -87,6 +109,7 @@ def test_finder_without_login_shows_free_places_live(
     live = make_station(ids[1])
     _, link = server.enrol()
     page = phone_context().new_page()
+    page.clock.install()  # the page's poll timer, moved on below rather than waited for
     page.goto("/find")
     expect(page.locator("#stations > li")).to_have_count(3)
     card = page.locator(f'li[data-station="{ids[1]}"]')
@@ -117,6 +140,7 @@ def test_finder_without_login_shows_free_places_live(
     shown = enter(live.sim, server.qr_png(link), random.Random(5), _no_pause)
     assert shown is not None
     assert shown.allowed
+    _next_poll_shows_free(server, page, ids[1], 3)
     expect(card.locator(".free")).to_have_text("空位 3 / 4", timeout=15_000)
     assert page.evaluate("window.stillTheSamePage") is True  # polled, not reloaded
 
@@ -139,6 +163,7 @@ def test_distance_sorting_after_a_tap_and_the_position_stays_on_the_phone(
         sent.append(request.url + (request.post_data or ""))
 
     page.on("request", record)
+    page.clock.install()  # the page's poll timer, moved on below rather than waited for
     page.goto("/find")
     expect(page.locator("#stations > li")).to_have_count(3)
     expect(page.locator("#stations .distance")).to_have_count(0)  # not asked yet
@@ -147,7 +172,8 @@ def test_distance_sorting_after_a_tap_and_the_position_stays_on_the_phone(
     assert _names(page) == ["武林驿站", "湖滨驿站", "西溪驿站"]
     expect(page.locator("#stations .distance")).to_have_text(["550 米", "2.0 公里", "8.2 公里"])
     save_screenshot(page, "finder-by-distance")
-    page.wait_for_timeout(6_000)  # a poll after the position is known
+    with page.expect_request(lambda request: PUBLIC_API in request.url):
+        page.clock.fast_forward(FINDER_POLL_MS)  # a poll after the position is known
     assert len(sent) > 2
     assert not [s for s in sent if "30.27" in s or "120.16" in s]
 
@@ -311,6 +337,7 @@ def test_the_map_shows_the_public_list_when_asked(
     _, link = server.enrol()
     page = phone_context().new_page()
     page.add_init_script(WATCH_VIOLATIONS)
+    page.clock.install()  # the page's poll timer, moved on below rather than waited for
     loaded: list[str] = []
     page.on("request", lambda request: loaded.append(request.url))
     page.goto("/find")
@@ -334,6 +361,7 @@ def test_the_map_shows_the_public_list_when_asked(
     shown = enter(live.sim, server.qr_png(link), random.Random(7), _no_pause)
     assert shown is not None
     assert shown.allowed
+    _next_poll_shows_free(server, page, ids[1], 3)
     expect(popup).to_contain_text("空位 3 / 4", timeout=15_000)  # the card follows the list
     page.get_by_role("button", name="收起地图").tap()
     expect(page.locator("#map")).to_be_hidden()

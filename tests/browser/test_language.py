@@ -16,6 +16,7 @@ from sqlmodel import Session
 from protocol.details import Shape, write
 from server.alarms.models import Alarm
 from server.events.models import EventRecord
+from tests.browser.conftest import overview_took
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -129,7 +130,9 @@ def test_details_are_said_in_chinese(server: ServerHarness, desk: Page) -> None:
     "path", ["/", "/reports", "/riders", "/reports?since=2026-11-05&until=2026-11-01"]
 )
 def test_chinese_pages_show_no_english(server: ServerHarness, desk: Page, path: str) -> None:
-    server.add_station(unique_station_id())
+    station_id = unique_station_id()
+    server.add_station(station_id)
+    overview_took(desk, station_id)  # the page the login led to
     desk.goto(path)
     assert _english_words(desk) == [], path
     shown = desk.locator("body").inner_text()

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from server.core.localtime import LOCAL_TZ
 from server.events.models import EventRecord
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import overview_took, save_screenshot
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.stack import ServerHarness, unique_station_id
 
@@ -112,6 +112,7 @@ def test_a_bad_range_keeps_the_dates_and_says_why(server: ServerHarness, desk: P
 def test_quick_ranges(server: ServerHarness, desk: Page) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
+    overview_took(desk, station_id)  # the page the login led to
     _entries(server, station_id, 12)
     today = datetime.now(LOCAL_TZ).date()
     desk.goto("/reports")
@@ -207,6 +208,7 @@ def test_chart_text_is_readable(
 def test_chart_values_on_hover_and_by_keyboard(server: ServerHarness, desk: Page) -> None:
     station_id = unique_station_id()
     server.add_station(station_id)
+    overview_took(desk, station_id)  # the page the login led to
     _entries(server, station_id, 12)
     desk.goto(f"/reports?station_id={station_id}")
     chart = desk.locator("svg.chart").nth(1)  # visits by hour of the day

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import time
 from collections import Counter
 from contextlib import closing
@@ -40,6 +41,26 @@ def _assert_exactly_once(events: list[EventRecord], last_seq: int) -> None:
     assert max(Counter(e.request_id for e in grants).values()) == 1
 
 
+def _wait_streaming(agent: StationProcess, events: int = 1) -> int:
+    """Until the started agent has committed ``events`` more events (riders are coming in);
+    its last sequence number then."""
+    agent.wait_ready()
+    before = agent.last_seq()
+    return wait_for(
+        lambda: agent.last_seq() if agent.last_seq() >= before + events else 0,
+        timeout_s=30,
+        what=f"{events} new event(s) at {agent.station_id}",
+    )
+
+
+def _stored(server_dir: Path, station_id: str) -> set[int]:
+    """The sequence numbers of the station's events in the server's database (read as a
+    technician would, whether the server runs or not)."""
+    with sqlite3.connect(server_dir / "warm_station.db", timeout=10) as db:
+        rows = db.execute("SELECT seq FROM event WHERE station_id = ?", (station_id,)).fetchall()
+    return {seq for (seq,) in rows}
+
+
 def _drain(bundle: ProvisioningBundle, data_dir: Path) -> int:
     """Start the station once more with no riders, until its outbox is empty."""
     drainer = StationProcess(bundle, data_dir=data_dir)
@@ -60,12 +81,13 @@ def test_kill_9_the_agent_at_random_moments(
 
     for _ in range(3):  # riders streaming in; killed mid-stream, restarted with the same store
         agent = StationProcess(bundle, data_dir=data_dir, server_url=base_url, rider_links=links)
-        time.sleep(rng.uniform(2.0, 4.0))
+        _wait_streaming(agent)
+        time.sleep(rng.uniform(0.0, 1.5))  # a random moment of the stream
         agent.kill()
 
     # Killed with events committed but certainly not acknowledged: the broker is down.
     agent = StationProcess(bundle, data_dir=data_dir, server_url=base_url, rider_links=links)
-    time.sleep(2.5)
+    _wait_streaming(agent)
     broker.stop()
     wait_for(lambda: agent.outbox_depth() > 0, timeout_s=20, what="entries decided offline")
     agent.kill()
@@ -128,11 +150,19 @@ def test_kill_9_the_server_mid_stream(broker: PrivateBroker, tmp_path: Path) -> 
         agent = StationProcess(
             bundle, data_dir=tmp_path / station_id, server_url=server.base_url, rider_links=links
         )
-        time.sleep(4)
+        # Riders come in and their events are stored before the kill.
+        wait_for(lambda: len(_stored(server_dir, station_id)) >= 3, timeout_s=30, what="events")
         server.kill()  # mid-stream: requests and events in flight
-        time.sleep(2)
+        at_kill = agent.last_seq()
+        # The station goes on while the server is down (decided by itself, not acknowledged).
+        _wait_streaming(agent, events=2)
         server.start()
-        time.sleep(4)
+        # Back: what the station committed during the outage reaches the new server.
+        wait_for(
+            lambda: max(_stored(server_dir, station_id), default=0) > at_kill,
+            timeout_s=30,
+            what="events of the outage stored after the restart",
+        )
         agent.stop()
         last_seq = _drain(bundle, tmp_path / station_id)
     finally:

@@ -31,6 +31,7 @@ from server.core.settings import ServerSettings
 from server.main import UnsafeStartError, check_can_start, create_app
 from server.staff import repo
 from server.staff.models import Role
+from tests.conftest import SERVER_BROKER_PASSWORD
 
 ADMIN_PASSWORD = "start-test-admin-pw"
 
@@ -56,6 +57,14 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
         WS_SERVER_BROKER_CA_FILE=str(_ca_file(tmp_path)),
     )
     env.update({f"WS_SERVER_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def _demo_env(tmp_path: Path, broker: PrivateBroker) -> dict[str, str]:
+    """A demo-mode server on the test's broker, with its real account and CA: it connects at
+    once (a broker it cannot reach would hold its start for the 10 s connect wait)."""
+    env = _env(tmp_path, demo_mode="true", admin_password=ADMIN_PASSWORD)
+    env.update(broker.server_env(SERVER_BROKER_PASSWORD))
     return env
 
 
@@ -160,12 +169,7 @@ def _running(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subproc
 def test_the_running_server_names_no_software_and_logs_no_secret(
     broker: PrivateBroker, tmp_path: Path, log_format: str
 ) -> None:
-    env = _env(
-        tmp_path,
-        demo_mode="true",  # the demo's audience and made-up admin, allowed in demo mode
-        admin_password=ADMIN_PASSWORD,
-        broker_port=str(broker.port),
-    )
+    env = _demo_env(tmp_path, broker)  # the demo's audience and admin: allowed in demo mode
     env["WS_LOG_FORMAT"] = log_format
     log_path = tmp_path / "server.log"
     with _running(env, log_path) as (base, _):
@@ -181,11 +185,13 @@ def test_the_running_server_names_no_software_and_logs_no_secret(
             assert wrong.status_code == 401
     logged = log_path.read_text()
     assert "DEBUG" in logged  # the level was really on
+    assert "not reachable" not in logged  # it ran on the broker, as deployed
     if log_format == "json":  # every line one object: ours and uvicorn's
         lines = [json.loads(line) for line in logged.splitlines() if line.strip()]
         assert {line["component"] for line in lines} == {"server"}
         assert any(line["logger"].startswith("uvicorn") for line in lines)
-    for secret in (ADMIN_PASSWORD, "x" * 12, bearer, link.removeprefix("/r/"), token):
+    secrets = (ADMIN_PASSWORD, SERVER_BROKER_PASSWORD, "x" * 12, bearer, link.removeprefix("/r/"))
+    for secret in (*secrets, token):
         assert secret not in logged
 
 
@@ -194,9 +200,7 @@ def test_sigterm_stops_the_server_with_a_staff_stream_open(
 ) -> None:
     """A staff tab's live stream never ends by itself: the server must not wait for it when
     told to stop (a restart would hang, and Docker kill it before its consumer stopped)."""
-    env = _env(
-        tmp_path, demo_mode="true", admin_password=ADMIN_PASSWORD, broker_port=str(broker.port)
-    )
+    env = _demo_env(tmp_path, broker)
     log_path = tmp_path / "server.log"
     with (
         _running(env, log_path) as (base, process),

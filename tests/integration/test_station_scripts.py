@@ -79,8 +79,10 @@ def _current(box: Path) -> str:
 
 
 def _update(box: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # --timeout 2: in whole seconds (bash's SECONDS), so always one check and up to one retry
+    # of a release that is not healthy yet.
     return subprocess.run(
-        [str(UPDATE), "--root", str(box), "--timeout", "3", "--settle", "0", *args],
+        [str(UPDATE), "--root", str(box), "--timeout", "2", "--settle", "0", *args],
         capture_output=True, text=True, timeout=60, env=os.environ | env,
     )  # fmt: skip
 

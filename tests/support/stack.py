@@ -164,6 +164,14 @@ class StationHarness:
         self.agent.stopping.set()
         self.thread.join(10)
 
+    def stop_soon(self, *, flush: bool = True) -> None:
+        """Tell the agent to stop without waiting for it (``stop`` then waits). Without
+        ``flush`` it does not give its outbox the usual moment to empty (a test's cleanup:
+        nobody looks at what it would send)."""
+        if not flush:
+            self.agent.settings = self.agent.settings.model_copy(update={"shutdown_flush_s": 0.0})
+        self.agent.stopping.set()
+
 
 def start_station(
     bundle: ProvisioningBundle,
