@@ -13,7 +13,7 @@ from firmware_sim.rider import enter
 from protocol.credential import PREFIX
 from protocol.reasons import Reason
 from tests.support.qr import qr_png
-from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.stack import SHOW_WAIT_S, ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
@@ -25,7 +25,7 @@ def _no_pause(_: float) -> None:
 
 
 def _show(station: StationHarness, screen: bytes, seed: int = 0) -> tuple[bool, Reason]:
-    shown = enter(station.sim, screen, random.Random(seed), _no_pause)
+    shown = enter(station.sim, screen, random.Random(seed), _no_pause, wait_s=SHOW_WAIT_S)
     assert shown is not None, "the station showed nothing"
     return shown.allowed, shown.reason
 

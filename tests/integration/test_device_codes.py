@@ -25,7 +25,7 @@ from protocol.reasons import Reason
 from server.riders.models import DeviceCertRecord
 from tests.support.device_phone import DevicePhone
 from tests.support.qr import qr_png
-from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.stack import SHOW_WAIT_S, ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
@@ -41,7 +41,7 @@ def _no_pause(_: float) -> None:
 
 
 def _show(station: StationHarness, text: str) -> tuple[bool, Reason]:
-    shown = enter(station.sim, qr_png(text), random.Random(0), _no_pause)
+    shown = enter(station.sim, qr_png(text), random.Random(0), _no_pause, wait_s=SHOW_WAIT_S)
     assert shown is not None, "the station showed nothing"
     return shown.allowed, shown.reason
 

@@ -19,7 +19,7 @@ from protocol.topics import Family
 from tests.support.mqtt_peer import mqtt_peer
 from tests.support.qr import qr_png
 from tests.support.silent_server import SilentServer
-from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.stack import SHOW_WAIT_S, ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
@@ -34,7 +34,7 @@ def _no_pause(_: float) -> None:
 
 
 def _show(station: StationHarness, screen: bytes) -> tuple[bool, Reason]:
-    shown = enter(station.sim, screen, random.Random(0), _no_pause)
+    shown = enter(station.sim, screen, random.Random(0), _no_pause, wait_s=SHOW_WAIT_S)
     assert shown is not None, "the station showed nothing"
     return shown.allowed, shown.reason
 

@@ -22,7 +22,7 @@ from protocol.signing import SigningKey, sign
 from protocol.topics import Family
 from server.access.models import DecisionRecord
 from tests.support.mqtt_peer import mqtt_peer
-from tests.support.stack import ServerHarness, StationHarness, unique_station_id
+from tests.support.stack import SHOW_WAIT_S, ServerHarness, StationHarness, unique_station_id
 from tests.support.waiting import wait_for
 
 MakeStation = Callable[..., StationHarness]
@@ -33,7 +33,7 @@ def _no_pause(_: float) -> None:
 
 
 def _show(station: StationHarness, screen: bytes) -> tuple[bool, Reason]:
-    shown = enter(station.sim, screen, random.Random(0), _no_pause)
+    shown = enter(station.sim, screen, random.Random(0), _no_pause, wait_s=SHOW_WAIT_S)
     assert shown is not None, "the station showed nothing"
     return shown.allowed, shown.reason
 

@@ -36,6 +36,11 @@ from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
 from tests.support.waiting import wait_for
 
+# How long a test waits for a station to show something after a code is presented: seconds
+# normally, but a station whose first frames meet a busy machine can take longer than the
+# simulator's default 4 s. A test that passes never waits it out.
+SHOW_WAIT_S = 15.0
+
 
 def unique_station_id() -> str:
     return f"st-{uuid.uuid4().hex[:10]}"
