@@ -152,6 +152,9 @@ def test_key_rotation_keeps_old_codes_valid_and_new_ones_work(
     assert _show(station, old_code) == (True, Reason.GRANTED)
 
 
+RIDER_SCENE = 12  # of the flood's 25
+
+
 def _garbage(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return PREFIX + "".join(rng.choice(_BASE45) for _ in range(rng.randint(10, 190)))
@@ -161,7 +164,8 @@ def _garbage(rng: random.Random) -> str:
 def test_flood_of_bad_codes_is_contained_and_the_rider_still_gets_in(
     server: ServerHarness, make_station: MakeStation
 ) -> None:
-    """About 50 bad codes a second for 2 s, with a real rider's code among them."""
+    """About 50 bad codes a second for 2 s, with a real rider's code among them, held up for
+    0.4 s as a phone is (in 80 ms a busy machine's station once missed it)."""
     station = _station(server, make_station)
     _, link = server.enrol()
     rng = random.Random(9)
@@ -169,22 +173,22 @@ def test_flood_of_bad_codes_is_contained_and_the_rider_still_gets_in(
     scenes = []
     for i in range(25):
         screens = [qr_png(_garbage(rng)) for _ in range(4)]
-        if i == 12:
+        if i == RIDER_SCENE:
             screens[0] = server.qr_png(link)
         scenes.append(camera.compose(screens))
     denials_before = station.sim.display.count
 
     def flood() -> None:
-        for scene in scenes:
+        for i, scene in enumerate(scenes):
             camera.show(scene)
-            time.sleep(0.08)
+            time.sleep(0.4 if i == RIDER_SCENE else 0.08)
         camera.withdraw()
 
     flooder = threading.Thread(target=flood)
     flooder.start()
     flooder.join()
 
-    wait_for(lambda: station.sim.lock.unlock_count == 1, what="the rider admitted")
+    wait_for(lambda: station.sim.lock.unlock_count == 1, timeout_s=15, what="the rider admitted")
     shown = station.sim.display.history[denials_before:]
     refused = [s for s in shown if not s.allowed]
     assert len(refused) >= 60, "the flood did reach the station"
