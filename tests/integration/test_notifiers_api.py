@@ -136,5 +136,8 @@ def test_the_apps_worker_delivers_a_raised_alarm(server: ServerHarness, receiver
         session.commit()
     wait_for(lambda: len(receiver.received) == 1, timeout_s=20, what="the alert to arrive")
     assert json.loads(receiver.received[0].body)["station_id"] == station_id
-    deliveries = server.client.get("/api/alert-deliveries").json()
-    assert deliveries[0]["delivered_at"] is not None
+    # The receiver answers before the worker records the delivery: wait for the record.
+    wait_for(
+        lambda: server.client.get("/api/alert-deliveries").json()[0]["delivered_at"] is not None,
+        what="the delivery recorded",
+    )
