@@ -102,9 +102,9 @@ UPDATE station AS s SET
   offline_reason = CASE WHEN NOT s.online AND s.session_id = b.session_id
                         THEN NULL ELSE s.offline_reason END
 FROM unnest(
-  CAST(:ids AS text[]), CAST(:sessions AS text[]), CAST(:intervals AS float8[]),
-  CAST(:camera AS boolean[]), CAST(:depths AS integer[]), CAST(:refusals AS text[]),
-  CAST(:offsets AS float8[]), CAST(:config_errors AS text[]), CAST(:not_ready AS text[])
+  CAST(:id AS text[]), CAST(:session AS text[]), CAST(:interval AS float8[]),
+  CAST(:camera_ok AS boolean[]), CAST(:outbox_depth AS integer[]), CAST(:refusal AS text[]),
+  CAST(:offset AS float8[]), CAST(:config_error AS text[]), CAST(:not_ready AS text[])
 ) AS b(id, session_id, interval_s, camera_ok, outbox_depth, refusal, offset_s, config_error,
        not_ready)
 WHERE s.id = b.id
@@ -118,50 +118,36 @@ def record_heartbeats(session: Session, *, heartbeats: Sequence[Heartbeat], now:
     newest = latest_per_station(heartbeats)
     if not newest:
         return 0
+    values = [_stored(h) for h in newest]
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        ids = [h.station_id for h in newest]
-        connection.execute(_LOCK_PG, {"ids": ids})
-        result = connection.execute(
-            _HEARTBEATS_PG,
-            {
-                "now": now,
-                "ids": ids,
-                "sessions": [h.session_id for h in newest],
-                "intervals": [h.interval_s for h in newest],
-                "camera": [h.camera_ok for h in newest],
-                "depths": [h.outbox_depth for h in newest],
-                "refusals": [
-                    h.offline_refusal.value if h.offline_refusal else None for h in newest
-                ],
-                "offsets": [h.clock_offset_s for h in newest],
-                "config_errors": [h.config_error for h in newest],
-                "not_ready": [",".join(h.not_ready) or None for h in newest],
-            },
-        )
+        columns = {name: [row[name] for row in values] for name in values[0]}
+        connection.execute(_LOCK_PG, {"ids": columns["id"]})
+        result = connection.execute(_HEARTBEATS_PG, {"now": now, **columns})
         unknown = len(newest) - result.rowcount
     else:
-        rows = [
-            {
-                "b_id": h.station_id,
-                "b_session": h.session_id,
-                "b_now": now,
-                "b_interval": h.interval_s,
-                "b_camera_ok": h.camera_ok,
-                "b_outbox_depth": h.outbox_depth,
-                "b_refusal": h.offline_refusal.value if h.offline_refusal else None,
-                "b_offset": h.clock_offset_s,
-                "b_config_error": h.config_error,
-                "b_not_ready": ",".join(h.not_ready) or None,
-            }
-            for h in newest
-        ]
+        rows = [{"b_now": now, **{f"b_{name}": v for name, v in row.items()}} for row in values]
         result = connection.execute(_HEARTBEAT_UPDATE, rows)  # type: ignore[call-overload]
         unknown = 0
         if connection.dialect.supports_sane_multi_rowcount and result.rowcount >= 0:
             unknown = len(rows) - result.rowcount
     _advance_to_floors(session, newest)
     return unknown
+
+
+def _stored(h: Heartbeat) -> dict[str, object]:
+    """What a heartbeat sets on its station's row, by the statements' parameter names."""
+    return {
+        "id": h.station_id,
+        "session": h.session_id,
+        "interval": h.interval_s,
+        "camera_ok": h.camera_ok,
+        "outbox_depth": h.outbox_depth,
+        "refusal": h.offline_refusal.value if h.offline_refusal else None,
+        "offset": h.clock_offset_s,
+        "config_error": h.config_error,
+        "not_ready": ",".join(h.not_ready) or None,
+    }
 
 
 def _advance_to_floors(session: Session, heartbeats: Sequence[Heartbeat]) -> None:
