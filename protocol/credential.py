@@ -28,12 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import base45
-import nacl.bindings
-import nacl.exceptions
 import numpy as np
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from protocol.ed25519 import verify_detached
 from protocol.reasons import Reason
 
 PREFIX = "WS1:"
@@ -200,10 +199,8 @@ def verify_token(
     key = keys.get(kid)
     if key is None:
         return Rejected(Reason.UNKNOWN_KEY, kid)
-    try:
-        # libsodium: about twice OpenSSL's Ed25519 verification speed here.
-        nacl.bindings.crypto_sign_open(signature + _PREFIX_BYTES + body, key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+    # libsodium: about twice OpenSSL's Ed25519 verification speed here.
+    if not verify_detached(signature, _PREFIX_BYTES + body, key):
         return Rejected(Reason.BAD_SIGNATURE)
     try:
         claims = decode_claims(body)

@@ -46,8 +46,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import base45
-import nacl.bindings
-import nacl.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -68,6 +66,7 @@ from protocol.credential import (
     b45decode,
     check_claims,
 )
+from protocol.ed25519 import verify_detached
 from protocol.reasons import Reason
 
 PREFIX = "WSD1:"
@@ -274,9 +273,7 @@ def verify_device_code(
         return Rejected(Reason.UNKNOWN_KEY, kid)
     body = raw[:cert_end]
     cert_signature = raw[cert_end : cert_end + SIGNATURE_BYTES]
-    try:
-        nacl.bindings.crypto_sign_open(cert_signature + CERT_DOMAIN + body, key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+    if not verify_detached(cert_signature, CERT_DOMAIN + body, key):
         return Rejected(Reason.BAD_SIGNATURE, "certificate")
     try:
         cert = decode_cert(body)

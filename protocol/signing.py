@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import nacl.bindings
-import nacl.exceptions
 
 from protocol.credential import PUBLIC_KEY_BYTES, public_key_to_text
+from protocol.ed25519 import verify_detached
 from protocol.topics import Family, TrustTopic
 
 SIGNATURE_PROPERTY = "ws-sig"
@@ -174,9 +174,7 @@ def _verify(
             continue
         if message is None:
             message = build_message()
-        try:
-            nacl.bindings.crypto_sign_open(signature + message, key)
-        except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+        if not verify_detached(signature, message, key):
             outcome = SignatureCheck.BAD_SIGNATURE
             continue
         return SignatureCheck.OK
