@@ -47,6 +47,7 @@ def fill(url: str, stations: int) -> None:
     from server.alarms.models import Alarm
     from server.core.db import init_db, make_engine
     from server.events.models import EventRecord
+    from server.reports.tally import recount
     from server.stations.models import Station
 
     engine = make_engine(url)
@@ -102,6 +103,7 @@ def fill(url: str, stations: int) -> None:
                 }
             )
         connection.execute(insert(EventRecord), rows)
+        recount(connection)  # planted behind the event store: the summary's totals rebuilt
     if url.startswith("postgresql"):  # as autovacuum leaves a table: counted, visible
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")

@@ -13,6 +13,7 @@ from server.events.models import CountCorrection, EventRecord, EventStream, Stay
 from server.jobs.models import JobLease
 from server.join.models import InviteBatch, InviteCode, JoinAttempt, JoinRequest
 from server.keys.models import SigningKeyRecord
+from server.reports.tally import Tally
 from server.riders.models import DeviceCertRecord, Rider
 from server.staff.models import LoginFailure, StaffSession, StaffUser
 from server.stations.models import ConfigState, Station, StationPhoto
@@ -41,6 +42,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     Station,
     StationPhoto,
     Stay,
+    Tally,
     UsedNonce,
 )
 metadata = SQLModel.metadata

@@ -1,8 +1,8 @@
 """One access decision's database work in two round trips, on a connection the calling access
 worker keeps for itself: one query reads everything the decision needs (the station's rules
 and count, the rider, whether the code's nonce is used, the rider's open stay here), and one
-statement stores the decision and, for a grant, claims the nonce (on SQLite, a few statements
-in one transaction: the calls stay in the process).
+statement stores the decision, for a grant claims the nonce, and adds the decision to the
+stored totals (on SQLite, a few statements in one transaction: the calls stay in the process).
 
 Plain DBAPI (psycopg or sqlite3) with fixed statement texts: the driver keeps them prepared
 (psycopg prepares a statement it has run five times; sqlite3 caches compiled statements) and
@@ -16,6 +16,7 @@ the race for its nonce (the same code at two stations at once) is stored as a re
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from protocol.payloads import AccessDecision
 from protocol.reasons import Reason
 from server.access.decide import RiderView
+from server.reports.tally import DECISION_SHARDS
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime on SQLite: naive UTC text
 
@@ -47,10 +49,11 @@ LEFT JOIN rider AS r ON r.id = :rider
 
 _STORED = "SELECT allowed, reason, rider_id, nearby_station FROM decision WHERE request_id = :rid"
 
-# PostgreSQL: the decision and the nonce's claim in one statement (one implicit transaction).
-# The claim is skipped for a request id already decided; a grant whose claim finds the nonce
-# taken is stored as a replay. A request id decided meanwhile by another worker inserts
-# nothing and returns no row: the caller then reads the stored decision.
+# PostgreSQL: the decision, the nonce's claim and the decisions' total in one statement (one
+# implicit transaction). The claim is skipped for a request id already decided; a grant whose
+# claim finds the nonce taken is stored as a replay. A request id decided meanwhile by another
+# worker inserts nothing and returns no row: the caller then reads the stored decision. The
+# total (``server.reports.tally``) counts only a decision really inserted.
 _RECORD_PG = """
 WITH prior AS (SELECT 1 FROM decision WHERE request_id = :rid),
 claimed AS (
@@ -59,16 +62,24 @@ claimed AS (
   WHERE :claim AND NOT EXISTS (SELECT 1 FROM prior)
   ON CONFLICT DO NOTHING
   RETURNING nonce
+),
+stored AS (
+  INSERT INTO decision
+    (request_id, station_id, rider_id, allowed, reason, nonce, flags, nearby_station, decided_at)
+  SELECT :rid, :station, :rider,
+         CASE WHEN :claim AND NOT EXISTS (SELECT 1 FROM claimed) THEN false ELSE :allowed END,
+         CASE WHEN :claim AND NOT EXISTS (SELECT 1 FROM claimed) THEN :replayed ELSE :reason END,
+         :nonce, :flags, :nearby, :decided_at
+  WHERE NOT EXISTS (SELECT 1 FROM prior)
+  ON CONFLICT (request_id) DO NOTHING
+  RETURNING allowed, reason, rider_id, nearby_station
+),
+bumped AS (
+  INSERT INTO tally (shard, decisions)
+  SELECT CAST(:shard AS smallint), 1 WHERE EXISTS (SELECT 1 FROM stored)
+  ON CONFLICT (shard) DO UPDATE SET decisions = tally.decisions + 1
 )
-INSERT INTO decision
-  (request_id, station_id, rider_id, allowed, reason, nonce, flags, nearby_station, decided_at)
-SELECT :rid, :station, :rider,
-       CASE WHEN :claim AND NOT EXISTS (SELECT 1 FROM claimed) THEN false ELSE :allowed END,
-       CASE WHEN :claim AND NOT EXISTS (SELECT 1 FROM claimed) THEN :replayed ELSE :reason END,
-       :nonce, :flags, :nearby, :decided_at
-WHERE NOT EXISTS (SELECT 1 FROM prior)
-ON CONFLICT (request_id) DO NOTHING
-RETURNING allowed, reason, rider_id, nearby_station
+SELECT allowed, reason, rider_id, nearby_station FROM stored
 """
 
 _PRIOR_SQLITE = "SELECT 1 FROM decision WHERE request_id = :rid"
@@ -80,6 +91,10 @@ _INSERT_SQLITE = """
 INSERT INTO decision
   (request_id, station_id, rider_id, allowed, reason, nonce, flags, nearby_station, decided_at)
 VALUES (:rid, :station, :rider, :allowed, :reason, :nonce, :flags, :nearby, :decided_at)
+"""
+_BUMP_SQLITE = """
+INSERT INTO tally (shard, decisions) VALUES (:shard, 1)
+ON CONFLICT (shard) DO UPDATE SET decisions = tally.decisions + 1
 """
 
 
@@ -107,6 +122,7 @@ _PG_RECORD = _pyformat(
         "flags",
         "nearby",
         "decided_at",
+        "shard",
     ),
 )
 
@@ -203,6 +219,8 @@ class DecisionStore:
             "flags": flags,
             "nearby": nearby_station,
             "decided_at": decision.decided_at,
+            # A shard of the decisions' total per call: threads and processes seldom meet.
+            "shard": random.randrange(DECISION_SHARDS.start, DECISION_SHARDS.stop),
         }
         if self._postgres:
             row = self._run(lambda c: self._fetchone(c, _PG_RECORD, params))
@@ -274,6 +292,7 @@ class DecisionStore:
                 if not claimed:  # the nonce was claimed first elsewhere
                     values["allowed"], values["reason"] = 0, Reason.REPLAYED.value
             connection.execute(_INSERT_SQLITE, values)
+            connection.execute(_BUMP_SQLITE, values)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

@@ -17,7 +17,8 @@ class EventRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("station_id", "epoch", "seq", name="event_stream_seq"),
         # Staff reads: a station's latest entry is one probe of this index, and counts by kind
-        # read only the second (each also serves what the one-column indexes did).
+        # (``server.reports.tally.recount``; the summary reads counters) read only the second
+        # (each also serves what the one-column indexes did).
         Index("ix_event_station_kind_passage_at", "station_id", "kind", "passage", "occurred_at"),
         Index("ix_event_kind_passage", "kind", "passage"),
     )

@@ -13,6 +13,7 @@ from functools import cache
 
 from sqlalchemy import (
     Executable,
+    Insert,
     Integer,
     String,
     Table,
@@ -32,6 +33,7 @@ from server.core.localtime import as_utc
 from server.events.effects import fold_and_write
 from server.events.fold import Mark, Pending, StationState, advance
 from server.events.models import EventRecord, EventStream
+from server.reports import tally
 from server.stations.models import Station
 
 _GAP_SCAN_SEQS = 10_000
@@ -58,15 +60,17 @@ def store_events(
 
     One INSERT ... ON CONFLICT DO NOTHING for the whole batch: duplicates (stored before, by
     this worker or another) are acknowledged again without effect; events of unknown
-    stations are neither stored nor acknowledged. Returns, per stream, the seqs to acknowledge
-    (only valid after this function's commit) and the ranges still missing below the highest
-    seq seen.
+    stations are neither stored nor acknowledged. The events really inserted are added to the
+    stored totals (``server.reports.tally``) before the commit. Returns, per stream, the seqs
+    to acknowledge (only valid after this function's commit) and the ranges still missing
+    below the highest seq seen.
     """
     ordered = sorted(events, key=lambda e: (e.station_id, e.epoch, e.seq))
     stations = lock_stations(session, {event.station_id for event in ordered})
     known = set(stations)
     acks: dict[tuple[str, str], StreamAck] = {}
     rows: dict[str, dict[str, object]] = {}
+    inserted: list[str] = []
     for event in ordered:
         if event.station_id not in known:
             continue
@@ -76,7 +80,7 @@ def store_events(
     if rows:
         # Rows in (station, epoch, seq) order: two workers storing overlapping batches take
         # their index locks in the same order, so one waits for the other, never deadlocks.
-        _insert_ignoring_duplicates(session, _EVENT, list(rows.values()))
+        inserted = _insert_events(session, list(rows.values()))
         _claim_offline_nonces(session, ordered, known)
     latest: dict[str, datetime] = {}  # each station's newest event: its last_event_at
     for event in ordered:
@@ -88,6 +92,9 @@ def store_events(
     )
     for key, ack in acks.items():
         ack.missing = missing.get(key, [])
+    # The totals, last: their shard's lock is taken after the stations' and streams' locks
+    # and held only to the commit. Only the rows really inserted count (not duplicates).
+    tally.add(session.connection(), tally.count_events(rows[event_id] for event_id in inserted))
     session.commit()
     return [acks[key] for key in sorted(acks)]
 
@@ -124,8 +131,21 @@ def _insert_ignoring_duplicates(
     connection.execute(_ignoring_insert(connection.dialect.name, table), rows)
 
 
+def _insert_events(session: Session, rows: list[dict[str, object]]) -> list[str]:
+    """``_insert_ignoring_duplicates`` for events: the ids of the rows really inserted (the
+    skipped ones return nothing; SQLAlchemy batches the rows into multi-row INSERTs)."""
+    connection = session.connection()
+    statement = _event_insert(connection.dialect.name)
+    return list(connection.execute(statement, rows).scalars())
+
+
 @cache
-def _ignoring_insert(dialect: str, table: Table) -> Executable:
+def _event_insert(dialect: str) -> Executable:
+    return _ignoring_insert(dialect, _EVENT).returning(_EVENT.c.event_id)
+
+
+@cache
+def _ignoring_insert(dialect: str, table: Table) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing()
 

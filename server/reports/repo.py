@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
 from protocol.payloads import EventKind, Passage
-from server.access.models import DecisionRecord
 from server.core.localtime import as_utc
 from server.events.models import CountCorrection, EventRecord
+from server.reports import tally
 from server.reports.figures import Change, CountSet, Entry, Passing
 from server.reports.listing import station_counts
 from server.reports.models import Summary
@@ -94,22 +94,14 @@ def last_entries(
 
 
 def summary(session: Session) -> Summary:
-    """The station counts and the stored totals: one aggregate over the stations and a few
-    counts that read only the event index on (kind, passage); no row is loaded."""
-
-    def count_events(kind: EventKind | None = None, passage: Passage | None = None) -> int:
-        statement = select(func.count()).select_from(EventRecord)
-        if kind is not None:
-            statement = statement.where(EventRecord.kind == kind.value)
-        if passage is not None:
-            statement = statement.where(EventRecord.passage == passage.value)
-        return session.exec(statement).one()
-
+    """The station counts (one aggregate over the stations) and the stored totals, which the
+    writers keep as they store (``server.reports.tally``): neither grows with the history."""
+    stored = tally.totals(session)
     return Summary(
         **station_counts(session).model_dump(),
-        events_stored=count_events(),
-        entries=count_events(EventKind.DOOR_OPENED, Passage.ENTRY),
-        exits=count_events(EventKind.DOOR_OPENED, Passage.EXIT),
-        denials=count_events(EventKind.ACCESS_DENIED),
-        decisions=session.exec(select(func.count()).select_from(DecisionRecord)).one(),
+        events_stored=stored.events,
+        entries=stored.entries,
+        exits=stored.exits,
+        denials=stored.denials,
+        decisions=stored.decisions,
     )

@@ -17,6 +17,7 @@ from protocol.payloads import EventKind, Passage, StationEvent
 from server.core.db import init_db, make_engine
 from server.events.models import EventRecord
 from server.events.store import get_stream, store_events
+from server.reports.repo import summary
 from server.stations.liveness import record_heartbeats
 from server.stations.models import Station, StationCreate
 
@@ -99,8 +100,16 @@ class DeliveryMachine(RuleBasedStateMachine):
             stored = set(session.exec(select(EventRecord.event_id)).all())
             rows = session.exec(select(func.count()).select_from(EventRecord)).one()
             occupancy = [session.get(Station, s).occupancy for s in STATIONS]  # type: ignore[union-attr]
+            totals = summary(session)
         assert stored == self.delivered
         assert rows == len(self.delivered)
+        # The stored totals count each delivered event once, however often it came.
+        passages = [e.passage for e in self.events if e.event_id in self.delivered]
+        assert (totals.events_stored, totals.entries, totals.exits) == (
+            rows,
+            passages.count(Passage.ENTRY),
+            passages.count(Passage.EXIT),
+        )
         assert min(occupancy) >= 0
 
     def teardown(self) -> None:

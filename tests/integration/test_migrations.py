@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, MetaData, inspect, text
+from sqlmodel import Session
 
 from server.core.db import make_engine
 from server.core.settings import ServerSettings
@@ -37,6 +38,7 @@ from server.migrations.apply import (
     upgrade,
 )
 from server.migrations.plan import MIGRATE_COMMAND
+from server.reports.repo import summary
 
 LATER = "9001_test_later"
 LATER_SCRIPT = '''"""A test revision after the real head: a column added to the audit table."""
@@ -176,6 +178,35 @@ def test_downgrade_to_base_removes_everything_and_upgrade_works_again(database: 
         assert not {"platform", "role"} & set(types)  # enum types go with their tables
     upgrade(database)
     assert current_revision(database) == apply.head_revision()
+
+
+def test_the_totals_are_counted_from_the_rows_stored_before(database: Engine) -> None:
+    """0009 makes the summary's totals (``server.reports.tally``) from the rows it finds."""
+    upgrade(database, "0008_station_finder")
+    tables = MetaData()
+    tables.reflect(database)
+    event, decision = tables.tables["event"], tables.tables["decision"]
+    shapes = [("door_opened", "entry")] * 3 + [("door_opened", "exit")] * 2
+    shapes += [("door_opened", "unknown"), ("access_denied", None), ("door_closed", None)]
+    sample = {column.name: _sample(column) for column in event.columns}
+    events = [
+        sample | {"event_id": f"{seq:032x}", "seq": seq, "kind": kind, "passage": passage}
+        for seq, (kind, passage) in enumerate(shapes)
+    ]
+    sample = {column.name: _sample(column) for column in decision.columns}
+    decisions = [sample | {"request_id": f"{n:032x}"} for n in range(2)]
+    with database.begin() as connection:
+        connection.execute(event.insert(), events)
+        connection.execute(decision.insert(), decisions)
+    upgrade(database)
+    with Session(database) as session:
+        tally = session.execute(text("SELECT * FROM tally")).all()
+        totals = summary(session)
+    assert [tuple(row) for row in tally] == [(0, 8, 3, 2, 1, 2)]
+    said = (totals.events_stored, totals.entries, totals.exits, totals.denials, totals.decisions)
+    assert said == (8, 3, 2, 1, 2)
+    downgrade(database, "0008_station_finder")
+    assert "tally" not in _tables(database)
 
 
 def _made_before_migrations(engine: Engine) -> dict[str, dict[str, object]]:
