@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from multiprocessing.connection import Connection
 
 import raw_mqtt
@@ -50,6 +51,11 @@ class Tally:
     requests: int = 0
     events: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    # Each answer's latency split at the server's ``decided_at`` (the wall clock of the same
+    # machine): request sent to decided (the broker, the server's network thread and the
+    # wait in its lane), and decided to answer received.
+    to_decided_ms: list[float] = field(default_factory=list)
+    after_decided_ms: list[float] = field(default_factory=list)
     granted: int = 0
     denied: int = 0
     late_or_unmatched: int = 0
@@ -130,7 +136,8 @@ class Fleet:
         self._epoch = uuid.uuid4().hex[:16]
         self._seq = dict.fromkeys(self.ids, 0)
         self._seq_lock = threading.Lock()
-        self._pending: dict[bytes, tuple[str, float]] = {}  # correlation -> station, sent at
+        # correlation -> station, sent at (monotonic, wall clock)
+        self._pending: dict[bytes, tuple[str, float, float]] = {}
         self._pending_lock = threading.Lock()
         self._outbox: queue.SimpleQueue[tuple[str, dict[str, object]]] = queue.SimpleQueue()
         self.tally = Tally()
@@ -210,11 +217,12 @@ class Fleet:
         for count in paced(rate_per_s, stop):
             packets = []
             sent_at = time.monotonic()
+            sent_wall = time.time()
             with self._pending_lock:
                 for _ in range(count):
                     prepared = self._prepared
                     station_id, request_id, packet = prepared.pop() if prepared else self._request()
-                    self._pending[request_id.encode()] = (station_id, sent_at)
+                    self._pending[request_id.encode()] = (station_id, sent_at, sent_wall)
                     packets.append(packet)
             self._requests.send(b"".join(packets))
             self.tally.requests += count
@@ -226,10 +234,15 @@ class Fleet:
         if pending is None:
             self.tally.late_or_unmatched += 1
             return
-        station_id, sent_at = pending
+        received_wall = time.time()
+        station_id, sent_at, sent_wall = pending
         self.tally.latencies_ms.append((received - sent_at) * 1000)
+        decision = json.loads(message.payload)
+        decided = datetime.fromisoformat(decision["decided_at"]).timestamp()
+        self.tally.to_decided_ms.append((decided - sent_wall) * 1000)
+        self.tally.after_decided_ms.append((received_wall - decided) * 1000)
         # The events go out from another thread: paho's network thread only hands over.
-        self._outbox.put((station_id, json.loads(message.payload)))
+        self._outbox.put((station_id, decision))
 
     def send_events(self, stop: threading.Event) -> None:
         """The stations' outboxes: the events of each answered request."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -83,6 +84,12 @@ def handled(servers: list[ServerProcess]) -> dict[str, float]:
             name = line.split("{", 1)[0].split(" ", 1)[0]
             if name in _COUNTERS:
                 totals[_COUNTERS[name]] += float(line.rsplit(" ", 1)[1])
+            elif name == "ws_consumer_oldest_age_seconds":  # is a lane keeping up?
+                lane = "oldest_s " + line.split('lane="', 1)[1].split('"', 1)[0]
+                totals[lane] = max(totals.get(lane, 0.0), float(line.rsplit(" ", 1)[1]))
+            elif name == "ws_decision_seconds_bucket":  # the server's own handling time
+                bound = "handled_le " + line.split('le="', 1)[1].split('"', 1)[0]
+                totals[bound] = totals.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
             elif name == "ws_consumer_cpu_seconds_total":  # this branch's server only
                 thread = "cpu_s " + line.split('thread="', 1)[1].split('"', 1)[0]
                 totals[thread] = totals.get(thread, 0.0) + float(line.rsplit(" ", 1)[1])
@@ -123,6 +130,11 @@ class Phase:
             "unanswered": self.tally.requests - answered,
             "p50_ms": round(statistics.median(lat), 2) if lat else None,
             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2) if lat else None,
+            # Where the 1 % tail is spent: before the server decided (the broker, the server's
+            # network thread, the wait in its lane) or after (its database write, the answer's
+            # way back).
+            "p99_to_decided_ms": _p99(self.tally.to_decided_ms),
+            "p99_after_decided_ms": _p99(self.tally.after_decided_ms),
             "events_sent": self.tally.events,
             "server_cpu_pct": round(100 * self.cpu_s / self.seconds),
             "server_cpu_s": round(self.cpu_s, 2),
@@ -142,6 +154,17 @@ class Phase:
             "cpu_us_per_decision_with_events": (
                 round(1e6 * self.cpu_s / decisions) if decisions and not heartbeats else None
             ),
+            # Decisions whose handling in the server (checks to answer, not the wait in its
+            # lane nor the broker's hops) took over 25 and 50 ms: is a slow tail the server's?
+            "handled_over_25_ms": self._handled_over("0.025"),
+            "handled_over_50_ms": self._handled_over("0.05"),
+            # The longest a message waited in each lane during the phase (sampled each second):
+            # a bulk lane that falls behind holds more and more messages, until it sheds.
+            "lane_oldest_s": {
+                k.removeprefix("oldest_s "): round(v, 2)
+                for k, v in sorted(self.handled.items())
+                if k.startswith("oldest_s ")
+            },
             # Where it went: each consumer thread's CPU seconds (servers that report them).
             "cpu_s_by_thread": {
                 k.removeprefix("cpu_s "): round(v, 2)
@@ -149,6 +172,15 @@ class Phase:
                 if k.startswith("cpu_s ")
             },
         }
+
+    def _handled_over(self, bound: str) -> int | None:
+        within, total = self.handled.get(f"handled_le {bound}"), self.handled.get("handled_le +Inf")
+        return None if within is None or total is None else int(total - within)
+
+
+def _p99(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -190,7 +222,7 @@ def rss_mib(pid: int) -> float:
 class Database:
     """A fresh database of one kind, dropped at the end."""
 
-    def __init__(self, kind: str, workdir: Path) -> None:
+    def __init__(self, kind: str, workdir: Path, code_dir: Path | None = None) -> None:
         self.kind = kind
         if kind == "sqlite":
             self.url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
@@ -203,7 +235,21 @@ class Database:
                 admin.execute(f'CREATE DATABASE "{self._name}"')
             self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self._name}"
         self.engine = make_engine(self.url)
-        init_db(self.engine)
+        if code_dir is None:
+            init_db(self.engine)
+        else:  # the schema of the code that will serve it (its own migrations)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from server.core.db import init_db, make_engine; "
+                    "init_db(make_engine(sys.argv[1]))",
+                    self.url,
+                ],
+                cwd=code_dir,
+                env={**os.environ, "PYTHONPATH": str(code_dir)},
+                check=True,
+            )
 
     def drop(self) -> None:
         self.engine.dispose()
@@ -302,7 +348,12 @@ def run_phase(
     started = time.monotonic()
     for thread in [outbox, *threads]:
         thread.start()
-    time.sleep(seconds)
+    oldest: dict[str, float] = {}  # each lane's oldest message's age, the most seen in the phase
+    while time.monotonic() < started + seconds:
+        time.sleep(min(1.0, max(0.0, started + seconds - time.monotonic())))
+        for key, value in handled(servers).items():
+            if key.startswith("oldest_s "):
+                oldest[key] = max(oldest.get(key, 0.0), value)
     stop.set()
     elapsed = time.monotonic() - started
     for thread in threads:
@@ -330,7 +381,12 @@ def run_phase(
     others_cpu["database"] = sum(
         cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()
     )
-    counted = {k: v - counted_before.get(k, 0.0) for k, v in counts.items()}
+    counted = {
+        k: v - counted_before.get(k, 0.0)
+        for k, v in counts.items()
+        if not k.startswith("oldest_s ")
+    }
+    counted |= oldest
     tally = fleet.reset()
     return Phase(
         db,
@@ -376,7 +432,7 @@ def run_database(
     code_dir: Path | None,
 ) -> dict[str, object]:
     """One server of one code (this branch, or the baseline's) on a fresh database."""
-    db = Database(kind, workdir)
+    db = Database(kind, workdir, code_dir)
     try:
         keys = provision_fleet(db.engine, args.stations)
         riders = enrol(db.engine, args.riders)
@@ -566,7 +622,8 @@ def print_table(results: dict[str, object]) -> None:
     widths = (9, 7, 3, 14, 6, 6, 6, 5, 8, 8)
     print(
         " ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
-        + "  cpu%  µs/msg  µs/hb  µs/dec+ev  load%  broker%  db%"
+        + "  cpu%  µs/msg  µs/hb  µs/dec+ev  load%  broker%  db%  p99 to/after decided ms"
+        + "  bulk lane oldest s"
     )
     rows: list[dict[str, object]] = []
     for value in results.values():
@@ -583,6 +640,8 @@ def print_table(results: dict[str, object]) -> None:
             f"{r.get('cpu_us_per_heartbeat')!s:>5}  {r.get('cpu_us_per_decision_with_events')!s:>9}"
             f"  {r.get('load_cpu_pct')!s:>5}  {r.get('broker_cpu_pct')!s:>7}"
             f"  {r.get('database_cpu_pct')!s:>3}"
+            f"  {r.get('p99_to_decided_ms')!s:>9} / {r.get('p99_after_decided_ms')!s:<9}"
+            f"  {r.get('lane_oldest_s', {}).get('bulk')!s:>6}"  # type: ignore[attr-defined]
         )
         print(f"{cells}  {cpu}")
     for key, value in results.items():

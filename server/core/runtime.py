@@ -17,6 +17,14 @@ SWITCH_INTERVAL_S = 0.001
 # Higher is fewer collections but longer ones: at 20,000 each took up to 41 ms (measured,
 # docs/benchmarks.md), at 2,000 up to 7 ms.
 YOUNGEST_THRESHOLD = 2_000
+# A full collection once every 1,000 middle ones (about every 8 minutes at the national peak),
+# not every 10 (every 5 s). What is not frozen is mostly messages waiting in the lanes and
+# batches in hand, promoted as they wait: a full collection walks them all with the GIL held,
+# and the more the lanes hold, the longer: 46, 74, 87 then 111 ms, 5 s apart, each time
+# stopping every decision in progress (measured with a gc.callbacks probe, docs/benchmarks.md,
+# "Full collections of what waits"). Cycles still go in the young and middle collections; only
+# cyclic garbage that lived through both waits for the next full one.
+OLDEST_THRESHOLD = 1_000
 
 
 def tune_interpreter() -> None:
@@ -28,5 +36,6 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.collect()
     gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNGEST_THRESHOLD, middle, oldest)
+    _, middle, _ = gc.get_threshold()
+    gc.set_threshold(YOUNGEST_THRESHOLD, middle, OLDEST_THRESHOLD)
+

@@ -14,7 +14,7 @@ bulk fill) must subtract what it deletes or call ``recount``.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -74,17 +74,27 @@ class Counts:
     decisions: int = 0
 
 
-def count_events(stored: Iterable[Mapping[str, object]]) -> Counts:
-    """What these stored event rows add (their ``kind`` and ``passage``): the filters
-    ``/api/summary`` always had."""
-    events = entries = exits = denials = 0
-    for row in stored:
-        events += 1
-        if row["kind"] == EventKind.DOOR_OPENED.value:
-            entries += row["passage"] == Passage.ENTRY.value
-            exits += row["passage"] == Passage.EXIT.value
-        denials += row["kind"] == EventKind.ACCESS_DENIED.value
-    return Counts(events=events, entries=entries, exits=exits, denials=denials)
+def counted_as(row: Mapping[str, object]) -> str | None:
+    """Which of the totals an event row adds to besides ``events`` (``entries``, ``exits``,
+    ``denials``), or None: the filters ``/api/summary`` always had."""
+    if row["kind"] == EventKind.DOOR_OPENED.value:
+        if row["passage"] == Passage.ENTRY.value:
+            return "entries"
+        if row["passage"] == Passage.EXIT.value:
+            return "exits"
+    elif row["kind"] == EventKind.ACCESS_DENIED.value:
+        return "denials"
+    return None
+
+
+def event_counts(inserted: Mapping[str | None, int]) -> Counts:
+    """The counts of event rows really inserted, by ``counted_as``."""
+    return Counts(
+        events=sum(inserted.values()),
+        entries=inserted.get("entries", 0),
+        exits=inserted.get("exits", 0),
+        denials=inserted.get("denials", 0),
+    )
 
 
 def add(connection: Connection, counts: Counts, *, shard: int | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from server.core.runtime import SWITCH_INTERVAL_S, YOUNGEST_THRESHOLD
+from server.core.runtime import OLDEST_THRESHOLD, SWITCH_INTERVAL_S, YOUNGEST_THRESHOLD
 
 _PROBE = """
 import gc, sys
@@ -14,7 +14,8 @@ import server.main
 from server.core.runtime import tune_interpreter
 frozen_before = gc.get_freeze_count()
 tune_interpreter()
-print(frozen_before, gc.get_freeze_count(), gc.get_threshold()[0], sys.getswitchinterval())
+young, _, oldest = gc.get_threshold()
+print(frozen_before, gc.get_freeze_count(), young, sys.getswitchinterval(), oldest)
 """
 
 
@@ -28,3 +29,4 @@ def test_the_startup_heap_is_frozen_and_collections_and_switches_tuned() -> None
     assert frozen_after > 100_000
     assert int(out[2]) == YOUNGEST_THRESHOLD
     assert float(out[3]) == SWITCH_INTERVAL_S
+    assert int(out[4]) == OLDEST_THRESHOLD  # full collections rare: they walk the lanes
