@@ -122,6 +122,7 @@ class Link:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.publish_handler = self._on_publish  # paho's own path for the rest
 
     def _jitter_reconnect(self) -> None:
         # paho doubles from the minimum we set; a fresh random minimum per disconnection
@@ -230,16 +231,18 @@ class Link:
             self.on_disconnected()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        props = message.properties
+        self._on_publish(message.topic, message.payload, message.retain, message.properties)
+
+    def _on_publish(self, topic: str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
         response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
         user = getattr(props, "UserProperty", None) if props is not None else None
         try:
             self.on_message(
                 Inbound(
-                    topic=message.topic,
-                    payload=bytes(message.payload),
-                    retain=bool(message.retain),
+                    topic=topic,
+                    payload=bytes(payload),
+                    retain=bool(retain),
                     response_topic=response_topic,
                     correlation_data=correlation,
                     user_properties=tuple((str(k), str(v)) for k, v in user or ()),
@@ -247,4 +250,4 @@ class Link:
             )
         except Exception:
             # A bug in a handler must not kill paho's network thread.
-            log.exception("%s: message handler failed on %s", self.client_id, message.topic)
+            log.exception("%s: message handler failed on %s", self.client_id, topic)
