@@ -34,7 +34,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from mqttlink.properties import FastProperties
+from mqttlink.properties import FastProperties, encode_vbi
 
 READ_CHUNK = 65_536
 _PUBLISH = 3  # packet type, the high nibble of the first byte
@@ -87,7 +87,7 @@ class BufferedSocket:
 
     def put_back(self, first: int, body: bytes) -> None:
         """Undo ``take_packet``: the packet goes back to the head of the buffer."""
-        self._buffer[:0] = bytes([first]) + _remaining_length(len(body)) + body
+        self._buffer[:0] = bytes([first]) + encode_vbi(len(body)) + body
 
     def buffered(self) -> int:
         """Bytes read from the socket and not yet handed out."""
@@ -100,15 +100,6 @@ class BufferedSocket:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
-
-
-def _remaining_length(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        digit, value = value % 128, value // 128
-        out.append(digit | 0x80 if value else digit)
-        if not value:
-            return bytes(out)
 
 
 class BufferedClient(mqtt.Client):

@@ -50,7 +50,7 @@ BYTE, TWO, FOUR, VBI, BINARY, UTF8, PAIR = range(7)  # paho's type numbers (its 
 _NOT_MQTT_TEXT = re.compile("[\x00\ud800-\udfff\ufeff]")  # MQTT-1.5.4-1/2/3
 
 
-def _encode_vbi(value: int) -> bytes:
+def encode_vbi(value: int) -> bytes:
     """An MQTT variable byte integer (0 <= value <= 268,435,455)."""
     if not 0 <= value <= 268_435_455:
         raise ValueError(f"Value {value!r} must be in range 0-268435455")
@@ -147,10 +147,10 @@ class FastProperties(Properties):
                 continue
             values = present[name] if ident in _MULTIPLE else [present[name]]
             for value in values:
-                parts.append(_encode_vbi(ident))
+                parts.append(encode_vbi(ident))
                 parts.append(_write(_TYPE_OF[ident], value))
         body = b"".join(parts)
-        return _encode_vbi(len(body)) + body
+        return encode_vbi(len(body)) + body
 
     def unpack(self, buffer: bytes) -> tuple[FastProperties, int]:
         self.clear()
@@ -186,7 +186,7 @@ def _write(kind: int, value: Any) -> bytes:
     if kind == FOUR:
         return struct.pack("!L", value)
     if kind == VBI:
-        return _encode_vbi(value)
+        return encode_vbi(value)
     if kind == BINARY:
         return struct.pack("!H", len(value)) + bytes(value)
     if kind == UTF8:
