@@ -38,4 +38,3 @@ def tune_interpreter() -> None:
     gc.freeze()
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(YOUNGEST_THRESHOLD, middle, OLDEST_THRESHOLD)
-
