@@ -541,7 +541,23 @@ def run_scale_out(
                     broker_pid=broker.pid,
                 )
                 print(json.dumps(phase.row()), flush=True)
-                events_stored = wait_stored(db, warm.tally.events + phase.tally.events)
+                sent_events = warm.tally.events + phase.tally.events
+                if args.scale_out_target_seconds:
+                    # The national peak's mix, held: do N processes keep their bulk lanes
+                    # up (lane_oldest_s) where one falls behind and sheds heartbeats?
+                    peak = run_phase(
+                        fleet,
+                        servers,
+                        db="postgres",
+                        name=f"target x{count}",
+                        seconds=args.scale_out_target_seconds,
+                        heartbeat_rate=args.heartbeats_per_s,
+                        request_rate=args.requests_per_s,
+                        broker_pid=broker.pid,
+                    )
+                    print(json.dumps(peak.row()), flush=True)
+                    sent_events += peak.tally.events
+                events_stored = wait_stored(db, sent_events)
             finally:
                 fleet.close()
                 for server in servers:
@@ -551,8 +567,10 @@ def run_scale_out(
             row["decisions_by_server"] = [t.get("decisions_sent") for t in totals]
             row["dropped"] = [t.get("dropped") for t in totals]
             row["events_stored"] = events_stored
-            row["events_sent_total"] = warm.tally.events + phase.tally.events
+            row["events_sent_total"] = sent_events
             rows.append(row)
+            if args.scale_out_target_seconds:
+                rows.append(peak.row() | {"dropped": [t.get("dropped") for t in totals]})
         finally:
             db.drop()
     return rows
@@ -587,6 +605,12 @@ def main() -> None:
         "--scale-out", type=lambda t: [int(n) for n in t.split(",") if n], default=[1, 2, 3]
     )
     parser.add_argument("--saturate-per-s", type=float, default=1_500.0)
+    parser.add_argument(
+        "--scale-out-target-seconds",
+        type=float,
+        default=0.0,
+        help="after each scale-out step, hold the national peak's mix this long (0: not)",
+    )
     parser.add_argument(
         "--cpu-requests-per-s",
         type=float,
@@ -654,7 +678,7 @@ def print_table(results: dict[str, object]) -> None:
                 f"{value['highest_rate_p99_ok']}"
             )
     if isinstance(results.get("scale_out"), list):
-        scale = results["scale_out"]
+        scale = [r for r in results["scale_out"] if str(r["phase"]).startswith("saturate")]  # type: ignore[index]
         base = scale[0]["answered_per_s"] or 1  # type: ignore[index]
         ratios = [round(r["answered_per_s"] / base, 2) for r in scale]  # type: ignore[index]
         print(f"scale-out throughput ratios: {ratios}")
