@@ -146,9 +146,11 @@ class BufferedClient(mqtt.Client):
             mid = 0
             if qos:
                 mid, end = int.from_bytes(body[end : end + 2], "big"), end + 2
+            if len(body) < end:
+                raise ValueError("shorter than its topic says")
             properties, used = FastProperties(PacketTypes.PUBLISH).unpack(body[end:])
-            if len(body) < end or getattr(properties, "TopicAlias", None) is not None:
-                raise ValueError("short, or a topic alias: paho's to read")
+            if getattr(properties, "TopicAlias", None) is not None:
+                raise ValueError("a topic alias: paho keeps the aliases")
         except Exception:  # anything odd is paho's to read (and refuse)
             sock.put_back(first, body)
             return None

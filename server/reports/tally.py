@@ -97,15 +97,14 @@ def event_counts(inserted: Mapping[str | None, int]) -> Counts:
     )
 
 
-def add(connection: Connection, counts: Counts, *, shard: int | None = None) -> None:
+def add(connection: Connection, counts: Counts) -> None:
     """Add the counts to a random event shard in one upsert, in the caller's transaction: its
     last write before the commit (the row's lock is held to the commit, and taken after every
     other lock the writer needs, so no two writers wait on each other in a cycle). Nothing
     counted writes nothing."""
     if counts == Counts():
         return
-    if shard is None:
-        shard = random.randrange(EVENT_SHARDS.start, EVENT_SHARDS.stop)
+    shard = random.randrange(EVENT_SHARDS.start, EVENT_SHARDS.stop)
     connection.execute(_upsert(connection.dialect.name), {"shard": shard, **asdict(counts)})
 
 
