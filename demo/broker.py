@@ -227,14 +227,6 @@ class PrivateBroker:
         """How many times the running broker has reread its files (secure mode)."""
         return self.log_path.read_bytes().count(_RELOAD_LOGGED) if self.log_path.exists() else 0
 
-    def wait_reloaded(self, after: int, timeout_s: float = 5.0) -> None:
-        """Until the broker has reloaded more than ``after`` times (someone else signalled)."""
-        deadline = time.monotonic() + timeout_s
-        while self.reloads() <= after:
-            if time.monotonic() > deadline:
-                raise BrokerError("the broker did not reload")
-            time.sleep(0.01)
-
     def client_settings(
         self, username: str | None = None, password: str | None = None, *, internal: bool = False
     ) -> LinkSettings:

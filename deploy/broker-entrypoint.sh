@@ -11,7 +11,9 @@
 #   2. starts Mosquitto;
 #   3. every $WS_BROKER_POLL_S seconds (default 5), if their content changed, copies them
 #      again and sends Mosquitto SIGHUP. A reload re-hashes the password of every connected
-#      client, so it happens only on a change, never on a timer alone.
+#      client, so it happens only on a change, never on a timer alone. Mosquitto 2.0 forgets
+#      a SIGHUP that arrives while it is still applying the previous reload; these are
+#      $WS_BROKER_POLL_S apart, longer than any reload, so none falls into another's.
 # A new station can therefore log in at most $WS_BROKER_POLL_S seconds after the server has
 # written its account; its first attempts are refused and it retries with backoff.
 # The paths can be moved by environment variables (tests run this outside a container).

@@ -196,6 +196,7 @@ def create_app(settings: ServerSettings, clock: Clock = time.time) -> FastAPI:
             alerts.stop()
             scheduler.stop()
             consumer.stop()
+            broker.stop()
             app.state.health.probe.dispose()
             engine.dispose()
 

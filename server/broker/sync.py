@@ -1,6 +1,6 @@
 """The broker's accounts follow the database: after every provisioning (and at start), the
 server writes Mosquitto's password and ACL files from the station rows and its own settings,
-and signals the broker to reload them."""
+and signals the broker to reload them (twice: ``reload.py`` says why)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from server.broker.accounts import DEFAULT_MONITOR_USERNAME, BrokerAccount, Role, hash_password
 from server.broker.files import reload_broker, write_account_files
+from server.broker.reload import Reloader
 from server.broker.tls import ensure_broker_tls
 from server.core.db import session_scope
 from server.core.settings import ServerSettings
@@ -42,6 +43,11 @@ class BrokerSync:
         self._settings = settings
         self._engine = engine
         self._lock = threading.Lock()
+        self._reloader = (
+            Reloader(self._signal, settle_s=settings.broker_reload_settle_s)
+            if settings.broker_pid_file is not None
+            else None
+        )
         # Hashed once per process: the files are rewritten often, the secrets do not change.
         self._own: list[BrokerAccount] = []
         if settings.broker_password is not None:
@@ -93,8 +99,16 @@ class BrokerSync:
         with self._lock:
             accounts = self.accounts()
             write_account_files(directory, accounts)
-            pid_file = self._settings.broker_pid_file
-            if pid_file is not None and not reload_broker(pid_file):
+            if self._reloader is not None and not self._reloader.request():
                 log.warning(
                     "broker accounts written to %s, but the broker was not signalled", directory
                 )
+
+    def stop(self) -> None:
+        """No more reload signals (a pending trailing one is dropped)."""
+        if self._reloader is not None:
+            self._reloader.stop()
+
+    def _signal(self) -> bool:
+        pid_file = self._settings.broker_pid_file
+        return pid_file is not None and reload_broker(pid_file)

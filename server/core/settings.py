@@ -71,6 +71,9 @@ class ServerSettings(BaseSettings):
     # managed elsewhere.
     broker_auth_dir: Path | None = None
     broker_pid_file: Path | None = None
+    # The broker is signalled again this long after a change, in case the first signal fell
+    # into a reload already under way (server/broker/reload.py); longer than any reload.
+    broker_reload_settle_s: float = Field(default=2.0, gt=0, le=60)
     # Make the broker's TLS material (a CA, the broker's certificate naming these hosts) into
     # broker_auth_dir, where the broker's entry point picks it up (deploy/); the CA's key stays
     # in data_dir. The CA is then also broker_ca_file, unless that is given.

@@ -34,6 +34,7 @@ from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
+from tests.support.raw_client import RawClient
 from tests.support.waiting import wait_for
 
 # How long a test waits for a station to show something after a code is presented: seconds
@@ -88,15 +89,34 @@ class ServerHarness:
     def provision(self, path: str, body: dict[str, object]) -> ProvisioningBundle:
         """POST a provisioning request; its bundle, once the broker admits the station: the
         server rewrites the account files and signals the broker, which rereads them a moment
-        later (a station connecting sooner would be refused and retry after seconds)."""
-        reloads = self.broker.reloads() if self.broker.secure else 0
+        later (a station connecting sooner would be refused and retry after seconds).
+
+        Admitted means a connection with the bundle's password is accepted: counting the
+        broker's reloads cannot tell one that began before the files were written."""
         reply = self.client.post(path, json=body)
         assert reply.status_code in (200, 201), reply.text
         bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
         self.bundles[bundle.station_id] = bundle
         if self.broker.secure:
-            self.broker.wait_reloaded(reloads)
+            wait_for(
+                lambda: self._admits(bundle),
+                timeout_s=10,  # past the server's trailing reload signal (2 s)
+                what=f"the broker to admit {bundle.station_id}",
+            )
         return bundle
+
+    def _admits(self, bundle: ProvisioningBundle) -> bool:
+        settings = self.broker.client_settings(bundle.broker_username, bundle.broker_password)
+        probe = RawClient(
+            port=settings.port,
+            username=settings.username,
+            password=settings.password,
+            ca_file=settings.ca_file,
+        )
+        try:
+            return probe.connect() == 0
+        finally:
+            probe.close()
 
     def peer_settings(self) -> LinkSettings:
         """A test client with the server's broker account (on an open broker: anyone)."""
