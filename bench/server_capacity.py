@@ -259,6 +259,17 @@ class Database:
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE "{self._name}" WITH (FORCE)')
 
+    def table_pages(self) -> dict[str, int] | None:
+        """Heap pages of the tables rewritten all day (PostgreSQL): do they grow with the load?"""
+        if self.kind != "postgres":
+            return None
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT relname, pg_relation_size(oid) / 8192 FROM pg_class"
+                " WHERE relname IN ('station', 'event_stream', 'tally') AND relkind = 'r'"
+            )
+            return {str(name): int(pages) for name, pages in rows}
+
     def count_events(self) -> int:
         with Session(self.engine) as session:
             return int(session.exec(select(func.count()).select_from(EventRecord)).one())
@@ -503,6 +514,7 @@ def run_database(
             "heartbeats_stored": stats.get("heartbeats_stored"),
             "dropped": stats.get("dropped"),
             "server_rss_mib": round(rss),
+            "table_pages": db.table_pages(),
             "highest_rate_p99_ok": max(holding) if holding else None,
         }
     finally:
@@ -674,6 +686,7 @@ def print_table(results: dict[str, object]) -> None:
                 f"{key}: events sent {value['events_sent']}, stored {value['events_stored']}; "
                 f"heartbeats sent {value['heartbeats_sent']}, stored {value['heartbeats_stored']}; "
                 f"dropped {value['dropped']}; server RSS {value['server_rss_mib']} MiB; "
+                f"table pages {value['table_pages']}; "
                 f"highest request rate with p99 <= {P99_TARGET_MS:.0f} ms: "
                 f"{value['highest_rate_p99_ok']}"
             )
