@@ -54,6 +54,14 @@ def _audit_row(page: Page, what: str) -> Locator:
     return page.locator("#audit tbody tr").filter(has=action).first
 
 
+def _submit(page: Page, button: Locator) -> None:
+    """Submit a staff form and wait for the page to reload, as it does 600 ms after a form
+    is accepted (staff.js): a fill or a navigation of the test's meanwhile would be lost, or
+    aborted (``net::ERR_ABORTED``, seen once)."""
+    with page.expect_navigation():
+        button.click()
+
+
 def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
     server: ServerHarness, make_station: MakeStation, desk: Page
 ) -> None:
@@ -68,7 +76,7 @@ def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
     form.get_by_role("button", name="封闭站点").click()  # no reason: the form refuses
     assert form.locator("input:invalid").count() == 1
     form.get_by_label("原因（必填）").fill("门外有人打架")
-    form.get_by_role("button", name="封闭站点").click()
+    _submit(desk, form.get_by_role("button", name="封闭站点"))
     expect(badge).to_have_text("封闭中")
     expect(badge).to_be_visible()
     wait_for(lambda: station.agent.lockdown, what="the lockdown to reach the station")
@@ -80,7 +88,7 @@ def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
 
     form = desk.locator("#lockdown-form")
     form.get_by_label("原因（必填）").fill("已处理完毕")
-    form.get_by_role("button", name="解除封闭").click()
+    _submit(desk, form.get_by_role("button", name="解除封闭"))
     wait_for(lambda: not station.agent.lockdown, what="the release to reach the station")
     expect(badge).to_be_hidden()
 
@@ -89,7 +97,7 @@ def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
     expect(mode.get_by_label("应急原因")).to_be_visible()
     mode.get_by_label("应急原因").select_option("typhoon")
     mode.get_by_label("原因（必填）").fill("台风红色预警")
-    mode.get_by_role("button", name="应用").click()
+    _submit(desk, mode.get_by_role("button", name="应用"))
     expect(badge).to_have_text("应急开放（台风）")
     wait_for(lambda: station.agent.mode == "free_entry", what="free entry at the station")
     expect(_audit_row(desk, "切换运行模式")).to_contain_text("应急开放：无 → 台风")
@@ -98,7 +106,7 @@ def test_lockdown_and_mode_reach_the_station_and_show_as_a_badge(
     mode.get_by_label("运行模式").select_option("maintenance")
     expect(mode.get_by_label("应急原因")).to_be_hidden()
     mode.get_by_label("原因（必填）").fill("更换门锁")
-    mode.get_by_role("button", name="应用").click()
+    _submit(desk, mode.get_by_role("button", name="应用"))
     expect(badge).to_have_text("维护中")
     wait_for(lambda: station.agent.mode == "maintenance", what="maintenance at the station")
     _, link = server.enrol()
@@ -123,7 +131,7 @@ def test_count_capacity_and_hours_with_their_rejections(
     count = desk.locator("#count-form")
     count.get_by_label("实际在站人数").fill("3")
     count.get_by_label("原因（必填）").fill("现场清点")
-    count.get_by_role("button", name="应用").click()
+    _submit(desk, count.get_by_role("button", name="应用"))
     expect(desk.locator("#occupancy")).to_have_text("3")
     expect(_audit_row(desk, "校正在站人数")).to_contain_text("在站人数：0 → 3")
 
@@ -138,7 +146,7 @@ def test_count_capacity_and_hours_with_their_rejections(
     assert server.station(station_id).capacity == 6
     capacity.get_by_label("最多容纳人数").fill("8")
     capacity.get_by_label("原因（必填）").fill("加了两张床")
-    capacity.get_by_role("button", name="保存").click()
+    _submit(desk, capacity.get_by_role("button", name="保存"))
     expect(_audit_row(desk, "修改站点规则")).to_contain_text("容量：6 → 8")
     assert server.station(station_id).capacity == 8
 
@@ -162,7 +170,7 @@ def test_count_capacity_and_hours_with_their_rejections(
     expect(hours.locator(".form-error")).to_be_visible()
     assert server.station(station_id).opening_hours is None
     week.nth(0).locator('[name="closes"]').fill("22:00")
-    hours.get_by_role("button", name="保存").click()
+    _submit(desk, hours.get_by_role("button", name="保存"))
     expect(desk.locator("#hours-text")).to_have_text(
         "周一至周五 08:00–22:00；周六、周日 关闭；2026-10-01 关闭"
     )
@@ -179,7 +187,7 @@ def test_count_capacity_and_hours_with_their_rejections(
     hours = desk.locator("#hours-form")
     hours.get_by_label("24 小时开放").check()
     hours.get_by_label("原因（必填）").fill("恢复全天")
-    hours.get_by_role("button", name="保存").click()
+    _submit(desk, hours.get_by_role("button", name="保存"))
     expect(desk.locator("#hours-text")).to_have_text("24 小时开放")
     save_screenshot(desk, "station-controls")
     assert station.agent.configured
