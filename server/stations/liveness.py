@@ -192,14 +192,26 @@ def mark_silent_stations(session: Session, *, now: datetime) -> list[str]:
     They are marked offline since their last heartbeat (the broker's last will can take a
     keepalive and a half to come; a hung agent never sends one). Commits.
     """
-    statement = (
-        update(_STATION)
+    # The rows are locked in id order, as heartbeat and event batches lock them, and a row a
+    # batch holds is skipped: a station whose heartbeat is being stored is not silent. An
+    # UPDATE alone would lock them in the table's physical order, and could deadlock with a
+    # batch (PostgreSQL then cancels one of the two after a second). SQLite has one writer.
+    silent = (
+        select(_STATION.c.id)
         .where(
             _STATION.c.online.is_(True),
             _STATION.c.last_heartbeat_at.is_not(None),
             _STATION.c.heartbeat_interval_s.is_not(None),
             _overdue(session, now),
         )
+        .order_by(_STATION.c.id)
+        .with_for_update(skip_locked=True)
+        .cte("silent")
+        .prefix_with("MATERIALIZED", dialect="postgresql")  # locked first, whole
+    )
+    statement = (
+        update(_STATION)
+        .where(_STATION.c.id.in_(select(silent.c.id)))
         .values(
             online=False,
             online_changed_at=_STATION.c.last_heartbeat_at,

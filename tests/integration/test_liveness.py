@@ -4,12 +4,16 @@ session's heartbeat, and stations silent for three of their intervals are marked
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from protocol.payloads import Heartbeat
+from server.core.db import init_db, make_engine
 from server.core.localtime import as_utc
 from server.stations.liveness import latest_per_station, mark_silent_stations, record_heartbeats
 from server.stations.models import Station
@@ -97,3 +101,47 @@ def test_a_batch_is_stored_and_silence_marked(engine: Engine) -> None:
         assert station.online is True
         assert station.offline_reason is None
         assert as_utc(station.online_changed_at) == later  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Engine]:
+    made = make_engine(postgres_url)
+    init_db(made)
+    yield made
+    made.dispose()
+
+
+def test_the_silence_sweep_skips_a_station_whose_heartbeat_is_being_stored(
+    postgres: Engine,
+) -> None:
+    """A batch holds its stations' rows (in id order) until it commits. The sweep locks in
+    the same order and passes over a row a batch holds: that station is not silent, and a
+    sweep waiting on it could deadlock with the batch. (PostgreSQL's row locks: SQLite lets
+    one writer in at a time.)"""
+    engine = postgres
+    held, free = provision_fleet(engine, 2, prefix="sw")
+    with Session(engine) as session:
+        record_heartbeats(session, heartbeats=[_beat(held, T0), _beat(free, T0)], now=T0)
+        session.commit()
+    later = T0 + timedelta(seconds=120)  # both silent for four intervals
+    batch = engine.connect()
+    try:
+        transaction = batch.begin()
+        batch.execute(text("SELECT id FROM station WHERE id = :id FOR UPDATE"), {"id": held})
+        swept: list[list[str]] = []
+
+        def sweep() -> None:
+            with Session(engine) as session:
+                swept.append(mark_silent_stations(session, now=later))
+
+        sweeper = threading.Thread(target=sweep, daemon=True)
+        sweeper.start()
+        sweeper.join(10)
+        # Before: the sweep waited for the batch's lock, however long the batch took.
+        assert not sweeper.is_alive(), "the sweep waited on a row a batch holds"
+        assert swept == [[free]]
+        transaction.rollback()
+    finally:
+        batch.close()
+    with Session(engine) as session:  # the batch gone, the next sweep finds it silent
+        assert mark_silent_stations(session, now=later) == [held]
