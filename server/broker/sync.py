@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -43,9 +44,10 @@ class BrokerSync:
         self._settings = settings
         self._engine = engine
         self._lock = threading.Lock()
+        pid_file = settings.broker_pid_file
         self._reloader = (
-            Reloader(self._signal, settle_s=settings.broker_reload_settle_s)
-            if settings.broker_pid_file is not None
+            Reloader(partial(reload_broker, pid_file), settle_s=settings.broker_reload_settle_s)
+            if pid_file is not None
             else None
         )
         # Hashed once per process: the files are rewritten often, the secrets do not change.
@@ -108,7 +110,3 @@ class BrokerSync:
         """No more reload signals (a pending trailing one is dropped)."""
         if self._reloader is not None:
             self._reloader.stop()
-
-    def _signal(self) -> bool:
-        pid_file = self._settings.broker_pid_file
-        return pid_file is not None and reload_broker(pid_file)

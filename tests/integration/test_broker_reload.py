@@ -18,7 +18,7 @@ from demo.broker import PrivateBroker
 from server.broker.accounts import BrokerAccount, Role, hash_password, new_password
 from server.broker.files import reload_broker, write_account_files
 from server.broker.reload import Reloader
-from tests.support.raw_client import RawClient
+from tests.support.raw_client import RawClient, admits, raw_client
 from tests.support.waiting import wait_for
 
 SLOW_CLIENTS = 6
@@ -49,17 +49,11 @@ def busy_broker(tmp_path: Path) -> Iterator[tuple[PrivateBroker, list[BrokerAcco
 
 
 def _client(broker: PrivateBroker, username: str, password: str) -> RawClient:
-    return RawClient(
-        port=broker.port, username=username, password=password, ca_file=str(broker.ca_file)
-    )
+    return raw_client(broker.client_settings(username, password))
 
 
 def _admitted(broker: PrivateBroker, username: str, password: str) -> bool:
-    client = _client(broker, username, password)
-    try:
-        return client.connect(timeout_s=10) == 0
-    finally:
-        client.close()
+    return admits(broker.client_settings(username, password), timeout_s=10)
 
 
 def _add_during_a_reload(

@@ -15,6 +15,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from mqttlink import LinkSettings
+
 
 @dataclass(frozen=True)
 class Received:
@@ -134,3 +136,22 @@ class RawClient:
         self, client: Any, userdata: Any, mid: int, code: ReasonCode, props: Any
     ) -> None:
         self._note(lambda: self._acks.__setitem__(mid, [code]))
+
+
+def raw_client(settings: LinkSettings) -> RawClient:
+    """A raw client for what ``settings`` names (port, account, CA), not yet connected."""
+    return RawClient(
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        ca_file=settings.ca_file,
+    )
+
+
+def admits(settings: LinkSettings, timeout_s: float = 5.0) -> bool:
+    """Whether the broker accepts a connection with these credentials now (then closed)."""
+    client = raw_client(settings)
+    try:
+        return client.connect(timeout_s) == 0
+    finally:
+        client.close()

@@ -34,7 +34,7 @@ from station_agent.enrolment import settings_from_bundle
 from station_agent.loop import StationAgent
 from station_agent.ports import Hardware
 from station_agent.runtime import build_agent
-from tests.support.raw_client import RawClient
+from tests.support.raw_client import admits
 from tests.support.waiting import wait_for
 
 # How long a test waits for a station to show something after a code is presented: seconds
@@ -98,25 +98,13 @@ class ServerHarness:
         bundle = ProvisioningBundle.model_validate(reply.json()["bundle"])
         self.bundles[bundle.station_id] = bundle
         if self.broker.secure:
+            settings = self.broker.client_settings(bundle.broker_username, bundle.broker_password)
             wait_for(
-                lambda: self._admits(bundle),
+                lambda: admits(settings),
                 timeout_s=10,  # past the server's trailing reload signal (2 s)
                 what=f"the broker to admit {bundle.station_id}",
             )
         return bundle
-
-    def _admits(self, bundle: ProvisioningBundle) -> bool:
-        settings = self.broker.client_settings(bundle.broker_username, bundle.broker_password)
-        probe = RawClient(
-            port=settings.port,
-            username=settings.username,
-            password=settings.password,
-            ca_file=settings.ca_file,
-        )
-        try:
-            return probe.connect() == 0
-        finally:
-            probe.close()
 
     def peer_settings(self) -> LinkSettings:
         """A test client with the server's broker account (on an open broker: anyone)."""

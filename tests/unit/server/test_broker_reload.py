@@ -7,8 +7,10 @@ import threading
 import time
 
 import pytest
+from pydantic import ValidationError
 
 from server.broker.reload import Reloader
+from server.core.settings import ServerSettings
 from tests.support.waiting import stays, wait_for
 
 SETTLE_S = 0.05
@@ -101,3 +103,9 @@ def test_stop_drops_a_pending_trailing_signal_and_later_requests_signal_only_onc
 def test_a_settling_time_that_is_not_positive_is_refused(settle_s: float) -> None:
     with pytest.raises(ValueError, match="settle_s must be positive"):
         Reloader(Signals(), settle_s=settle_s)
+
+
+@pytest.mark.parametrize("value", [0, -1, 61, "soon"])
+def test_a_bad_settling_time_setting_is_refused_by_name(value: object) -> None:
+    with pytest.raises(ValidationError, match="broker_reload_settle_s"):
+        ServerSettings(broker_reload_settle_s=value)
